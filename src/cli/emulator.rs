@@ -1,0 +1,74 @@
+//! `fouro emulator`: the built-in stand-in for the service, on a real port.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::exit;
+use crate::emulator::{Emulator, EmulatorConfig};
+
+#[derive(Debug, Clone, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// An API key to accept (repeatable) [default: demo-key]
+    #[arg(long = "key", value_name = "K")]
+    pub keys: Vec<String>,
+    /// Starting credit balance
+    #[arg(long, default_value_t = 100)]
+    pub credits: i64,
+    /// Credits each image costs
+    #[arg(long, default_value_t = 6)]
+    pub cost: i64,
+    /// Seconds from submit to the end of a task
+    #[arg(long, default_value_t = 8.0, value_name = "SECS")]
+    pub duration: f64,
+    /// Share of tasks that fail (0 to 1)
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub fail_rate: f64,
+    /// Sign callbacks with this HMAC key
+    #[arg(long, value_name = "K")]
+    pub webhook_key: Option<String>,
+}
+
+pub async fn run(args: EmulatorArgs) -> u8 {
+    if !(0.0..=1.0).contains(&args.fail_rate) {
+        eprintln!("fouro: --fail-rate must be between 0 and 1, e.g. 0.2");
+        return exit::USAGE;
+    }
+    if !args.duration.is_finite() || args.duration < 0.0 {
+        eprintln!("fouro: --duration must be a number of seconds, e.g. 8");
+        return exit::USAGE;
+    }
+    let keys = if args.keys.is_empty() { vec!["demo-key".to_owned()] } else { args.keys };
+    let config = EmulatorConfig {
+        host: args.host,
+        port: args.port,
+        keys,
+        credits: args.credits,
+        cost: args.cost,
+        duration: Duration::from_secs_f64(args.duration),
+        fail_rate: args.fail_rate,
+        webhook_key: args.webhook_key,
+    };
+    let emulator = match Emulator::start(config).await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("fouro: the emulator could not listen on {}:{}: {e}; pick another --port", args.host, args.port);
+            return exit::UNEXPECTED;
+        }
+    };
+    println!("{}", emulator.base_url());
+    eprintln!(
+        "fouro emulator listening; use: fouro --base-url {} --api-key <key> ...  (Ctrl-C stops)",
+        emulator.base_url()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    emulator.shutdown().await;
+    exit::OK
+}

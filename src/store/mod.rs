@@ -1,0 +1,3 @@
+//! What fouro keeps on disk about tasks.
+
+pub mod journal;

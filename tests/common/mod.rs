@@ -1,0 +1,87 @@
+//! Shared by the integration tests: an emulator on 127.0.0.1 and its test controls.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use fouro::api::limits::RetryPolicy;
+use fouro::api::{ApiKey, Client, ClientConfig};
+use fouro::emulator::{Emulator, EmulatorConfig};
+use serde_json::{Value, json};
+
+pub const KEY: &str = "test-key-0123456789abcdef";
+
+pub async fn emulator(duration_ms: u64) -> Emulator {
+    emulator_with(|c| c.duration = Duration::from_millis(duration_ms)).await
+}
+
+pub async fn emulator_with(f: impl FnOnce(&mut EmulatorConfig)) -> Emulator {
+    let mut config = EmulatorConfig {
+        keys: vec![KEY.to_owned()],
+        credits: 100,
+        cost: 6,
+        duration: Duration::from_millis(300),
+        ..EmulatorConfig::default()
+    };
+    f(&mut config);
+    Emulator::start(config).await.expect("the emulator starts on 127.0.0.1")
+}
+
+/// A client with quick retries, so fault tests stay fast.
+pub fn client(emu: &Emulator) -> Client {
+    client_with(emu, |_| {})
+}
+
+pub fn client_with(emu: &Emulator, f: impl FnOnce(&mut ClientConfig)) -> Client {
+    let mut config = ClientConfig {
+        base_url: emu.base_url(),
+        api_key: ApiKey::new(KEY),
+        request_timeout: Duration::from_secs(10),
+        retry: RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(200),
+        },
+        ..ClientConfig::default()
+    };
+    f(&mut config);
+    Client::new(config).expect("client builds")
+}
+
+pub async fn control(emu: &Emulator, path: &str, body: Value) {
+    fouro::install_tls_provider();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/emulator/{path}", emu.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("control call");
+    assert!(resp.status().is_success(), "control {path} {body}: {}", resp.status());
+}
+
+pub async fn fault(emu: &Emulator, endpoint: &str, count: u32, kind: &str, extra: Value) {
+    let mut body = json!({"endpoint": endpoint, "count": count, "kind": kind});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    control(emu, "faults", body).await;
+}
+
+pub async fn stats(emu: &Emulator) -> Value {
+    fouro::install_tls_provider();
+    reqwest::Client::new()
+        .get(format!("{}/emulator/stats", emu.base_url()))
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("stats JSON")
+}
+
+pub async fn calls(emu: &Emulator, endpoint: &str) -> u64 {
+    stats(emu).await["calls"][endpoint].as_u64().unwrap_or(0)
+}
+
+pub fn asset(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(name)
+}
