@@ -21,7 +21,11 @@ async fn fouro(emu: &Emulator, data: &Path, key: Option<&str>, args: &[&str]) ->
     if let Some(k) = key {
         cmd.env("FOURO_API_KEY", k);
     }
-    cmd.args(args).kill_on_drop(true).output().await.expect("fouro runs")
+    cmd.args(args)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("fouro runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -40,10 +44,24 @@ async fn generate_wait_downloads_every_variant() {
     let data = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let sunset = asset("ref-sunset.png");
-    let o = fouro(&emu, data.path(), Some(KEY), &[
-        "generate", "a lighthouse at dusk", "--size", "3:2", "--ref", sunset.to_str().unwrap(),
-        "--variants", "2", "--wait", "--out", out.path().to_str().unwrap(),
-    ])
+    let o = fouro(
+        &emu,
+        data.path(),
+        Some(KEY),
+        &[
+            "generate",
+            "a lighthouse at dusk",
+            "--size",
+            "3:2",
+            "--ref",
+            sunset.to_str().unwrap(),
+            "--variants",
+            "2",
+            "--wait",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+    )
     .await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = stdout(&o);
@@ -59,8 +77,16 @@ async fn generate_wait_downloads_every_variant() {
     // The reference was uploaded and handed to the service.
     assert_eq!(calls(&emu, "upload").await, 1);
     let task = reqwest::get(format!("{}/emulator/tasks/{task_id}", emu.base_url()))
-        .await.unwrap().json::<Value>().await.unwrap();
-    assert_eq!(task["request"]["filesUrl"].as_array().map(Vec::len), Some(1), "{task}");
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        task["request"]["filesUrl"].as_array().map(Vec::len),
+        Some(1),
+        "{task}"
+    );
     assert_eq!(task["request"]["nVariants"], 2);
     // The id was journaled, and the journal holds no key.
     let journal = std::fs::read_to_string(data.path().join("tasks.jsonl")).unwrap();
@@ -76,17 +102,38 @@ async fn json_output_for_scripts() {
 
     let o = fouro(&emu, data.path(), Some(KEY), &["credits", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert_eq!(serde_json::from_str::<Value>(&stdout(&o)).unwrap(), json!({"credits": 100}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap(),
+        json!({"credits": 100})
+    );
 
-    let o = fouro(&emu, data.path(), Some(KEY), &["generate", "a cat", "--json", "--wait", "--out",
-        out.path().to_str().unwrap()]).await;
+    let o = fouro(
+        &emu,
+        data.path(),
+        Some(KEY),
+        &[
+            "generate",
+            "a cat",
+            "--json",
+            "--wait",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+    )
+    .await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let v: Value = serde_json::from_str(stdout(&o).trim()).expect("one JSON object");
     assert_eq!(v["status"], "SUCCESS");
     assert_eq!(v["progress"], 1.0);
     assert_eq!(v["resultUrls"].as_array().unwrap().len(), 1);
     assert_eq!(v["files"].as_array().unwrap().len(), 1);
-    for key in ["taskId", "errorCode", "errorMessage", "createTime", "completeTime"] {
+    for key in [
+        "taskId",
+        "errorCode",
+        "errorMessage",
+        "createTime",
+        "completeTime",
+    ] {
         assert!(v.get(key).is_some(), "{key} missing from {v}");
     }
     let id = v["taskId"].as_str().unwrap();
@@ -98,10 +145,20 @@ async fn json_output_for_scripts() {
     assert_eq!(s["resultUrls"], v["resultUrls"]);
 
     let o = fouro(&emu, data.path(), Some(KEY), &["status", id]).await;
-    assert!(stdout(&o).contains("SUCCESS") && stdout(&o).contains("result 1"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("SUCCESS") && stdout(&o).contains("result 1"),
+        "{}",
+        stdout(&o)
+    );
 
     let again = tempfile::tempdir().unwrap();
-    let o = fouro(&emu, data.path(), Some(KEY), &["download", id, "--out", again.path().to_str().unwrap()]).await;
+    let o = fouro(
+        &emu,
+        data.path(),
+        Some(KEY),
+        &["download", id, "--out", again.path().to_str().unwrap()],
+    )
+    .await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(again.path().join(format!("{id}-1.png")).exists());
 }
@@ -115,15 +172,33 @@ async fn exit_codes_and_messages() {
     // 2: usage, checked before anything is sent.
     let o = fouro(&emu, d, Some(KEY), &["generate", "x", "--size", "4:3"]).await;
     assert_eq!(code(&o), 2, "{}", stderr(&o));
-    let o = fouro(&emu, d, Some(KEY), &["generate", "x", "--ref", "/no/such/image.png"]).await;
+    let o = fouro(
+        &emu,
+        d,
+        Some(KEY),
+        &["generate", "x", "--ref", "/no/such/image.png"],
+    )
+    .await;
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("check the path"), "{}", stderr(&o));
     let gif = d.join("a.gif");
     std::fs::write(&gif, b"GIF89a").unwrap();
-    let o = fouro(&emu, d, Some(KEY), &["generate", "x", "--ref", gif.to_str().unwrap()]).await;
+    let o = fouro(
+        &emu,
+        d,
+        Some(KEY),
+        &["generate", "x", "--ref", gif.to_str().unwrap()],
+    )
+    .await;
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains(".png"), "says which formats: {}", stderr(&o));
-    let many: Vec<String> = (0..6).map(|_| asset("ref-leaf.png").display().to_string()).collect();
+    assert!(
+        stderr(&o).contains(".png"),
+        "says which formats: {}",
+        stderr(&o)
+    );
+    let many: Vec<String> = (0..6)
+        .map(|_| asset("ref-leaf.png").display().to_string())
+        .collect();
     let mut args = vec!["generate", "x"];
     for m in &many {
         args.extend(["--ref", m.as_str()]);
@@ -170,13 +245,23 @@ async fn exit_codes_and_messages() {
     assert!(stderr(&o).contains("HTTP 502"), "{}", stderr(&o));
 
     // 7: the task failed.
-    control(&emu, "next-tasks", json!({"count": 1, "outcome": "fail", "error_code": 500,
-        "message": "failed to generate image"})).await;
+    control(
+        &emu,
+        "next-tasks",
+        json!({"count": 1, "outcome": "fail", "error_code": 500,
+        "message": "failed to generate image"}),
+    )
+    .await;
     let o = fouro(&emu, d, Some(KEY), &["generate", "x", "--wait"]).await;
     assert_eq!(code(&o), 7, "{}", stderr(&o));
-    assert!(stderr(&o).contains("GENERATE_FAILED") && stderr(&o).contains("failed to generate image"));
+    assert!(
+        stderr(&o).contains("GENERATE_FAILED") && stderr(&o).contains("failed to generate image")
+    );
     let id = stdout(&o).lines().next().unwrap_or_default().to_owned();
-    assert!(id.starts_with("task_4o_"), "the id is printed before waiting");
+    assert!(
+        id.starts_with("task_4o_"),
+        "the id is printed before waiting"
+    );
     let o = fouro(&emu, d, Some(KEY), &["status", &id]).await;
     assert_eq!(code(&o), 7);
 
@@ -198,14 +283,28 @@ async fn help_never_shows_the_key() {
 async fn the_emulator_subcommand_serves_until_interrupted() {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fouro"))
-        .args(["emulator", "--port", "0", "--key", "k-1", "--credits", "42", "--duration", "0.2"])
+        .args([
+            "emulator",
+            "--port",
+            "0",
+            "--key",
+            "k-1",
+            "--credits",
+            "42",
+            "--duration",
+            "0.2",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines.next_line().await.unwrap().expect("the base URL is printed");
+    let base = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("the base URL is printed");
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
 
     let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_fouro"))

@@ -18,7 +18,10 @@ fn quick_poll() -> PollOptions {
 }
 
 fn prompt(p: &str) -> GenerateRequest {
-    GenerateRequest { prompt: Some(p.into()), ..Default::default() }
+    GenerateRequest {
+        prompt: Some(p.into()),
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
@@ -27,27 +30,45 @@ async fn generate_poll_and_download_end_to_end() {
     let c = client(&emu);
     assert_eq!(c.credits().await.unwrap(), 100.0);
 
-    let req = GenerateRequest { size: Size::Landscape, n_variants: Some(Variants::Two), ..prompt("a lighthouse at dusk") };
+    let req = GenerateRequest {
+        size: Size::Landscape,
+        n_variants: Some(Variants::Two),
+        ..prompt("a lighthouse at dusk")
+    };
     let id = c.generate(&req).await.unwrap();
     assert!(id.starts_with("task_4o_"), "{id}");
     // Right after submit the service may have no record yet.
     assert_eq!(c.record_info(&id).await.unwrap(), None);
 
     let mut seen = Vec::new();
-    let rec = wait_for_task(&c, &id, &quick_poll(), |r| seen.push((r.status, r.progress))).await.unwrap();
+    let rec = wait_for_task(&c, &id, &quick_poll(), |r| {
+        seen.push((r.status, r.progress))
+    })
+    .await
+    .unwrap();
     assert_eq!(rec.status, TaskStatus::Success);
     assert_eq!(rec.progress, 1.0);
     assert_eq!(rec.result_urls.len(), 2);
     assert!(rec.create_time.is_some() && rec.complete_time >= rec.create_time);
-    assert!(seen.windows(2).all(|w| w[0].1 <= w[1].1), "progress never goes back: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0].1 <= w[1].1),
+        "progress never goes back: {seen:?}"
+    );
 
     for url in &rec.result_urls {
         let bytes = c.download_result(&id, url).await.unwrap();
         let img = image::load_from_memory(&bytes).unwrap();
         assert_eq!((img.width(), img.height()), (1536, 1024));
     }
-    assert!(calls(&emu, "download-url").await >= 2, "direct links are asked first");
-    assert_eq!(c.credits().await.unwrap(), 100.0 - 12.0, "6 credits per variant");
+    assert!(
+        calls(&emu, "download-url").await >= 2,
+        "direct links are asked first"
+    );
+    assert_eq!(
+        c.credits().await.unwrap(),
+        100.0 - 12.0,
+        "6 credits per variant"
+    );
 }
 
 #[tokio::test]
@@ -55,7 +76,11 @@ async fn the_key_is_required_and_checked() {
     let emu = emulator(300).await;
     let none = client_with(&emu, |c| c.api_key = None);
     assert!(matches!(none.credits().await, Err(Error::MissingKey)));
-    assert_eq!(calls(&emu, "credit").await, 0, "nothing is sent without a key");
+    assert_eq!(
+        calls(&emu, "credit").await,
+        0,
+        "nothing is sent without a key"
+    );
 
     let wrong = client_with(&emu, |c| c.api_key = ApiKey::new("not-the-key-at-all-0000"));
     let err = wrong.credits().await.unwrap_err();
@@ -75,21 +100,42 @@ async fn insufficient_credits_and_refund_of_a_failed_task() {
     assert_eq!(calls(&emu, "generate").await, 1, "a 402 is not retried");
 
     control(&emu, "credits", json!({"credits": 50})).await;
-    control(&emu, "next-tasks", json!({"count": 1, "outcome": "fail", "error_code": 400,
-        "message": "Your content was flagged by the content policy"})).await;
+    control(
+        &emu,
+        "next-tasks",
+        json!({"count": 1, "outcome": "fail", "error_code": 400,
+        "message": "Your content was flagged by the content policy"}),
+    )
+    .await;
     let id = c.generate(&prompt("x")).await.unwrap();
     assert_eq!(c.credits().await.unwrap(), 44.0);
-    let err = wait_for_task(&c, &id, &quick_poll(), |_| {}).await.unwrap_err();
+    let err = wait_for_task(&c, &id, &quick_poll(), |_| {})
+        .await
+        .unwrap_err();
     match &err {
-        Error::TaskFailed { status, code, message, .. } => {
+        Error::TaskFailed {
+            status,
+            code,
+            message,
+            ..
+        } => {
             assert_eq!(*status, TaskStatus::GenerateFailed);
             assert_eq!(*code, Some(400));
-            assert!(message.as_deref().unwrap_or_default().contains("content policy"));
+            assert!(
+                message
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("content policy")
+            );
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(err.class(), ErrorClass::TaskFailed);
-    assert_eq!(c.credits().await.unwrap(), 50.0, "a failed task is refunded");
+    assert_eq!(
+        c.credits().await.unwrap(),
+        50.0,
+        "a failed task is refunded"
+    );
 }
 
 #[tokio::test]
@@ -97,23 +143,45 @@ async fn validation_errors_name_the_field() {
     let emu = emulator(300).await;
     let c = client(&emu);
     let six = GenerateRequest {
-        files_url: (0..6).map(|i| format!("{}/x{i}.png", emu.base_url())).collect(),
+        files_url: (0..6)
+            .map(|i| format!("{}/x{i}.png", emu.base_url()))
+            .collect(),
         ..prompt("p")
     };
     let mask_two = GenerateRequest {
-        files_url: vec![format!("{}/a.png", emu.base_url()), format!("{}/b.png", emu.base_url())],
+        files_url: vec![
+            format!("{}/a.png", emu.base_url()),
+            format!("{}/b.png", emu.base_url()),
+        ],
         mask_url: Some(format!("{}/m.png", emu.base_url())),
         ..prompt("p")
     };
-    let bad_format = GenerateRequest { files_url: vec![format!("{}/a.bmp", emu.base_url())], ..prompt("p") };
+    let bad_format = GenerateRequest {
+        files_url: vec![format!("{}/a.bmp", emu.base_url())],
+        ..prompt("p")
+    };
     let empty = GenerateRequest::default();
-    for (req, field) in [(six, "filesUrl"), (mask_two, "mask"), (bad_format, "format"), (empty, "prompt")] {
+    for (req, field) in [
+        (six, "filesUrl"),
+        (mask_two, "mask"),
+        (bad_format, "format"),
+        (empty, "prompt"),
+    ] {
         let err = c.generate(&req).await.unwrap_err();
         assert!(matches!(err, Error::Validation { .. }), "{field}: {err:?}");
-        assert!(err.to_string().to_lowercase().contains(&field.to_lowercase()), "{field}: {err}");
+        assert!(
+            err.to_string()
+                .to_lowercase()
+                .contains(&field.to_lowercase()),
+            "{field}: {err}"
+        );
         assert_eq!(err.class(), ErrorClass::Rejected);
     }
-    assert_eq!(c.credits().await.unwrap(), 100.0, "refused requests cost nothing");
+    assert_eq!(
+        c.credits().await.unwrap(),
+        100.0,
+        "refused requests cost nothing"
+    );
 }
 
 #[tokio::test]
@@ -123,7 +191,10 @@ async fn unknown_task_and_unfinished_download() {
     let err = c.record_info("task_4o_doesnotexist").await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     let id = c.generate(&prompt("slow")).await.unwrap();
-    let err = c.download_url(&id, "http://127.0.0.1:1/x.png").await.unwrap_err();
+    let err = c
+        .download_url(&id, "http://127.0.0.1:1/x.png")
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Validation { .. }), "{err:?}");
 }
 
@@ -132,11 +203,21 @@ async fn unreachable_reference_fails_the_task_with_451() {
     let emu = emulator(200).await;
     let c = client(&emu);
     // A loopback port nobody listens on.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let req = GenerateRequest { files_url: vec![format!("http://{dead}/gone.png")], ..prompt("p") };
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let req = GenerateRequest {
+        files_url: vec![format!("http://{dead}/gone.png")],
+        ..prompt("p")
+    };
     let id = c.generate(&req).await.unwrap();
     match wait_for_task(&c, &id, &quick_poll(), |_| {}).await {
-        Err(Error::TaskFailed { code: Some(451), message, .. }) => {
+        Err(Error::TaskFailed {
+            code: Some(451),
+            message,
+            ..
+        }) => {
             assert!(message.unwrap_or_default().contains("gone.png"));
         }
         other => panic!("{other:?}"),
@@ -148,17 +229,28 @@ async fn service_modes_map_to_their_errors() {
     let emu = emulator(300).await;
     let c = client(&emu);
     control(&emu, "mode", json!({"mode": "disabled"})).await;
-    assert!(matches!(c.credits().await, Err(Error::FeatureDisabled { .. })));
+    assert!(matches!(
+        c.credits().await,
+        Err(Error::FeatureDisabled { .. })
+    ));
     assert_eq!(calls(&emu, "credit").await, 1, "505 is not retried");
 
     control(&emu, "mode", json!({"mode": "maintenance"})).await;
     assert!(matches!(c.credits().await, Err(Error::Maintenance { .. })));
-    assert_eq!(calls(&emu, "credit").await, 1 + 4, "455 is retried up to the cap");
+    assert_eq!(
+        calls(&emu, "credit").await,
+        1 + 4,
+        "455 is retried up to the cap"
+    );
 
     control(&emu, "mode", json!({"mode": "queue-full"})).await;
     let err = c.generate(&prompt("p")).await.unwrap_err();
     assert!(matches!(err, Error::QueueFull { .. }), "{err:?}");
-    assert_eq!(calls(&emu, "generate").await, 4, "a generate answered 550 surely was not accepted");
+    assert_eq!(
+        calls(&emu, "generate").await,
+        4,
+        "a generate answered 550 surely was not accepted"
+    );
 
     control(&emu, "mode", json!({"mode": "normal"})).await;
     assert_eq!(c.credits().await.unwrap(), 100.0);
@@ -167,14 +259,18 @@ async fn service_modes_map_to_their_errors() {
 #[tokio::test]
 async fn injected_faults_are_retried_where_safe() {
     let emu = emulator(300).await;
-    let c = client(&emu);
+    let c = client_with(&emu, |cfg| cfg.retry.max_attempts = 5);
 
     fault(&emu, "credit", 1, "html", json!({"status": 502})).await;
     fault(&emu, "credit", 1, "code", json!({"code": 500})).await;
     fault(&emu, "credit", 1, "reset", json!({})).await;
     fault(&emu, "credit", 1, "empty", json!({})).await;
     assert_eq!(c.credits().await.unwrap(), 100.0);
-    assert_eq!(calls(&emu, "credit").await, 4, "four faults, then the answer");
+    assert_eq!(
+        calls(&emu, "credit").await,
+        5,
+        "four faults, then the answer"
+    );
 
     // Past the cap the last error is reported, naming the HTTP status.
     fault(&emu, "credit", 10, "html", json!({"status": 502})).await;
@@ -191,7 +287,10 @@ async fn a_hang_times_out_and_is_retried() {
     let start = Instant::now();
     assert_eq!(c.credits().await.unwrap(), 100.0);
     assert!(start.elapsed() >= Duration::from_millis(400));
-    assert!(start.elapsed() < Duration::from_secs(4), "did not wait for the hang to end");
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "did not wait for the hang to end"
+    );
 }
 
 #[tokio::test]
@@ -210,8 +309,15 @@ async fn a_generate_is_never_sent_twice_when_its_fate_is_unknown() {
     assert_eq!(calls(&emu, "generate").await, 2);
 
     fault(&emu, "generate", 1, "code", json!({"code": 500})).await;
-    assert!(matches!(c.generate(&prompt("p")).await, Err(Error::Server { code: 500, .. })));
-    assert_eq!(calls(&emu, "generate").await, 3, "a 500 may have created the task");
+    assert!(matches!(
+        c.generate(&prompt("p")).await,
+        Err(Error::Server { code: 500, .. })
+    ));
+    assert_eq!(
+        calls(&emu, "generate").await,
+        3,
+        "a 500 may have created the task"
+    );
 
     // 429 means it surely was not taken: retried.
     fault(&emu, "generate", 1, "code", json!({"code": 429})).await;
@@ -221,7 +327,10 @@ async fn a_generate_is_never_sent_twice_when_its_fate_is_unknown() {
 
 #[tokio::test]
 async fn connection_refused_is_retried_then_reported() {
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let c = fouro::api::Client::new(fouro::api::ClientConfig {
         base_url: format!("http://{dead}"),
         api_key: ApiKey::new(KEY),
@@ -243,12 +352,29 @@ async fn connection_refused_is_retried_then_reported() {
 async fn unknown_codes_name_code_and_message() {
     let emu = emulator(300).await;
     let c = client(&emu);
-    fault(&emu, "credit", 1, "code", json!({"code": 433, "status": 200})).await;
+    fault(
+        &emu,
+        "credit",
+        1,
+        "code",
+        json!({"code": 433, "status": 200}),
+    )
+    .await;
     let err = c.credits().await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Rejected);
-    fault(&emu, "credit", 1, "code", json!({"code": 777, "status": 200})).await;
+    fault(
+        &emu,
+        "credit",
+        1,
+        "code",
+        json!({"code": 777, "status": 200}),
+    )
+    .await;
     let err = c.credits().await.unwrap_err();
-    assert!(matches!(err, Error::UnknownCode { code: 777, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::UnknownCode { code: 777, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("777"));
 }
 
@@ -256,7 +382,12 @@ async fn unknown_codes_name_code_and_message() {
 async fn parsing_quirks_of_the_mirrors() {
     let emu = emulator(150).await;
     let c = client(&emu);
-    control(&emu, "quirks", json!({"string_times": true, "snake_result_urls": true})).await;
+    control(
+        &emu,
+        "quirks",
+        json!({"string_times": true, "snake_result_urls": true}),
+    )
+    .await;
     let id = c.generate(&prompt("quirky")).await.unwrap();
     let rec = wait_for_task(&c, &id, &quick_poll(), |_| {}).await.unwrap();
     assert_eq!(rec.result_urls.len(), 1, "result_urls is read too");
@@ -288,9 +419,16 @@ async fn a_burst_of_status_queries_stays_within_three_per_second_per_task() {
     let s = stats(&emu).await;
     assert_eq!(s["calls"]["record-info"], 32);
     assert_eq!(s["rate_limited"], 0, "{s}");
-    assert!(s["max_record_info_per_second"].as_u64().unwrap() <= 3, "{s}");
+    assert!(
+        s["max_record_info_per_second"].as_u64().unwrap() <= 3,
+        "{s}"
+    );
     // 16 calls per task at 3 per 1.1 s take at least five windows.
-    assert!(start.elapsed() >= Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -302,13 +440,22 @@ async fn uploads_stream_and_base64() {
 
     let up = c.upload_file(&path).await.unwrap();
     assert_eq!(up.file_size, original.len() as u64);
-    assert_eq!(c.fetch(&up.download_url).await.unwrap().as_ref(), original.as_slice());
+    assert_eq!(
+        c.fetch(&up.download_url).await.unwrap().as_ref(),
+        original.as_slice()
+    );
 
     let up = c.upload_base64(&original, "again.png").await.unwrap();
-    assert_eq!(c.fetch(&up.download_url).await.unwrap().as_ref(), original.as_slice());
+    assert_eq!(
+        c.fetch(&up.download_url).await.unwrap().as_ref(),
+        original.as_slice()
+    );
     assert_eq!(up.mime_type, "image/png");
 
-    let err = c.upload_base64(b"not an image at all", "fake.png").await.unwrap_err();
+    let err = c
+        .upload_base64(b"not an image at all", "fake.png")
+        .await
+        .unwrap_err();
     assert_eq!(err.class(), ErrorClass::Rejected, "{err:?}");
 }
 
@@ -320,12 +467,18 @@ async fn generates_are_paced_to_twenty_per_ten_seconds() {
     let mut handles = Vec::new();
     for i in 0..21 {
         let c = c.clone();
-        handles.push(tokio::spawn(async move { c.generate(&prompt(&format!("n{i}"))).await }));
+        handles.push(tokio::spawn(async move {
+            c.generate(&prompt(&format!("n{i}"))).await
+        }));
     }
     for h in handles {
         h.await.unwrap().unwrap();
     }
-    assert!(start.elapsed() >= Duration::from_secs(10), "the 21st waited: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(10),
+        "the 21st waited: {:?}",
+        start.elapsed()
+    );
     let s = stats(&emu).await;
     assert_eq!(s["calls"]["generate"], 21);
     assert_eq!(s["rate_limited"], 0, "{s}");

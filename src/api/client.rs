@@ -135,7 +135,9 @@ impl Client {
                 let url = format!("{}/api/v1/gpt4o-image/record-info", self.inner.base_url);
                 async move {
                     self.inner.limits.record_info(task_id).await;
-                    Ok(self.request(Method::GET, &url)?.query(&[("taskId", task_id)]))
+                    Ok(self
+                        .request(Method::GET, &url)?
+                        .query(&[("taskId", task_id)]))
                 }
             })
             .await?;
@@ -143,7 +145,10 @@ impl Client {
             None | Some(Value::Null) => Ok(None),
             Some(v) => TaskRecord::from_value(&v)
                 .map(Some)
-                .map_err(|detail| Error::BadBody { status: 200, detail }),
+                .map_err(|detail| Error::BadBody {
+                    status: 200,
+                    detail,
+                }),
         }
     }
 
@@ -262,9 +267,15 @@ impl Client {
                 if !status.is_success() {
                     let code = i64::from(status.as_u16());
                     return Err(if status.is_server_error() || code == 429 || code == 408 {
-                        Error::Server { code, msg: format!("downloading an image: HTTP {status}") }
+                        Error::Server {
+                            code,
+                            msg: format!("downloading an image: HTTP {status}"),
+                        }
                     } else {
-                        Error::BadRequest { code, msg: format!("downloading an image: HTTP {status}") }
+                        Error::BadRequest {
+                            code,
+                            msg: format!("downloading an image: HTTP {status}"),
+                        }
                     });
                 }
                 resp.bytes().await.map_err(|e| Error::from_reqwest(&e))
@@ -286,10 +297,15 @@ impl Client {
         match self.download_url(task_id, url).await {
             Ok(direct) => match self.fetch(&direct).await {
                 Ok(bytes) => return Ok(bytes),
-                Err(e) => tracing::warn!(task_id, "direct download failed, using the result URL: {e}"),
+                Err(e) => {
+                    tracing::warn!(task_id, "direct download failed, using the result URL: {e}")
+                }
             },
             Err(e @ (Error::Unauthorized { .. } | Error::MissingKey)) => return Err(e),
-            Err(e) => tracing::info!(task_id, "no direct download link, using the result URL: {e}"),
+            Err(e) => tracing::info!(
+                task_id,
+                "no direct download link, using the result URL: {e}"
+            ),
         }
         self.fetch(url).await
     }
@@ -356,13 +372,20 @@ async fn send(req: RequestBuilder) -> Result<Option<Value>> {
 
 /// Reads any answer of the service: the body's `code` wins over the HTTP status; an HTML,
 /// empty or invalid body is an error naming the HTTP status. Returns `data`.
-pub fn read_envelope(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<Option<Value>> {
+pub fn read_envelope(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<Value>> {
     let retry_after = headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let bad = |detail: String| Error::BadBody { status: status.as_u16(), detail };
+    let bad = |detail: String| Error::BadBody {
+        status: status.as_u16(),
+        detail,
+    };
     let text = String::from_utf8_lossy(body);
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
@@ -373,7 +396,8 @@ pub fn read_envelope(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Re
     }
     let v: Value = serde_json::from_str(trimmed).map_err(|e| bad(format!("invalid JSON: {e}")))?;
     let code = v.get("code").and_then(|c| {
-        c.as_i64().or_else(|| c.as_str().and_then(|s| s.trim().parse().ok()))
+        c.as_i64()
+            .or_else(|| c.as_str().and_then(|s| s.trim().parse().ok()))
     });
     let msg = v
         .get("msg")
@@ -385,7 +409,11 @@ pub fn read_envelope(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Re
         Some(200) => Ok(v.get("data").cloned()),
         Some(code) => Err(Error::from_code(code, msg, retry_after)),
         None if status.is_success() => Err(bad("a JSON body without a code".into())),
-        None => Err(Error::from_code(i64::from(status.as_u16()), msg, retry_after)),
+        None => Err(Error::from_code(
+            i64::from(status.as_u16()),
+            msg,
+            retry_after,
+        )),
     }
 }
 
@@ -396,15 +424,22 @@ fn parse_upload(data: Option<Value>) -> Result<UploadedFile> {
 }
 
 fn bad_data(endpoint: &str, what: &str) -> Error {
-    Error::BadBody { status: 200, detail: format!("{endpoint}: {what}") }
+    Error::BadBody {
+        status: 200,
+        detail: format!("{endpoint}: {what}"),
+    }
 }
 
 fn normalize_base(url: &str) -> Result<String> {
     let parsed = url::Url::parse(url.trim()).map_err(|e| {
-        Error::Input(format!("the base URL {url:?} is not a URL ({e}): use e.g. {DEFAULT_BASE_URL}"))
+        Error::Input(format!(
+            "the base URL {url:?} is not a URL ({e}): use e.g. {DEFAULT_BASE_URL}"
+        ))
     })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Error::Input(format!("the base URL {url:?} must start with https:// or http://")));
+        return Err(Error::Input(format!(
+            "the base URL {url:?} must start with https:// or http://"
+        )));
     }
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
@@ -428,14 +463,27 @@ mod tests {
     use super::*;
 
     fn read(status: u16, body: &str) -> Result<Option<Value>> {
-        read_envelope(StatusCode::from_u16(status).unwrap(), &HeaderMap::new(), body.as_bytes())
+        read_envelope(
+            StatusCode::from_u16(status).unwrap(),
+            &HeaderMap::new(),
+            body.as_bytes(),
+        )
     }
 
     #[test]
     fn body_code_wins_over_http_status() {
-        assert!(matches!(read(200, r#"{"code":422,"msg":"size"}"#), Err(Error::Validation { .. })));
-        assert_eq!(read(500, r#"{"code":200,"msg":"ok","data":5}"#).unwrap(), Some(json!(5)));
-        assert!(matches!(read(401, r#"{"msg":"no"}"#), Err(Error::Unauthorized { .. })));
+        assert!(matches!(
+            read(200, r#"{"code":422,"msg":"size"}"#),
+            Err(Error::Validation { .. })
+        ));
+        assert_eq!(
+            read(500, r#"{"code":200,"msg":"ok","data":5}"#).unwrap(),
+            Some(json!(5))
+        );
+        assert!(matches!(
+            read(401, r#"{"msg":"no"}"#),
+            Err(Error::Unauthorized { .. })
+        ));
     }
 
     #[test]

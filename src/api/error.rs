@@ -36,7 +36,10 @@ pub enum Error {
     FeatureDisabled { msg: String },
 
     #[error("rate limited (429: {msg}): wait a moment and try again")]
-    RateLimited { msg: String, retry_after: Option<Duration> },
+    RateLimited {
+        msg: String,
+        retry_after: Option<Duration>,
+    },
 
     #[error("the service is under maintenance (455: {msg}): try again later")]
     Maintenance { msg: String },
@@ -76,7 +79,12 @@ pub enum Error {
 
     #[error("task {task_id} ended {status}{}: change the prompt or references and submit again",
         message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
-    TaskFailed { task_id: String, status: TaskStatus, code: Option<i64>, message: Option<String> },
+    TaskFailed {
+        task_id: String,
+        status: TaskStatus,
+        code: Option<i64>,
+        message: Option<String>,
+    },
 
     #[error(
         "task {task_id} is still generating after {minutes} min; it may finish later: check it with `fouro status {task_id}`"
@@ -84,7 +92,10 @@ pub enum Error {
     StillRunning { task_id: String, minutes: u64 },
 
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -111,7 +122,11 @@ pub enum ErrorClass {
 impl Error {
     /// Builds the error for a service `code` other than 200.
     pub fn from_code(code: i64, msg: String, retry_after: Option<Duration>) -> Error {
-        let msg = if msg.trim().is_empty() { "no message".to_owned() } else { msg };
+        let msg = if msg.trim().is_empty() {
+            "no message".to_owned()
+        } else {
+            msg
+        };
         match code {
             401 => Error::Unauthorized { msg },
             402 => Error::InsufficientCredits { msg },
@@ -211,7 +226,10 @@ impl Error {
     }
 
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Error {
-        Error::Io { what: what.into(), source }
+        Error::Io {
+            what: what.into(),
+            source,
+        }
     }
 
     /// Classifies a transport error from reqwest. The URL is reduced to its host: query

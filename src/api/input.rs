@@ -20,7 +20,9 @@ impl ImageSource {
     pub fn parse(entry: &str) -> Result<ImageSource> {
         let entry = entry.trim();
         if entry.is_empty() {
-            return Err(Error::Input("an empty reference was given: give a file path or a URL".into()));
+            return Err(Error::Input(
+                "an empty reference was given: give a file path or a URL".into(),
+            ));
         }
         if entry.starts_with("http://") || entry.starts_with("https://") {
             let url = url::Url::parse(entry)
@@ -31,13 +33,17 @@ impl ImageSource {
             return Ok(ImageSource::Url(entry.to_owned()));
         }
         let path = PathBuf::from(entry);
-        let meta = std::fs::metadata(&path).map_err(|e| {
-            Error::Input(format!("cannot use {entry:?}: {e}: check the path"))
-        })?;
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| Error::Input(format!("cannot use {entry:?}: {e}: check the path")))?;
         if !meta.is_file() {
-            return Err(Error::Input(format!("{entry:?} is not a file: give an image file")));
+            return Err(Error::Input(format!(
+                "{entry:?} is not a file: give an image file"
+            )));
         }
-        let ext = path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
         check_extension(entry, &ext)?;
         if meta.len() > MAX_FILE_BYTES {
             return Err(Error::Input(format!(
@@ -86,7 +92,8 @@ pub fn check_set(refs: &[ImageSource], mask: Option<&ImageSource>) -> Result<()>
     }
     if mask.is_some() && refs.len() > 1 {
         return Err(Error::Input(
-            "a mask can only go with a single reference image: give one reference, or no mask".into(),
+            "a mask can only go with a single reference image: give one reference, or no mask"
+                .into(),
         ));
     }
     Ok(())
@@ -101,17 +108,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gif = dir.path().join("a.gif");
         std::fs::write(&gif, b"GIF89a").unwrap();
-        let err = ImageSource::parse(gif.to_str().unwrap()).unwrap_err().to_string();
+        let err = ImageSource::parse(gif.to_str().unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not an allowed image format"), "{err}");
-        let err = ImageSource::parse("/no/such/file.png").unwrap_err().to_string();
+        let err = ImageSource::parse("/no/such/file.png")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("check the path"), "{err}");
         assert!(ImageSource::parse("https://example.com/x.bmp").is_err());
-        assert!(matches!(ImageSource::parse("https://example.com/img?id=3"), Ok(ImageSource::Url(_))));
+        assert!(matches!(
+            ImageSource::parse("https://example.com/img?id=3"),
+            Ok(ImageSource::Url(_))
+        ));
         let png = dir.path().join("b.PNG");
         std::fs::write(&png, b"x").unwrap();
         let one = ImageSource::parse(png.to_str().unwrap()).unwrap();
         assert!(check_set(&vec![one.clone(); 6], None).is_err());
         assert!(check_set(&[one.clone(), one.clone()], Some(&one)).is_err());
-        assert!(check_set(&[one.clone()], Some(&one)).is_ok());
+        assert!(check_set(std::slice::from_ref(&one), Some(&one)).is_ok());
     }
 }

@@ -25,14 +25,21 @@ pub struct Window {
 
 impl Window {
     pub fn new(limit: usize, period: Duration) -> Window {
-        Window { limit: limit.max(1), period, stamps: Mutex::new(VecDeque::new()) }
+        Window {
+            limit: limit.max(1),
+            period,
+            stamps: Mutex::new(VecDeque::new()),
+        }
     }
 
     pub async fn acquire(&self) {
         let mut stamps = self.stamps.lock().await;
         loop {
             let now = Instant::now();
-            while stamps.front().is_some_and(|t| now.duration_since(*t) >= self.period) {
+            while stamps
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= self.period)
+            {
                 stamps.pop_front();
             }
             if stamps.len() < self.limit {
@@ -59,7 +66,12 @@ impl Default for Limits {
     /// The service's limits with a margin, so that network jitter cannot squeeze four
     /// queries into one of the service's seconds.
     fn default() -> Limits {
-        Limits::new(20, Duration::from_millis(10_500), 3, Duration::from_millis(1_100))
+        Limits::new(
+            20,
+            Duration::from_millis(10_500),
+            3,
+            Duration::from_millis(1_100),
+        )
     }
 }
 
@@ -119,7 +131,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// No retries at all.
     pub fn none() -> RetryPolicy {
-        RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
     }
 
     /// How long to wait before attempt `attempt + 1` (attempt counts from 1) after `err`.
@@ -128,7 +143,11 @@ impl RetryPolicy {
             return asked.min(Duration::from_secs(60));
         }
         // Maintenance lasts: back off longer.
-        let factor = if matches!(err, Error::Maintenance { .. }) { 4 } else { 1 };
+        let factor = if matches!(err, Error::Maintenance { .. }) {
+            4
+        } else {
+            1
+        };
         let exp = self
             .base_delay
             .saturating_mul(factor)
@@ -136,7 +155,9 @@ impl RetryPolicy {
         let ceiling = exp.min(self.max_delay);
         // Full jitter, but never less than half, so retries don't bunch at zero.
         let half = ceiling / 2;
-        half + ceiling.saturating_sub(half).mul_f64(rand::rng().random::<f64>())
+        half + ceiling
+            .saturating_sub(half)
+            .mul_f64(rand::rng().random::<f64>())
     }
 }
 
@@ -162,18 +183,27 @@ mod tests {
         }
         times.sort();
         for i in 3..times.len() {
-            assert!(times[i] - times[i - 3] >= Duration::from_secs(1), "{times:?}");
+            assert!(
+                times[i] - times[i - 3] >= Duration::from_secs(1),
+                "{times:?}"
+            );
         }
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
         let p = RetryPolicy::default();
-        let e = Error::Server { code: 500, msg: String::new() };
+        let e = Error::Server {
+            code: 500,
+            msg: String::new(),
+        };
         assert!(p.delay(1, &e) <= Duration::from_millis(500));
         assert!(p.delay(3, &e) >= Duration::from_millis(1000));
         assert!(p.delay(30, &e) <= p.max_delay);
-        let rl = Error::RateLimited { msg: String::new(), retry_after: Some(Duration::from_secs(2)) };
+        let rl = Error::RateLimited {
+            msg: String::new(),
+            retry_after: Some(Duration::from_secs(2)),
+        };
         assert_eq!(p.delay(1, &rl), Duration::from_secs(2));
     }
 }

@@ -134,7 +134,8 @@ impl Serialize for Variants {
 impl<'de> Deserialize<'de> for Variants {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let n = u64::deserialize(d)?;
-        Variants::from_count(n).ok_or_else(|| serde::de::Error::custom("nVariants must be 1, 2 or 4"))
+        Variants::from_count(n)
+            .ok_or_else(|| serde::de::Error::custom("nVariants must be 1, 2 or 4"))
     }
 }
 
@@ -169,7 +170,9 @@ impl FromStr for FallbackModel {
         match s.trim().to_ascii_uppercase().as_str() {
             "FLUX_MAX" => Ok(FallbackModel::FluxMax),
             "GPT_IMAGE_1" => Ok(FallbackModel::GptImage1),
-            _ => Err(format!("fallback model must be FLUX_MAX or GPT_IMAGE_1, not {s:?}")),
+            _ => Err(format!(
+                "fallback model must be FLUX_MAX or GPT_IMAGE_1, not {s:?}"
+            )),
         }
     }
 }
@@ -223,7 +226,10 @@ impl TaskStatus {
     }
 
     pub fn is_failure(self) -> bool {
-        matches!(self, TaskStatus::CreateTaskFailed | TaskStatus::GenerateFailed)
+        matches!(
+            self,
+            TaskStatus::CreateTaskFailed | TaskStatus::GenerateFailed
+        )
     }
 
     /// The `successFlag` the service sends with this status.
@@ -288,7 +294,9 @@ impl TaskRecord {
     /// 0/1/2/3 (anything but 0 and 1 is a failure); null or missing optional fields; timestamps
     /// in milliseconds or as `"YYYY-MM-DD HH:MM:SS"` strings; unknown fields ignored.
     pub fn from_value(data: &Value) -> Result<TaskRecord, String> {
-        let obj = data.as_object().ok_or("task details are not a JSON object")?;
+        let obj = data
+            .as_object()
+            .ok_or("task details are not a JSON object")?;
         let task_id = obj
             .get("taskId")
             .or_else(|| obj.get("task_id"))
@@ -324,7 +332,11 @@ impl TaskRecord {
             })
             .or_else(|| obj.get("resultUrls"))
             .and_then(Value::as_array)
-            .map(|urls| urls.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect())
+            .map(|urls| {
+                urls.iter()
+                    .filter_map(|u| u.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         let error_message = obj
             .get("errorMessage")
@@ -375,7 +387,10 @@ pub struct CallbackPayload {
 impl CallbackPayload {
     /// Parses a callback body; accepts `taskId` or `task_id`, `result_urls` or `resultUrls`.
     pub fn from_value(v: &Value) -> Result<CallbackPayload, String> {
-        let code = v.get("code").and_then(value_as_i64).ok_or("callback carries no code")?;
+        let code = v
+            .get("code")
+            .and_then(value_as_i64)
+            .ok_or("callback carries no code")?;
         let data = v.get("data").ok_or("callback carries no data")?;
         let task_id = data
             .get("taskId")
@@ -386,11 +401,19 @@ impl CallbackPayload {
             .get("info")
             .and_then(|i| i.get("result_urls").or_else(|| i.get("resultUrls")))
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(CallbackPayload {
             code,
-            msg: v.get("msg").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            msg: v
+                .get("msg")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
             task_id,
             result_urls,
         })
@@ -437,7 +460,9 @@ pub fn parse_timestamp(v: &Value) -> Option<i64> {
             if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S") {
                 return Some(t.and_utc().timestamp_millis());
             }
-            chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
+            chrono::DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.timestamp_millis())
         }
         _ => None,
     }
@@ -491,9 +516,15 @@ mod tests {
         assert_eq!(r.status, TaskStatus::Success);
         assert_eq!(r.result_urls, vec!["http://a/1.png"]);
 
-        let r = TaskRecord::from_value(&json!({"taskId": "t", "successFlag": 3, "status": "GENERATING"}))
-            .unwrap();
-        assert_eq!(r.status, TaskStatus::GenerateFailed, "flag 3 is a failure whatever status says");
+        let r = TaskRecord::from_value(
+            &json!({"taskId": "t", "successFlag": 3, "status": "GENERATING"}),
+        )
+        .unwrap();
+        assert_eq!(
+            r.status,
+            TaskStatus::GenerateFailed,
+            "flag 3 is a failure whatever status says"
+        );
     }
 
     #[test]
@@ -502,8 +533,10 @@ mod tests {
             "data":{"task_id":"t1","info":{"result_urls":["u"]}}}))
         .unwrap();
         assert_eq!((p.task_id.as_str(), p.result_urls.len()), ("t1", 1));
-        let p = CallbackPayload::from_value(&json!({"code":400,"msg":"refused","data":{"taskId":"t2","info":null}}))
-            .unwrap();
+        let p = CallbackPayload::from_value(
+            &json!({"code":400,"msg":"refused","data":{"taskId":"t2","info":null}}),
+        )
+        .unwrap();
         assert_eq!((p.code, p.task_id.as_str()), (400, "t2"));
     }
 }

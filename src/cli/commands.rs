@@ -17,9 +17,9 @@ pub async fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<u8> {
     let prompt = match args.prompt.as_deref() {
         Some("-") => {
             let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|e| Error::Input(format!("cannot read the prompt from standard input: {e}")))?;
+            std::io::stdin().read_to_string(&mut s).map_err(|e| {
+                Error::Input(format!("cannot read the prompt from standard input: {e}"))
+            })?;
             Some(s)
         }
         other => other.map(str::to_owned),
@@ -27,7 +27,11 @@ pub async fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<u8> {
     .map(|p| p.trim().to_owned())
     .filter(|p| !p.is_empty());
 
-    let refs = args.refs.iter().map(|r| ImageSource::parse(r)).collect::<Result<Vec<_>>>()?;
+    let refs = args
+        .refs
+        .iter()
+        .map(|r| ImageSource::parse(r))
+        .collect::<Result<Vec<_>>>()?;
     let mask = args.mask.as_deref().map(ImageSource::parse).transpose()?;
     check_set(&refs, mask.as_ref())?;
     if prompt.is_none() && refs.is_empty() {
@@ -104,7 +108,12 @@ pub async fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<u8> {
     let files = save_results(&client, &record, &args.out, args.json).await?;
     if args.json {
         let mut obj = status_json(&task_id, Some(&record));
-        obj["files"] = json!(files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>());
+        obj["files"] = json!(
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+        );
         println!("{obj}");
     }
     Ok(exit::OK)
@@ -135,9 +144,17 @@ async fn follow(client: &Client, task_id: &str, quiet: bool) -> Result<TaskRecor
 }
 
 /// Downloads every result into `out` as `<taskId>-<n>.png` and prints each path.
-async fn save_results(client: &Client, record: &TaskRecord, out: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
+async fn save_results(
+    client: &Client,
+    record: &TaskRecord,
+    out: &Path,
+    quiet: bool,
+) -> Result<Vec<PathBuf>> {
     if record.result_urls.is_empty() {
-        return Err(Error::BadBody { status: 200, detail: format!("task {} succeeded with no result URL", record.task_id) });
+        return Err(Error::BadBody {
+            status: 200,
+            detail: format!("task {} succeeded with no result URL", record.task_id),
+        });
     }
     tokio::fs::create_dir_all(out)
         .await
@@ -183,7 +200,10 @@ pub async fn status(global: &GlobalArgs, task_id: &str, json: bool) -> Result<u8
 pub async fn credits(global: &GlobalArgs, json: bool) -> Result<u8> {
     let credits = global.client()?.credits().await?;
     if json {
-        println!("{}", json!({ "credits": super::output::credits_json(credits) }));
+        println!(
+            "{}",
+            json!({ "credits": super::output::credits_json(credits) })
+        );
     } else {
         println!("{} credits", format_credits(credits));
     }

@@ -45,7 +45,11 @@ pub async fn run(args: EmulatorArgs) -> u8 {
         eprintln!("fouro: --duration must be a number of seconds, e.g. 8");
         return exit::USAGE;
     }
-    let keys = if args.keys.is_empty() { vec!["demo-key".to_owned()] } else { args.keys };
+    let keys = if args.keys.is_empty() {
+        vec!["demo-key".to_owned()]
+    } else {
+        args.keys
+    };
     let config = EmulatorConfig {
         host: args.host,
         port: args.port,
@@ -59,7 +63,10 @@ pub async fn run(args: EmulatorArgs) -> u8 {
     let emulator = match Emulator::start(config).await {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("fouro: the emulator could not listen on {}:{}: {e}; pick another --port", args.host, args.port);
+            eprintln!(
+                "fouro: the emulator could not listen on {}:{}: {e}; pick another --port",
+                args.host, args.port
+            );
             return exit::UNEXPECTED;
         }
     };

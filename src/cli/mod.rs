@@ -33,10 +33,22 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "FOURO_UPLOAD_URL")]
     pub upload_url: Option<String>,
     /// Seconds to wait for one HTTP answer
-    #[arg(long, global = true, env = "FOURO_TIMEOUT", default_value_t = 60, value_name = "SECS")]
+    #[arg(
+        long,
+        global = true,
+        env = "FOURO_TIMEOUT",
+        default_value_t = 60,
+        value_name = "SECS"
+    )]
     pub timeout: u64,
     /// How many times a failed call that is safe to repeat is tried again
-    #[arg(long, global = true, env = "FOURO_RETRIES", default_value_t = 4, value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "FOURO_RETRIES",
+        default_value_t = 4,
+        value_name = "N"
+    )]
     pub retries: u32,
 }
 
@@ -172,11 +184,18 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
     init_cli_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("fouro: cannot start: {e}");
@@ -195,9 +214,13 @@ async fn run(cli: Cli) -> u8 {
         Some(Command::Demo(args)) => return crate::tui::run_demo(&cli.global, &args).await,
         Some(Command::Emulator(args)) => return emulator::run(args).await,
         Some(Command::Generate(args)) => commands::generate(&cli.global, args).await,
-        Some(Command::Status { task_id, json }) => commands::status(&cli.global, &task_id, json).await,
+        Some(Command::Status { task_id, json }) => {
+            commands::status(&cli.global, &task_id, json).await
+        }
         Some(Command::Credits { json }) => commands::credits(&cli.global, json).await,
-        Some(Command::Download { task_id, out }) => commands::download(&cli.global, &task_id, &out).await,
+        Some(Command::Download { task_id, out }) => {
+            commands::download(&cli.global, &task_id, &out).await
+        }
     };
     match result {
         Ok(code) => code,
@@ -212,5 +235,8 @@ async fn run(cli: Cli) -> u8 {
 fn init_cli_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FOURO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -54,7 +54,8 @@ pub fn status_text(task_id: &str, record: Option<&TaskRecord>) -> String {
 }
 
 pub fn format_time(ms: i64) -> Option<String> {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
 }
 
 /// Credits as the service gives them: whole numbers without a fraction.

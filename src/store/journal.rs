@@ -26,7 +26,9 @@ pub struct Journal {
 
 impl Journal {
     pub fn in_dir(dir: &Path) -> Journal {
-        Journal { path: dir.join("tasks.jsonl") }
+        Journal {
+            path: dir.join("tasks.jsonl"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -40,7 +42,10 @@ impl Journal {
         }
         let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
         line.push('\n');
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
         file.write_all(line.as_bytes())?;
         file.sync_data()
     }
@@ -52,7 +57,10 @@ impl Journal {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
     }
 }
 
@@ -68,10 +76,18 @@ mod tests {
             task_id: "task_4o_1".into(),
             base_url: "http://127.0.0.1:1".into(),
             submitted_at: 1,
-            request: GenerateRequest { prompt: Some("p".into()), ..Default::default() },
+            request: GenerateRequest {
+                prompt: Some("p".into()),
+                ..Default::default()
+            },
         };
         j.append(&e).unwrap();
-        std::fs::OpenOptions::new().append(true).open(j.path()).unwrap().write_all(b"{\"taskId\":").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(j.path())
+            .unwrap()
+            .write_all(b"{\"taskId\":")
+            .unwrap();
         assert_eq!(j.entries().unwrap(), vec![e]);
     }
 }

@@ -23,7 +23,9 @@ pub async fn emulator_with(f: impl FnOnce(&mut EmulatorConfig)) -> Emulator {
         ..EmulatorConfig::default()
     };
     f(&mut config);
-    Emulator::start(config).await.expect("the emulator starts on 127.0.0.1")
+    Emulator::start(config)
+        .await
+        .expect("the emulator starts on 127.0.0.1")
 }
 
 /// A client with quick retries, so fault tests stay fast.
@@ -55,7 +57,11 @@ pub async fn control(emu: &Emulator, path: &str, body: Value) {
         .send()
         .await
         .expect("control call");
-    assert!(resp.status().is_success(), "control {path} {body}: {}", resp.status());
+    assert!(
+        resp.status().is_success(),
+        "control {path} {body}: {}",
+        resp.status()
+    );
 }
 
 pub async fn fault(emu: &Emulator, endpoint: &str, count: u32, kind: &str, extra: Value) {
@@ -83,5 +89,7 @@ pub async fn calls(emu: &Emulator, endpoint: &str) -> u64 {
 }
 
 pub fn asset(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets")
+        .join(name)
 }
