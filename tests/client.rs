@@ -305,14 +305,17 @@ async fn a_generate_is_never_sent_twice_when_its_fate_is_unknown() {
     assert_eq!(calls(&emu, "generate").await, 1);
 
     fault(&emu, "generate", 1, "reset", json!({})).await;
-    assert!(c.generate(&prompt("p")).await.is_err());
+    let err = c.generate(&prompt("p")).await.unwrap_err();
+    assert!(matches!(err, Error::GenerateUnanswered { .. }), "{err:?}");
     assert_eq!(calls(&emu, "generate").await, 2);
 
     fault(&emu, "generate", 1, "code", json!({"code": 500})).await;
-    assert!(matches!(
-        c.generate(&prompt("p")).await,
-        Err(Error::Server { code: 500, .. })
-    ));
+    let err = c.generate(&prompt("p")).await.unwrap_err();
+    assert!(matches!(err, Error::GenerateUncertain { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("500") && err.to_string().contains("billed"),
+        "{err}"
+    );
     assert_eq!(
         calls(&emu, "generate").await,
         3,
@@ -362,6 +365,7 @@ async fn unknown_codes_name_code_and_message() {
     .await;
     let err = c.credits().await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Rejected);
+    assert!(err.to_string().contains("433"), "{err}");
     fault(
         &emu,
         "credit",
@@ -482,4 +486,14 @@ async fn generates_are_paced_to_twenty_per_ten_seconds() {
     let s = stats(&emu).await;
     assert_eq!(s["calls"]["generate"], 21);
     assert_eq!(s["rate_limited"], 0, "{s}");
+}
+
+#[tokio::test]
+async fn a_rate_limited_status_query_is_retried() {
+    let emu = emulator(5_000).await;
+    let c = client(&emu);
+    let id = c.generate(&prompt("p")).await.unwrap();
+    fault(&emu, "record-info", 1, "code", json!({"code": 429})).await;
+    c.record_info(&id).await.unwrap();
+    assert_eq!(calls(&emu, "record-info").await, 2);
 }

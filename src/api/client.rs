@@ -78,11 +78,18 @@ impl Client {
             Some(u) => normalize_base(u)?,
             None => base_url.clone(),
         };
+        if let Some(key) = &config.api_key
+            && reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.expose())).is_err()
+        {
+            return Err(Error::Input(
+                "the API key holds characters that cannot be sent (a stray newline or control character?): set it again".into(),
+            ));
+        }
         let http = reqwest::Client::builder()
             .user_agent(concat!("fouro/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
             .build()
-            .map_err(|e| Error::Input(format!("could not set up HTTP: {e}")))?;
+            .map_err(|e| Error::Setup(e.to_string()))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -117,15 +124,20 @@ impl Client {
                 }
             })
             .await?;
-        data.as_ref()
+        let id = data
+            .as_ref()
             .and_then(|d| d.get("taskId").or_else(|| d.get("task_id")))
             .and_then(Value::as_str)
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| Error::BadBody {
-                status: 200,
-                detail: "the generate answer carried no taskId".into(),
-            })
+            .ok_or_else(|| Error::GenerateUncertain {
+                detail: "the answer carried no taskId".into(),
+            })?;
+        // The id names files on disk: nothing but a plain token is accepted.
+        if !is_plain_task_id(id) {
+            return Err(Error::BadTaskId {
+                id: id.chars().take(80).collect(),
+            });
+        }
+        Ok(id.to_owned())
     }
 
     /// The task's details; `None` while the service has no record yet (right after submit).
@@ -205,7 +217,11 @@ impl Client {
                     let file = tokio::fs::File::open(path).await.map_err(|e| {
                         Error::Input(format!("cannot read {}: {e}", path.display()))
                     })?;
-                    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+                    let len = file
+                        .metadata()
+                        .await
+                        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
+                        .len();
                     let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
                     let part = reqwest::multipart::Part::stream_with_length(body, len)
                         .file_name(file_name.clone())
@@ -278,7 +294,7 @@ impl Client {
                         }
                     });
                 }
-                resp.bytes().await.map_err(|e| Error::from_reqwest(&e))
+                read_capped(resp, MAX_DOWNLOAD_BYTES).await
             }
             .await;
             match res {
@@ -330,8 +346,9 @@ impl Client {
         let policy = self.inner.retry;
         let mut attempt = 1;
         loop {
+            let secret = self.inner.key.as_ref().map(ApiKey::expose);
             let outcome = match build().await {
-                Ok(req) => send(req).await,
+                Ok(req) => send(req, secret).await,
                 Err(e) => return Err(e),
             };
             let err = match outcome {
@@ -343,14 +360,9 @@ impl Client {
                 Repeat::Paid => err.generate_surely_not_accepted(),
             };
             if !again || attempt >= policy.max_attempts {
-                return Err(match (repeat, err) {
-                    (Repeat::Paid, Error::Timeout { host, detail }) => {
-                        Error::GenerateUnanswered { host, detail }
-                    }
-                    (Repeat::Paid, Error::Network { host, detail }) => {
-                        Error::GenerateUnanswered { host, detail }
-                    }
-                    (_, e) => e,
+                return Err(match repeat {
+                    Repeat::Paid => err.for_generate(),
+                    Repeat::Idempotent => err,
                 });
             }
             let delay = policy.delay(attempt, &err);
@@ -361,27 +373,59 @@ impl Client {
     }
 }
 
-async fn send(req: RequestBuilder) -> Result<Option<Value>> {
+async fn send(req: RequestBuilder, secret: Option<&str>) -> Result<Option<Value>> {
     let resp = req.send().await.map_err(|e| Error::from_reqwest(&e))?;
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp.bytes().await.map_err(|e| Error::from_reqwest(&e))?;
     tracing::debug!(%status, bytes = body.len(), "answer");
-    read_envelope(status, &headers, &body)
+    read_envelope(status, &headers, &body, secret)
+}
+
+/// The largest image fouro downloads; anything bigger is not a result of this service.
+const MAX_DOWNLOAD_BYTES: u64 = 128 * 1024 * 1024;
+
+async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Bytes> {
+    let too_big = || Error::BadBody {
+        status: 200,
+        detail: format!("the download is larger than {} MB", cap / (1024 * 1024)),
+    };
+    if resp.content_length().is_some_and(|n| n > cap) {
+        return Err(too_big());
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| Error::from_reqwest(&e))? {
+        if (buf.len() + chunk.len()) as u64 > cap {
+            return Err(too_big());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Task ids look like `task_4o_…`: letters, digits, `_` and `-`, nothing that could walk out
+/// of a directory when the id names a file.
+pub fn is_plain_task_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Reads any answer of the service: the body's `code` wins over the HTTP status; an HTML,
-/// empty or invalid body is an error naming the HTTP status. Returns `data`.
+/// empty or invalid body is an error naming the HTTP status. Returns `data`. A `secret` (the
+/// key) echoed in the service's message is masked out of it.
 pub fn read_envelope(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
+    secret: Option<&str>,
 ) -> Result<Option<Value>> {
     let retry_after = headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(parse_retry_after);
     let bad = |detail: String| Error::BadBody {
         status: status.as_u16(),
         detail,
@@ -399,12 +443,15 @@ pub fn read_envelope(
         c.as_i64()
             .or_else(|| c.as_str().and_then(|s| s.trim().parse().ok()))
     });
-    let msg = v
+    let mut msg = v
         .get("msg")
         .or_else(|| v.get("message"))
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+        msg = msg.replace(secret, "<API key>");
+    }
     match code {
         Some(200) => Ok(v.get("data").cloned()),
         Some(code) => Err(Error::from_code(code, msg, retry_after)),
@@ -415,6 +462,17 @@ pub fn read_envelope(
             retry_after,
         )),
     }
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let wait = at.timestamp() - chrono::Utc::now().timestamp();
+    Some(Duration::from_secs(wait.max(0) as u64))
 }
 
 fn parse_upload(data: Option<Value>) -> Result<UploadedFile> {
@@ -467,6 +525,7 @@ mod tests {
             StatusCode::from_u16(status).unwrap(),
             &HeaderMap::new(),
             body.as_bytes(),
+            Some("sk-secret-key-123456789"),
         )
     }
 
@@ -484,6 +543,24 @@ mod tests {
             read(401, r#"{"msg":"no"}"#),
             Err(Error::Unauthorized { .. })
         ));
+    }
+
+    #[test]
+    fn an_echoed_key_is_masked_and_retry_after_read() {
+        let e = read(
+            401,
+            r#"{"code":401,"msg":"key sk-secret-key-123456789 is invalid"}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!e.contains("sk-secret") && e.contains("<API key>"), "{e}");
+        assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert!(is_plain_task_id("task_4o_abc-1"));
+        assert!(!is_plain_task_id("../x") && !is_plain_task_id(""));
     }
 
     #[test]

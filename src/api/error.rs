@@ -32,7 +32,9 @@ pub enum Error {
     #[error("a reference image could not be fetched (451: {msg}): check that its URL is public")]
     ImageDownload { msg: String },
 
-    #[error("that feature is disabled on the service (505: {msg})")]
+    #[error(
+        "that feature is disabled on the service (505: {msg}): leave the option out, or ask the provider"
+    )]
     FeatureDisabled { msg: String },
 
     #[error("rate limited (429: {msg}): wait a moment and try again")]
@@ -50,7 +52,9 @@ pub enum Error {
     #[error("the service failed ({code}: {msg}): try again in a moment")]
     Server { code: i64, msg: String },
 
-    #[error("the service answered code {code} ({msg}), which fouro does not know")]
+    #[error(
+        "the service answered code {code} ({msg}), which fouro does not know: check the base URL, or try again later"
+    )]
     UnknownCode { code: i64, msg: String },
 
     #[error(
@@ -70,6 +74,24 @@ pub enum Error {
         "the generate request reached {host} but no answer came back ({detail}): the task may have been created and billed; check `fouro credits` before submitting again"
     )]
     GenerateUnanswered { host: String, detail: String },
+
+    #[error(
+        "the generate call failed ({detail}) and the task may have been created and billed: check `fouro credits` before submitting again"
+    )]
+    GenerateUncertain { detail: String },
+
+    #[error(
+        "task {task_id} is still generating: follow it with `fouro status {task_id}`, then download"
+    )]
+    NotReady { task_id: String },
+
+    #[error(
+        "the service returned a task id fouro will not use ({id:?}): report this to the provider"
+    )]
+    BadTaskId { id: String },
+
+    #[error("could not set up HTTP: {0}")]
+    Setup(String),
 
     #[error("the connection to {host} failed: {detail}: try again")]
     Network { host: String, detail: String },
@@ -91,7 +113,7 @@ pub enum Error {
     )]
     StillRunning { task_id: String, minutes: u64 },
 
-    #[error("{what}: {source}")]
+    #[error("{what}: {source}: check the path and its permissions")]
     Io {
         what: String,
         source: std::io::Error,
@@ -151,7 +173,8 @@ impl Error {
             | Error::NotFound { .. }
             | Error::Validation { .. }
             | Error::ImageDownload { .. }
-            | Error::FeatureDisabled { .. } => ErrorClass::Rejected,
+            | Error::FeatureDisabled { .. }
+            | Error::NotReady { .. } => ErrorClass::Rejected,
             Error::Input(_) => ErrorClass::Usage,
             Error::UnknownCode { code, .. } if *code < 500 => ErrorClass::Rejected,
             Error::RateLimited { .. }
@@ -164,9 +187,11 @@ impl Error {
             | Error::Timeout { .. }
             | Error::Network { .. }
             | Error::GenerateUnanswered { .. }
+            | Error::GenerateUncertain { .. }
+            | Error::BadTaskId { .. }
             | Error::StillRunning { .. } => ErrorClass::Unavailable,
             Error::TaskFailed { .. } => ErrorClass::TaskFailed,
-            Error::Io { .. } => ErrorClass::Other,
+            Error::Io { .. } | Error::Setup(_) => ErrorClass::Other,
         }
     }
 
@@ -217,6 +242,34 @@ impl Error {
         )
     }
 
+    /// What a paid generate reports when it finally fails: a rejection stays as it is, but any
+    /// failure after which the service may have taken the task says so, so that nobody is
+    /// told to "try again" into a second bill.
+    pub fn for_generate(self) -> Error {
+        if self.generate_surely_not_accepted()
+            || matches!(
+                self.class(),
+                ErrorClass::Auth | ErrorClass::Credits | ErrorClass::Rejected | ErrorClass::Usage
+            )
+        {
+            return self;
+        }
+        match self {
+            Error::Timeout { host, detail } | Error::Network { host, detail } => {
+                Error::GenerateUnanswered { host, detail }
+            }
+            Error::Server { code, msg } | Error::UnknownCode { code, msg } => {
+                Error::GenerateUncertain {
+                    detail: format!("{code}: {msg}"),
+                }
+            }
+            Error::BadBody { status, detail } => Error::GenerateUncertain {
+                detail: format!("HTTP {status}: {detail}"),
+            },
+            other => other,
+        }
+    }
+
     /// How long the service asked us to wait, when it said.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -246,10 +299,15 @@ impl Error {
             })
             .unwrap_or_else(|| "the service".to_owned());
         let detail = innermost_cause(e);
-        if e.is_timeout() {
-            Error::Timeout { host, detail }
-        } else if e.is_connect() {
+        // A connect timeout is a failed connect: nothing was sent.
+        if e.is_connect() {
             Error::Connect { host, detail }
+        } else if e.is_timeout() {
+            Error::Timeout { host, detail }
+        } else if e.is_builder() {
+            Error::Input(format!(
+                "the request could not be built ({detail}): check the base URL and the API key for stray characters"
+            ))
         } else {
             Error::Network { host, detail }
         }

@@ -32,6 +32,13 @@ impl Window {
         }
     }
 
+    /// True when no acquisition happened within the last period (and nobody is waiting).
+    fn is_expired(&self) -> bool {
+        self.stamps
+            .try_lock()
+            .is_ok_and(|stamps| stamps.back().is_none_or(|t| t.elapsed() >= self.period))
+    }
+
     pub async fn acquire(&self) {
         let mut stamps = self.stamps.lock().await;
         loop {
@@ -97,9 +104,10 @@ impl Limits {
     pub async fn record_info(&self, task_id: &str) {
         let window = {
             let mut map = self.per_task.lock().unwrap_or_else(|p| p.into_inner());
-            // Forget windows nobody is using and that have long expired.
+            // Forget windows nobody holds whose every stamp has expired: forgetting a recent
+            // one would let a burst through.
             if map.len() > 256 {
-                map.retain(|_, w| Arc::strong_count(w) > 1);
+                map.retain(|_, w| Arc::strong_count(w) > 1 || !w.is_expired());
             }
             map.entry(task_id.to_owned())
                 .or_insert_with(|| Arc::new(Window::new(self.per_task_limit, self.per_task_period)))

@@ -449,13 +449,20 @@ fn value_as_f64(v: &Value) -> Option<f64> {
 /// Milliseconds since the epoch from a number (ms, or seconds when small) or a string in
 /// `"YYYY-MM-DD HH:MM:SS"` (taken as UTC), RFC 3339, or digits.
 pub fn parse_timestamp(v: &Value) -> Option<i64> {
-    let from_number = |n: i64| if n < 100_000_000_000 { n * 1000 } else { n };
+    // Seconds when small, milliseconds otherwise; nonsense values are dropped, never overflow.
+    let from_number = |n: i64| {
+        if n.abs() < 100_000_000_000 {
+            n.checked_mul(1000)
+        } else {
+            Some(n)
+        }
+    };
     match v {
-        Value::Number(n) => n.as_i64().map(from_number),
+        Value::Number(n) => n.as_i64().and_then(from_number),
         Value::String(s) => {
             let s = s.trim();
             if let Ok(n) = s.parse::<i64>() {
-                return Some(from_number(n));
+                return from_number(n);
             }
             if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S") {
                 return Some(t.and_utc().timestamp_millis());

@@ -94,18 +94,23 @@ pub async fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
 
-    let record = follow(&client, &task_id, args.json).await;
-    let record = match record {
-        Ok(r) => r,
-        Err(e @ Error::TaskFailed { .. }) if args.json => {
-            if let Ok(Some(r)) = client.record_info(&task_id).await {
-                println!("{}", status_json(&task_id, Some(&r)));
+    let mut last = None;
+    let outcome = match follow(&client, &task_id, &mut last).await {
+        Ok(record) => save_results(&client, &task_id, &record, &args.out, args.json)
+            .await
+            .map(|files| (record, files)),
+        Err(e) => Err(e),
+    };
+    let (record, files) = match outcome {
+        Ok(done) => done,
+        Err(e) => {
+            // Scripts still get the task's last known state on stdout.
+            if args.json {
+                println!("{}", status_json(&task_id, last.as_ref()));
             }
             return Err(e);
         }
-        Err(e) => return Err(e),
     };
-    let files = save_results(&client, &record, &args.out, args.json).await?;
     if args.json {
         let mut obj = status_json(&task_id, Some(&record));
         obj["files"] = json!(
@@ -119,9 +124,14 @@ pub async fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// Polls until the task ends, drawing a progress bar on stderr when it is a terminal.
-async fn follow(client: &Client, task_id: &str, quiet: bool) -> Result<TaskRecord> {
-    let bar = if !quiet && std::io::stderr().is_terminal() {
+/// Polls until the task ends, drawing a progress bar on stderr when it is a terminal, and
+/// keeping the last answer in `last`.
+async fn follow(
+    client: &Client,
+    task_id: &str,
+    last: &mut Option<TaskRecord>,
+) -> Result<TaskRecord> {
+    let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg:10} [{bar:30}] {pos:>3}%  {elapsed}")
@@ -137,6 +147,7 @@ async fn follow(client: &Client, task_id: &str, quiet: bool) -> Result<TaskRecor
     let result = wait_for_task(client, task_id, &PollOptions::default(), |r| {
         bar.set_message(r.status.as_str());
         bar.set_position((r.progress * 100.0).round() as u64);
+        *last = Some(r.clone());
     })
     .await;
     bar.finish_and_clear();
@@ -146,6 +157,7 @@ async fn follow(client: &Client, task_id: &str, quiet: bool) -> Result<TaskRecor
 /// Downloads every result into `out` as `<taskId>-<n>.png` and prints each path.
 async fn save_results(
     client: &Client,
+    task_id: &str,
     record: &TaskRecord,
     out: &Path,
     quiet: bool,
@@ -161,8 +173,8 @@ async fn save_results(
         .map_err(|e| Error::io(format!("cannot create {}", out.display()), e))?;
     let mut paths = Vec::new();
     for (i, url) in record.result_urls.iter().enumerate() {
-        let bytes = client.download_result(&record.task_id, url).await?;
-        let path = out.join(format!("{}-{}.png", record.task_id, i + 1));
+        let bytes = client.download_result(task_id, url).await?;
+        let path = out.join(format!("{task_id}-{}.png", i + 1));
         write_atomically(&path, &bytes).await?;
         if !quiet {
             println!("{}", path.display());
@@ -183,7 +195,19 @@ async fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
+/// A task id from the command line: it names files, so it must be a plain token.
+fn check_task_id(task_id: &str) -> Result<()> {
+    if crate::api::client::is_plain_task_id(task_id) {
+        Ok(())
+    } else {
+        Err(Error::Input(format!(
+            "{task_id:?} is not a task id: give one as `fouro generate` printed it, e.g. task_4o_…"
+        )))
+    }
+}
+
 pub async fn status(global: &GlobalArgs, task_id: &str, json: bool) -> Result<u8> {
+    check_task_id(task_id)?;
     let client = global.client()?;
     let record = client.record_info(task_id).await?;
     if json {
@@ -211,6 +235,7 @@ pub async fn credits(global: &GlobalArgs, json: bool) -> Result<u8> {
 }
 
 pub async fn download(global: &GlobalArgs, task_id: &str, out: &Path) -> Result<u8> {
+    check_task_id(task_id)?;
     let client = global.client()?;
     let record = client.record_info(task_id).await?;
     let record = match record {
@@ -224,11 +249,11 @@ pub async fn download(global: &GlobalArgs, task_id: &str, out: &Path) -> Result<
             });
         }
         _ => {
-            return Err(Error::Input(format!(
-                "task {task_id} is still generating: wait for it with `fouro status {task_id}`, then download"
-            )));
+            return Err(Error::NotReady {
+                task_id: task_id.to_owned(),
+            });
         }
     };
-    save_results(&client, &record, out, false).await?;
+    save_results(&client, task_id, &record, out, false).await?;
     Ok(exit::OK)
 }

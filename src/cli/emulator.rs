@@ -20,16 +20,16 @@ pub struct EmulatorArgs {
     #[arg(long = "key", value_name = "K")]
     pub keys: Vec<String>,
     /// Starting credit balance
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(0..))]
     pub credits: i64,
     /// Credits each image costs
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(i64).range(0..))]
     pub cost: i64,
     /// Seconds from submit to the end of a task
-    #[arg(long, default_value_t = 8.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 8.0, value_name = "SECS", value_parser = super::parse_seconds)]
     pub duration: f64,
     /// Share of tasks that fail (0 to 1)
-    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    #[arg(long, default_value_t = 0.0, value_name = "F", value_parser = super::parse_share)]
     pub fail_rate: f64,
     /// Sign callbacks with this HMAC key
     #[arg(long, value_name = "K")]
@@ -37,14 +37,6 @@ pub struct EmulatorArgs {
 }
 
 pub async fn run(args: EmulatorArgs) -> u8 {
-    if !(0.0..=1.0).contains(&args.fail_rate) {
-        eprintln!("fouro: --fail-rate must be between 0 and 1, e.g. 0.2");
-        return exit::USAGE;
-    }
-    if !args.duration.is_finite() || args.duration < 0.0 {
-        eprintln!("fouro: --duration must be a number of seconds, e.g. 8");
-        return exit::USAGE;
-    }
     let keys = if args.keys.is_empty() {
         vec!["demo-key".to_owned()]
     } else {
@@ -75,7 +67,13 @@ pub async fn run(args: EmulatorArgs) -> u8 {
         "fouro emulator listening; use: fouro --base-url {} --api-key <key> ...  (Ctrl-C stops)",
         emulator.base_url()
     );
-    let _ = tokio::signal::ctrl_c().await;
+    let code = match tokio::signal::ctrl_c().await {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("fouro: cannot wait for Ctrl-C ({e}); stopping the emulator");
+            exit::UNEXPECTED
+        }
+    };
     emulator.shutdown().await;
-    exit::OK
+    code
 }

@@ -21,7 +21,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct GlobalArgs {
     /// API key (prefer the environment variable: arguments show up in process lists)
     #[arg(long, global = true, env = "FOURO_API_KEY", hide_env_values = true)]
@@ -85,10 +85,10 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Seconds each task takes
-    #[arg(long, default_value_t = 6.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 6.0, value_name = "SECS", value_parser = parse_seconds)]
     pub duration: f64,
     /// Starting credit balance
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(0..))]
     pub credits: i64,
 }
 
@@ -128,6 +128,24 @@ pub struct GenerateArgs {
     pub json: bool,
 }
 
+/// A duration in seconds, from 0 to a day.
+pub(crate) fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds from 0 to 86400, e.g. 8"
+        )),
+    }
+}
+
+/// A share from 0 to 1.
+pub(crate) fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a share from 0 to 1, e.g. 0.2")),
+    }
+}
+
 fn parse_size(s: &str) -> Result<Size, String> {
     s.parse()
 }
@@ -159,6 +177,19 @@ pub fn exit_code(err: &api::Error) -> u8 {
         ErrorClass::TaskFailed => exit::TASK_FAILED,
         ErrorClass::Usage => exit::USAGE,
         ErrorClass::Other => exit::UNEXPECTED,
+    }
+}
+
+/// By hand, so that the key never reaches a log line through `{:?}`.
+impl std::fmt::Debug for GlobalArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalArgs")
+            .field("api_key", &self.api_key.as_deref().and_then(ApiKey::new))
+            .field("base_url", &self.base_url)
+            .field("upload_url", &self.upload_url)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .finish()
     }
 }
 

@@ -51,8 +51,8 @@ pub(crate) async fn record_info(
         );
     }
     task.polls_served.push(now);
-    if !task.polled {
-        // The service answers `data: null` right after a submit.
+    if !task.polled && now.saturating_duration_since(task.created_at) < NULL_DATA_WINDOW {
+        // The service answers `data: null` right after a submit, for a moment.
         task.polled = true;
         return reply::ok(Value::Null);
     }
@@ -64,6 +64,9 @@ pub(crate) async fn record_info(
         &shared.base_url,
     ))
 }
+
+/// How long after a submit the first query may still find no record.
+const NULL_DATA_WINDOW: Duration = Duration::from_secs(1);
 
 /// The `data` of a record-info answer.
 pub(crate) fn record_json(

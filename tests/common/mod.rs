@@ -49,9 +49,17 @@ pub fn client_with(emu: &Emulator, f: impl FnOnce(&mut ClientConfig)) -> Client 
     Client::new(config).expect("client builds")
 }
 
-pub async fn control(emu: &Emulator, path: &str, body: Value) {
+/// A plain HTTP client for the test controls; it never goes through a proxy.
+pub fn http() -> reqwest::Client {
     fouro::install_tls_provider();
-    let resp = reqwest::Client::new()
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client builds")
+}
+
+pub async fn control(emu: &Emulator, path: &str, body: Value) {
+    let resp = http()
         .post(format!("{}/emulator/{path}", emu.base_url()))
         .json(&body)
         .send()
@@ -73,8 +81,7 @@ pub async fn fault(emu: &Emulator, endpoint: &str, count: u32, kind: &str, extra
 }
 
 pub async fn stats(emu: &Emulator) -> Value {
-    fouro::install_tls_provider();
-    reqwest::Client::new()
+    http()
         .get(format!("{}/emulator/stats", emu.base_url()))
         .send()
         .await
@@ -86,6 +93,34 @@ pub async fn stats(emu: &Emulator) -> Value {
 
 pub async fn calls(emu: &Emulator, endpoint: &str) -> u64 {
     stats(emu).await["calls"][endpoint].as_u64().unwrap_or(0)
+}
+
+/// The emulator's raw view of a task.
+pub async fn task(emu: &Emulator, id: &str) -> Value {
+    http()
+        .get(format!("{}/emulator/tasks/{id}", emu.base_url()))
+        .send()
+        .await
+        .expect("task")
+        .json()
+        .await
+        .expect("task JSON")
+}
+
+/// Waits (bounded) until the emulator says the task has ended.
+pub async fn until_ended(emu: &Emulator, id: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = task(emu, id).await;
+        if t["status"] != "GENERATING" {
+            return t;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "task {id} never ended: {t}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 pub fn asset(name: &str) -> std::path::PathBuf {
