@@ -195,7 +195,13 @@ impl std::fmt::Debug for GlobalArgs {
 
 impl GlobalArgs {
     pub fn client(&self) -> api::Result<Client> {
-        Client::new(ClientConfig {
+        Client::new(self.client_config())
+    }
+
+    /// The client settings these options give; the app rebuilds its client from them when the
+    /// key changes.
+    pub fn client_config(&self) -> ClientConfig {
+        ClientConfig {
             base_url: self.base_url.clone(),
             upload_url: self.upload_url.clone(),
             api_key: self.api_key.as_deref().and_then(ApiKey::new),
@@ -205,7 +211,7 @@ impl GlobalArgs {
                 ..Default::default()
             },
             ..ClientConfig::default()
-        })
+        }
     }
 }
 
@@ -222,7 +228,10 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    init_cli_logging();
+    // The app logs to a file of its own: anything on stderr would land on its screen.
+    if !matches!(cli.command, None | Some(Command::Demo(_))) {
+        init_cli_logging();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

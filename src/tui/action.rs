@@ -1,0 +1,210 @@
+//! The one message type of the app, and the work it asks for.
+//!
+//! Everything that can change the screen arrives as an [`Action`] on one channel: key presses,
+//! resizes, poll results, downloads, decoded images, credit balances. `App::update` is the only
+//! place state changes. What the app wants done outside itself (network, disk, decoding) it
+//! emits as an [`Effect`]; the worker runs it and answers with more Actions.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+use image::DynamicImage;
+
+use crate::api::input::ImageSource;
+use crate::api::{ApiKey, ErrorClass, FallbackModel, Size, TaskRecord, Variants};
+
+/// An error as the app shows it: the message, and enough of its kind to react (a 401 asks for
+/// a key, a 402 shows the balance).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub message: String,
+    pub class: ErrorClass,
+    pub code: Option<i64>,
+}
+
+impl Failure {
+    pub fn new(class: ErrorClass, message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            class,
+            code: None,
+        }
+    }
+}
+
+impl From<&crate::api::Error> for Failure {
+    fn from(e: &crate::api::Error) -> Failure {
+        Failure {
+            message: e.to_string(),
+            class: e.class(),
+            code: e.code(),
+        }
+    }
+}
+
+impl From<crate::api::Error> for Failure {
+    fn from(e: crate::api::Error) -> Failure {
+        Failure::from(&e)
+    }
+}
+
+/// A reference entry that passed the checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedRef {
+    pub source: ImageSource,
+    /// Pixel size, for local files.
+    pub dims: Option<(u32, u32)>,
+    /// File size in bytes, for local files.
+    pub bytes: Option<u64>,
+}
+
+/// One line of a directory listing in the file browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub is_dir: bool,
+    pub bytes: u64,
+}
+
+/// Where a submission is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitStage {
+    Uploading {
+        index: usize,
+        total: usize,
+        name: String,
+    },
+    Creating,
+}
+
+/// A task the service accepted, already written to the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTask {
+    pub task_id: String,
+    /// Set when the journal could not be written (the id is shown so it can be noted down).
+    pub journal_warning: Option<String>,
+}
+
+/// An image decoded and fitted to a box of cells, ready to print.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// Size on screen, in cells.
+    pub cells: (u16, u16),
+    /// Pixel size of the original.
+    pub source_dims: (u32, u32),
+    pub image: Arc<DynamicImage>,
+}
+
+/// Everything the app reacts to.
+#[derive(Debug, Clone)]
+pub enum Action {
+    // From the terminal.
+    Key(KeyEvent),
+    Paste(String),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    FocusGained,
+    FocusLost,
+    /// Once a second, only while something on screen counts time.
+    Tick,
+    /// Leave now, without asking (a signal, or the terminal went away).
+    Quit,
+
+    // From the worker.
+    ReferenceChecked {
+        id: u64,
+        result: Result<CheckedRef, String>,
+    },
+    DirListed {
+        req: u64,
+        dir: PathBuf,
+        result: Result<Vec<DirEntry>, String>,
+    },
+    SubmitProgress {
+        job: u64,
+        stage: SubmitStage,
+    },
+    Submitted {
+        job: u64,
+        result: Result<NewTask, Failure>,
+    },
+    TaskUpdate {
+        task_id: String,
+        generation: u64,
+        record: TaskRecord,
+    },
+    /// A poll failed; `stopped` says whether the poller gave up on it.
+    PollFailed {
+        task_id: String,
+        generation: u64,
+        failure: Failure,
+        stopped: bool,
+    },
+    ImageSaved {
+        task_id: String,
+        index: usize,
+        result: Result<PathBuf, Failure>,
+    },
+    ImageDecoded {
+        req: u64,
+        result: Result<Fitted, String>,
+    },
+    Credits {
+        req: u64,
+        result: Result<f64, Failure>,
+    },
+    /// The worker could not use a new key (e.g. the client could not be built).
+    KeyRejected(String),
+}
+
+/// What a submission sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub prompt: Option<String>,
+    pub refs: Vec<ImageSource>,
+    pub mask: Option<ImageSource>,
+    pub size: Size,
+    pub variants: Variants,
+    pub enhance: bool,
+    pub fallback: Option<FallbackModel>,
+}
+
+/// Work the app asks for. The worker runs these; the runner handles the terminal ones.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    CheckReference {
+        id: u64,
+        entry: String,
+    },
+    ListDir {
+        req: u64,
+        dir: PathBuf,
+    },
+    Submit {
+        job: u64,
+        draft: Draft,
+    },
+    /// Start (or restart) polling a task; replies carry `generation`, older pollers are stopped.
+    Poll {
+        task_id: String,
+        generation: u64,
+    },
+    /// Fetch these results (index, URL) into the data directory.
+    Download {
+        task_id: String,
+        items: Vec<(usize, String)>,
+    },
+    Decode {
+        req: u64,
+        path: PathBuf,
+        cells: (u16, u16),
+    },
+    RefreshCredits {
+        req: u64,
+    },
+    /// Use this key for the rest of the run.
+    SetKey(ApiKey),
+    /// Put text on the clipboard (through the terminal: OSC 52).
+    Copy(String),
+}

@@ -1,0 +1,493 @@
+//! Keys, paste and mouse: what each does depends on the overlay, then the focused pane.
+//! The table the help shows is `keys.rs`; keep the two in step.
+
+use std::path::{Path, PathBuf};
+
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+use super::browser::{Browser, Row};
+use super::line::LineInput;
+use super::refs::{Slot, label_for};
+use super::tasks::ImageSlot;
+use super::{App, Focus, Level, OptionRow, Overlay};
+use crate::api::ApiKey;
+use crate::api::input::ImageSource;
+use crate::tui::action::{CheckedRef, Effect};
+use crate::tui::ui::layout;
+
+impl App {
+    pub(super) fn on_key(&mut self, key: KeyEvent) -> bool {
+        if key.kind == KeyEventKind::Release {
+            return false;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && key.code == KeyCode::Char('c') {
+            if self.overlay == Some(Overlay::ConfirmQuit) {
+                self.quit = true;
+            } else {
+                self.request_quit();
+            }
+            return true;
+        }
+        if let Some(overlay) = self.overlay.take() {
+            self.overlay_key(overlay, key);
+            return true;
+        }
+        if self.fullscreen {
+            self.fullscreen_key(key);
+            return true;
+        }
+        match key.code {
+            KeyCode::Char('s') if ctrl => self.submit(),
+            KeyCode::Tab => self.set_focus(self.focus.step(1)),
+            KeyCode::BackTab => self.set_focus(self.focus.step(-1)),
+            KeyCode::F(1) => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            KeyCode::F(5) => self.refresh_credits(),
+            KeyCode::Char('l') if ctrl => self.screen_epoch += 1,
+            KeyCode::Esc if self.message.is_some() => self.message = None,
+            _ if self.focus == Focus::Prompt => return self.prompt_key(key),
+            KeyCode::Char('?') => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            KeyCode::Char('q') => self.request_quit(),
+            KeyCode::Char('c') => self.refresh_credits(),
+            _ => match self.focus {
+                Focus::Prompt => {}
+                Focus::References => self.references_key(key),
+                Focus::Options => self.options_key(key),
+                Focus::Tasks => self.tasks_key(key),
+                Focus::Preview => self.preview_key(key),
+            },
+        }
+        true
+    }
+
+    fn prompt_key(&mut self, key: KeyEvent) -> bool {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('z') if ctrl => {
+                self.prompt.undo();
+            }
+            // Leaves the editor, so that single-letter keys (q, ?, c) work.
+            KeyCode::Esc => self.set_focus(Focus::Tasks),
+            _ => {
+                self.prompt.input(key);
+            }
+        }
+        true
+    }
+
+    fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent) {
+        self.overlay = match overlay {
+            Overlay::Help { scroll } => match key.code {
+                KeyCode::Esc | KeyCode::Enter | KeyCode::F(1) | KeyCode::Char('?' | 'q') => None,
+                KeyCode::Down | KeyCode::Char('j') => Some(Overlay::Help {
+                    scroll: scroll.saturating_add(1),
+                }),
+                KeyCode::Up | KeyCode::Char('k') => Some(Overlay::Help {
+                    scroll: scroll.saturating_sub(1),
+                }),
+                KeyCode::PageDown => Some(Overlay::Help {
+                    scroll: scroll.saturating_add(10),
+                }),
+                KeyCode::PageUp => Some(Overlay::Help {
+                    scroll: scroll.saturating_sub(10),
+                }),
+                _ => Some(Overlay::Help { scroll }),
+            },
+            Overlay::Browser(browser) => self.browser_key(browser, key),
+            Overlay::Url { slot, mut input } => match key.code {
+                KeyCode::Esc => None,
+                KeyCode::Enter => {
+                    self.add_entry(slot, input.text());
+                    None
+                }
+                _ => {
+                    input.handle(&key);
+                    Some(Overlay::Url { slot, input })
+                }
+            },
+            Overlay::KeyPrompt { mut input, reason } => match key.code {
+                KeyCode::Esc => {
+                    self.show(Level::Warning, "no new key given: requests will keep failing with 401 until one is (F5 retries)");
+                    None
+                }
+                KeyCode::Enter => match ApiKey::new(input.text()) {
+                    Some(key) => {
+                        self.use_key(key);
+                        None
+                    }
+                    None => Some(Overlay::KeyPrompt {
+                        input,
+                        reason: "type a key first, or Esc to go on without one".into(),
+                    }),
+                },
+                _ => {
+                    input.handle(&key);
+                    Some(Overlay::KeyPrompt { input, reason })
+                }
+            },
+            Overlay::ConfirmQuit => match key.code {
+                KeyCode::Char('y' | 'Y' | 'q') | KeyCode::Enter => {
+                    self.quit = true;
+                    None
+                }
+                _ => None,
+            },
+        };
+    }
+
+    fn browser_key(&mut self, mut browser: Browser, key: KeyEvent) -> Option<Overlay> {
+        match key.code {
+            KeyCode::Esc => return None,
+            KeyCode::Tab => {
+                return Some(Overlay::Url {
+                    slot: browser.slot,
+                    input: LineInput::new(),
+                });
+            }
+            KeyCode::Up => browser.step(-1),
+            KeyCode::Down => browser.step(1),
+            KeyCode::PageUp => browser.step(-10),
+            KeyCode::PageDown => browser.step(10),
+            KeyCode::Backspace if browser.filter.is_empty() => self.browse_to_parent(&mut browser),
+            KeyCode::Enter => {
+                let chosen = match browser.selected_row() {
+                    None => return Some(Overlay::Browser(browser)),
+                    Some(Row::Parent) => None,
+                    Some(Row::Entry(e)) => Some((browser.dir.join(&e.name), e.is_dir)),
+                };
+                match chosen {
+                    None => self.browse_to_parent(&mut browser),
+                    Some((dir, true)) => self.browse(&mut browser, dir),
+                    Some((file, false)) => {
+                        self.add_path(browser.slot, file);
+                        return None;
+                    }
+                }
+            }
+            _ => {
+                browser.filter.handle(&key);
+                browser.clamp();
+            }
+        }
+        Some(Overlay::Browser(browser))
+    }
+
+    fn browse(&mut self, browser: &mut Browser, dir: PathBuf) {
+        let req = self.id();
+        browser.enter(dir.clone(), req);
+        self.emit(Effect::ListDir { req, dir });
+    }
+
+    fn browse_to_parent(&mut self, browser: &mut Browser) {
+        if let Some(parent) = browser.dir.parent().map(Path::to_path_buf) {
+            self.browse(browser, parent);
+        }
+    }
+
+    pub(super) fn open_browser(&mut self, slot: Slot) {
+        if let Err(why) = self.refs.can_add(slot) {
+            self.refs.refusal = Some(why);
+            return;
+        }
+        let req = self.id();
+        let dir = self.last_dir.clone();
+        self.overlay = Some(Overlay::Browser(Browser::new(slot, dir.clone(), req)));
+        self.emit(Effect::ListDir { req, dir });
+    }
+
+    /// Adds a local file; it is checked off the render path before it counts.
+    fn add_path(&mut self, slot: Slot, path: PathBuf) {
+        let id = self.id();
+        let label = label_for(&path, &self.config.start_dir);
+        if self.refs.add(slot, id, label).is_ok() {
+            self.emit(Effect::CheckReference {
+                id,
+                entry: path.display().to_string(),
+            });
+        }
+        self.set_focus(Focus::References);
+    }
+
+    /// Adds what was typed or pasted: a URL at once, a path after its check.
+    fn add_entry(&mut self, slot: Slot, text: &str) {
+        let text = text.trim();
+        if text.is_empty() {
+            return;
+        }
+        if text.starts_with("http://") || text.starts_with("https://") {
+            self.set_focus(Focus::References);
+            match ImageSource::parse(text) {
+                Ok(source) => {
+                    let id = self.id();
+                    if self.refs.add(slot, id, text.to_owned()).is_ok() {
+                        self.refs.checked(
+                            id,
+                            Ok(CheckedRef {
+                                source,
+                                dims: None,
+                                bytes: None,
+                            }),
+                        );
+                    }
+                }
+                Err(e) => self.refs.refusal = Some(e.to_string()),
+            }
+        } else {
+            let path = self.config.start_dir.join(text);
+            self.add_path(slot, path);
+        }
+    }
+
+    fn use_key(&mut self, key: ApiKey) {
+        self.emit(Effect::SetKey(key));
+        let stopped: Vec<String> = self
+            .tasks
+            .list
+            .iter()
+            .filter(|t| t.is_generating() && !t.polling)
+            .map(|t| t.id.clone())
+            .collect();
+        for id in stopped {
+            self.repoll(&id);
+        }
+        self.refresh_credits();
+        self.show(Level::Info, "using the new key for the rest of this run");
+    }
+
+    fn repoll(&mut self, task_id: &str) {
+        let generation = self.id();
+        if let Some(task) = self.tasks.get_mut(task_id) {
+            task.poll_gen = generation;
+            task.polling = true;
+            task.note = None;
+            self.emit(Effect::Poll {
+                task_id: task_id.to_owned(),
+                generation,
+            });
+        }
+    }
+
+    fn fullscreen_key(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('f' | 'q') => self.fullscreen = false,
+            KeyCode::Left | KeyCode::Char('h') => {
+                self.tasks.step_variant(-1);
+            }
+            KeyCode::Right | KeyCode::Char('l') => {
+                self.tasks.step_variant(1);
+            }
+            _ => {}
+        }
+    }
+
+    fn references_key(&mut self, key: KeyEvent) {
+        let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+        match key.code {
+            KeyCode::Char('a') => self.open_browser(Slot::Reference),
+            KeyCode::Char('m') => self.open_browser(Slot::Mask),
+            KeyCode::Char('u') => {
+                if let Err(why) = self.refs.can_add(Slot::Reference) {
+                    self.refs.refusal = Some(why);
+                } else {
+                    self.overlay = Some(Overlay::Url {
+                        slot: Slot::Reference,
+                        input: LineInput::new(),
+                    });
+                }
+            }
+            KeyCode::Char('d') | KeyCode::Delete | KeyCode::Backspace => {
+                self.refs.remove_selected();
+            }
+            KeyCode::Up if shift => {
+                self.refs.move_selected(-1);
+            }
+            KeyCode::Down if shift => {
+                self.refs.move_selected(1);
+            }
+            KeyCode::Char('K') => {
+                self.refs.move_selected(-1);
+            }
+            KeyCode::Char('J') => {
+                self.refs.move_selected(1);
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.refs.select(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.refs.select(1),
+            _ => {}
+        }
+    }
+
+    fn options_key(&mut self, key: KeyEvent) {
+        let rows = OptionRow::ALL.len();
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.options.row = self.options.row.saturating_sub(1)
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.options.row = (self.options.row + 1).min(rows - 1)
+            }
+            KeyCode::Left | KeyCode::Char('h') => {
+                self.options.change(self.options.current_row(), -1)
+            }
+            KeyCode::Right | KeyCode::Char('l' | ' ') | KeyCode::Enter => {
+                self.options.change(self.options.current_row(), 1)
+            }
+            KeyCode::Char('a') => self.options.change(OptionRow::Aspect, 1),
+            KeyCode::Char('v') => self.options.change(OptionRow::Variants, 1),
+            KeyCode::Char('e') => self.options.change(OptionRow::Enhance, 1),
+            KeyCode::Char('f') => self.options.change(OptionRow::Fallback, 1),
+            _ => {}
+        }
+    }
+
+    fn tasks_key(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.tasks.step(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.tasks.step(1),
+            KeyCode::Home | KeyCode::Char('g') => self.tasks.select(0),
+            KeyCode::End | KeyCode::Char('G') => self.tasks.select(usize::MAX),
+            KeyCode::Char('y') => {
+                if let Some(id) = self.tasks.selected().map(|t| t.id.clone()) {
+                    self.show(
+                        Level::Info,
+                        format!("copied {id} to the clipboard (through the terminal)"),
+                    );
+                    self.emit(Effect::Copy(id));
+                }
+            }
+            KeyCode::Char('p') => self.retry_selected(),
+            _ => self.preview_key(key),
+        }
+    }
+
+    fn preview_key(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Left | KeyCode::Char('h') => {
+                self.tasks.step_variant(-1);
+            }
+            KeyCode::Right | KeyCode::Char('l') => {
+                self.tasks.step_variant(1);
+            }
+            KeyCode::Enter | KeyCode::Char('f') => {
+                if self.wanted_image().is_some() {
+                    self.fullscreen = true;
+                } else {
+                    self.show(
+                        Level::Info,
+                        "no finished image to show yet: pick a task that succeeded",
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `p`: check a task again (after a poller gave up), or fetch the images that failed.
+    fn retry_selected(&mut self) {
+        let Some(task) = self.tasks.selected() else {
+            return;
+        };
+        let id = task.id.clone();
+        if task.is_generating() {
+            self.repoll(&id);
+            return;
+        }
+        let items: Vec<(usize, String)> = task
+            .images
+            .iter()
+            .zip(&task.urls)
+            .enumerate()
+            .filter(|(_, (slot, _))| matches!(slot, ImageSlot::Failed(_)))
+            .map(|(i, (_, url))| (i, url.clone()))
+            .collect();
+        if items.is_empty() {
+            return;
+        }
+        if let Some(task) = self.tasks.get_mut(&id) {
+            for (i, _) in &items {
+                if let Some(slot) = task.images.get_mut(*i) {
+                    *slot = ImageSlot::Pending;
+                }
+            }
+        }
+        self.emit(Effect::Download { task_id: id, items });
+    }
+
+    pub(super) fn on_paste(&mut self, text: &str) -> bool {
+        match &mut self.overlay {
+            Some(Overlay::Url { input, .. } | Overlay::KeyPrompt { input, .. }) => {
+                input.insert_str(text.trim())
+            }
+            Some(Overlay::Browser(b)) => {
+                b.filter.insert_str(text.trim());
+                b.clamp();
+            }
+            Some(_) => return false,
+            None if self.focus == Focus::Prompt => {
+                self.prompt
+                    .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
+            }
+            None if self.focus == Focus::References => {
+                let text = text.trim().to_owned();
+                self.add_entry(Slot::Reference, &text);
+            }
+            None => return false,
+        }
+        true
+    }
+
+    pub(super) fn on_mouse(&mut self, mouse: MouseEvent) -> bool {
+        if self.overlay.is_some() || self.fullscreen {
+            return false;
+        }
+        let at = Position::new(mouse.column, mouse.row);
+        let panes = layout::panes(self);
+        let hit = |r: Rect| r.contains(at);
+        let focus = [
+            (panes.prompt, Focus::Prompt),
+            (panes.refs, Focus::References),
+            (panes.options, Focus::Options),
+            (panes.tasks, Focus::Tasks),
+            (panes.preview, Focus::Preview),
+        ]
+        .into_iter()
+        .find(|(r, _)| hit(*r))
+        .map(|(_, f)| f);
+        match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                let Some(focus) = focus else { return false };
+                self.set_focus(focus);
+                if focus == Focus::Tasks
+                    && let Some(i) = layout::task_at(self, panes.tasks, at)
+                {
+                    self.tasks.select(i);
+                }
+                if focus == Focus::References
+                    && let Some(i) = layout::reference_at(self, panes.refs, at)
+                {
+                    self.refs.selected = i;
+                }
+                match layout::option_at(panes.options, panes.compact, at) {
+                    Some(Ok(size)) if focus == Focus::Options => {
+                        self.options.size = size;
+                        self.options.row = 0;
+                    }
+                    Some(Err(row)) if focus == Focus::Options => self.options.row = row,
+                    _ => {}
+                }
+                true
+            }
+            MouseEventKind::ScrollDown if focus == Some(Focus::Tasks) => {
+                self.tasks.step(1);
+                true
+            }
+            MouseEventKind::ScrollUp if focus == Some(Focus::Tasks) => {
+                self.tasks.step(-1);
+                true
+            }
+            _ => false,
+        }
+    }
+}

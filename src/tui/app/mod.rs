@@ -1,0 +1,540 @@
+//! The app's state and `update`, the only place it changes.
+//!
+//! `update` takes one [`Action`] and records the work it needs as [`Effect`]s, which the runner
+//! hands to the worker. Nothing here does I/O or reads the clock: `now` is set from outside,
+//! so tests (and snapshots) are deterministic.
+
+pub mod browser;
+mod input;
+pub mod line;
+pub mod refs;
+pub mod results;
+pub mod tasks;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use image::DynamicImage;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui_textarea::{TextArea, WrapMode};
+
+use crate::api::{FallbackModel, Size, Variants};
+use crate::tui::action::{Action, Draft, Effect, Fitted, SubmitStage};
+use crate::tui::ui::layout;
+
+use browser::Browser;
+use line::LineInput;
+use refs::{References, Slot};
+use tasks::{ImageSlot, Tasks};
+
+/// The panes, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Focus {
+    Prompt,
+    References,
+    Options,
+    Tasks,
+    Preview,
+}
+
+impl Focus {
+    pub const ORDER: [Focus; 5] = [
+        Focus::Prompt,
+        Focus::References,
+        Focus::Options,
+        Focus::Tasks,
+        Focus::Preview,
+    ];
+
+    pub fn step(self, delta: isize) -> Focus {
+        let i = Focus::ORDER.iter().position(|f| *f == self).unwrap_or(0) as isize;
+        Focus::ORDER[(i + delta).rem_euclid(Focus::ORDER.len() as isize) as usize]
+    }
+}
+
+/// A window over the panes. While one is open the inline image is hidden.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help {
+        scroll: u16,
+    },
+    Browser(Browser),
+    /// A URL (or a path typed by hand) for a reference or the mask.
+    Url {
+        slot: Slot,
+        input: LineInput,
+    },
+    /// The service refused the key (401): ask for another, masked.
+    KeyPrompt {
+        input: LineInput,
+        reason: String,
+    },
+    ConfirmQuit,
+}
+
+/// The option rows of the options pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionRow {
+    Aspect,
+    Variants,
+    Enhance,
+    Fallback,
+}
+
+impl OptionRow {
+    pub const ALL: [OptionRow; 4] = [
+        OptionRow::Aspect,
+        OptionRow::Variants,
+        OptionRow::Enhance,
+        OptionRow::Fallback,
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub size: Size,
+    pub variants: Variants,
+    pub enhance: bool,
+    /// `None`: no fallback.
+    pub fallback: Option<FallbackModel>,
+    pub row: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            size: Size::Square,
+            variants: Variants::One,
+            enhance: false,
+            fallback: None,
+            row: 0,
+        }
+    }
+}
+
+fn cycle<T: Copy + PartialEq>(all: &[T], current: T, delta: isize) -> T {
+    let i = all.iter().position(|x| *x == current).unwrap_or(0) as isize;
+    all[(i + delta).rem_euclid(all.len() as isize) as usize]
+}
+
+impl Options {
+    pub fn current_row(&self) -> OptionRow {
+        OptionRow::ALL[self.row.min(OptionRow::ALL.len() - 1)]
+    }
+
+    pub fn change(&mut self, row: OptionRow, delta: isize) {
+        match row {
+            OptionRow::Aspect => self.size = cycle(&Size::ALL, self.size, delta),
+            OptionRow::Variants => self.variants = cycle(&Variants::ALL, self.variants, delta),
+            OptionRow::Enhance => self.enhance = !self.enhance,
+            OptionRow::Fallback => {
+                let all = [
+                    None,
+                    Some(FallbackModel::FluxMax),
+                    Some(FallbackModel::GptImage1),
+                ];
+                self.fallback = cycle(&all, self.fallback, delta);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Credits {
+    pub value: Option<f64>,
+    /// When `value` was read.
+    pub updated: Option<Instant>,
+    /// Why the last refresh failed; with a value shown, the value is stale.
+    pub error: Option<String>,
+    pub loading: bool,
+    pub req: u64,
+}
+
+impl Credits {
+    pub fn is_stale(&self) -> bool {
+        self.value.is_some() && self.error.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A message shown until dismissed (Esc).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub level: Level,
+    pub text: String,
+}
+
+/// A submission on its way: uploading references, then creating the task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submission {
+    pub job: u64,
+    pub stage: Option<SubmitStage>,
+    pub draft: Draft,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeRequest {
+    pub req: u64,
+    pub task_id: String,
+    pub index: usize,
+    /// The box the image is fitted into, in cells.
+    pub cells: (u16, u16),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PreviewState {
+    pub requested: Option<DecodeRequest>,
+    /// The decoded image of request `.0`.
+    pub image: Option<(u64, Fitted)>,
+    /// Why request `.0` could not be decoded.
+    pub error: Option<(u64, String)>,
+}
+
+/// The image to draw and where: what the renderer leaves alone and the preview module prints.
+#[derive(Debug, Clone)]
+pub struct PreviewTarget<'a> {
+    /// Changes whenever the image does.
+    pub serial: u64,
+    pub image: &'a Arc<DynamicImage>,
+    pub rect: Rect,
+}
+
+/// What the app shows about where it runs; injected so that tests need no real environment.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Where the file browser starts.
+    pub start_dir: PathBuf,
+    /// "demo (built-in emulator)" or the service's host.
+    pub endpoint: String,
+    /// Where task ids are kept, for the quit question.
+    pub journal: String,
+    /// How images are drawn, for the help.
+    pub protocol: String,
+    pub area: Rect,
+    pub now: Instant,
+}
+
+pub struct App {
+    pub config: AppConfig,
+    pub now: Instant,
+    pub area: Rect,
+    pub focus: Focus,
+    pub prompt: TextArea<'static>,
+    pub refs: References,
+    pub options: Options,
+    pub tasks: Tasks,
+    pub credits: Credits,
+    pub overlay: Option<Overlay>,
+    pub fullscreen: bool,
+    pub message: Option<Message>,
+    pub submission: Option<Submission>,
+    pub preview: PreviewState,
+    /// Where the file browser opens next.
+    pub last_dir: PathBuf,
+    effects: Vec<Effect>,
+    dirty: bool,
+    quit: bool,
+    next_id: u64,
+    /// Bumped when the whole screen must be repainted (resize, focus regained, Ctrl-L).
+    screen_epoch: u64,
+    last_tick: Option<Instant>,
+}
+
+impl App {
+    /// A fresh app; it asks for the balance at once.
+    pub fn new(config: AppConfig) -> App {
+        let mut prompt = TextArea::default();
+        prompt.set_wrap_mode(WrapMode::WordOrGlyph);
+        prompt.set_cursor_line_style(Style::default());
+        prompt.set_placeholder_text("Describe the image…  Ctrl-S submits");
+        let mut app = App {
+            now: config.now,
+            last_dir: config.start_dir.clone(),
+            area: config.area,
+            config,
+            focus: Focus::Prompt,
+            prompt,
+            refs: References::default(),
+            options: Options::default(),
+            tasks: Tasks::default(),
+            credits: Credits::default(),
+            overlay: None,
+            fullscreen: false,
+            message: None,
+            submission: None,
+            preview: PreviewState::default(),
+            effects: Vec::new(),
+            dirty: true,
+            quit: false,
+            next_id: 0,
+            screen_epoch: 0,
+            last_tick: None,
+        };
+        app.set_focus(Focus::Prompt);
+        app.refresh_credits();
+        app
+    }
+
+    pub fn set_now(&mut self, now: Instant) {
+        self.now = now;
+    }
+
+    /// The one place state changes.
+    pub fn update(&mut self, action: Action) {
+        let changed = match action {
+            Action::Key(key) => self.on_key(key),
+            Action::Paste(text) => self.on_paste(&text),
+            Action::Mouse(mouse) => self.on_mouse(mouse),
+            Action::Resize(w, h) => {
+                self.area = Rect::new(0, 0, w, h);
+                self.screen_epoch += 1;
+                true
+            }
+            Action::FocusGained => {
+                self.screen_epoch += 1;
+                true
+            }
+            Action::FocusLost => false,
+            Action::Tick => {
+                self.last_tick = Some(self.now);
+                self.counts_time()
+            }
+            Action::Quit => {
+                self.quit = true;
+                true
+            }
+            other => self.on_result(other),
+        };
+        self.sync_preview();
+        self.dirty |= changed;
+    }
+
+    /// The work asked for since the last call.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    pub fn mark_drawn(&mut self) {
+        self.dirty = false;
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn screen_epoch(&self) -> u64 {
+        self.screen_epoch
+    }
+
+    /// Whether something on screen counts time (elapsed counters, the age of a stale balance).
+    fn counts_time(&self) -> bool {
+        self.tasks.generating() > 0 || self.credits.is_stale()
+    }
+
+    /// When the screen next changes by itself, if it does: once a second while a task
+    /// generates; at the next minute of a stale balance's age. Otherwise never: idle is free.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        if self.tasks.generating() > 0 {
+            let second = Duration::from_secs(1);
+            return Some(match self.last_tick {
+                Some(t) if t + second > self.now => t + second,
+                _ => self.now + second,
+            });
+        }
+        if self.credits.is_stale() {
+            let updated = self.credits.updated?;
+            let minutes = self.now.saturating_duration_since(updated).as_secs() / 60;
+            return Some(updated + Duration::from_secs((minutes + 1) * 60));
+        }
+        None
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn emit(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+
+    fn set_focus(&mut self, focus: Focus) {
+        self.focus = focus;
+        let cursor = if focus == Focus::Prompt {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::default()
+        };
+        self.prompt.set_cursor_style(cursor);
+    }
+
+    pub fn show(&mut self, level: Level, text: impl Into<String>) {
+        self.message = Some(Message {
+            level,
+            text: text.into(),
+        });
+    }
+
+    fn refresh_credits(&mut self) {
+        let req = self.id();
+        self.credits.req = req;
+        self.credits.loading = true;
+        self.emit(Effect::RefreshCredits { req });
+    }
+
+    pub fn prompt_text(&self) -> String {
+        self.prompt.lines().join("\n")
+    }
+
+    pub fn char_count(&self) -> usize {
+        self.prompt
+            .lines()
+            .iter()
+            .map(|l| l.chars().count())
+            .sum::<usize>()
+            + self.prompt.lines().len()
+            - 1
+    }
+
+    /// Where the image goes: the preview pane's inside, or the screen in full-screen mode.
+    pub fn preview_area(&self) -> Rect {
+        if self.fullscreen {
+            layout::fullscreen_image_area(self.area)
+        } else {
+            layout::panes(self).preview_inner
+        }
+    }
+
+    /// The saved image the preview should show now, if any.
+    fn wanted_image(&self) -> Option<(String, usize, PathBuf)> {
+        let task = self.tasks.selected()?;
+        match task.images.get(self.tasks.variant)? {
+            ImageSlot::Saved(path) => Some((task.id.clone(), self.tasks.variant, path.clone())),
+            _ => None,
+        }
+    }
+
+    /// Asks for a decode when the wanted image or its box changed.
+    fn sync_preview(&mut self) {
+        let Some((task_id, index, path)) = self.wanted_image() else {
+            self.preview.requested = None;
+            return;
+        };
+        let area = self.preview_area();
+        let cells = (area.width, area.height);
+        if cells.0 == 0 || cells.1 == 0 {
+            return;
+        }
+        let same = self
+            .preview
+            .requested
+            .as_ref()
+            .is_some_and(|r| r.task_id == task_id && r.index == index && r.cells == cells);
+        if !same {
+            let req = self.id();
+            self.preview.requested = Some(DecodeRequest {
+                req,
+                task_id,
+                index,
+                cells,
+            });
+            self.emit(Effect::Decode { req, path, cells });
+        }
+    }
+
+    /// The decoded image of the current request, if it has arrived.
+    pub fn preview_image(&self) -> Option<&Fitted> {
+        let req = self.preview.requested.as_ref()?.req;
+        self.preview
+            .image
+            .as_ref()
+            .filter(|(r, _)| *r == req)
+            .map(|(_, f)| f)
+    }
+
+    pub fn preview_error(&self) -> Option<&str> {
+        let req = self.preview.requested.as_ref()?.req;
+        self.preview
+            .error
+            .as_ref()
+            .filter(|(r, _)| *r == req)
+            .map(|(_, e)| e.as_str())
+    }
+
+    /// The image to print and where, or `None` (nothing ready, or an overlay is open).
+    pub fn preview_target(&self) -> Option<PreviewTarget<'_>> {
+        if self.overlay.is_some() {
+            return None;
+        }
+        let fitted = self.preview_image()?;
+        let rect = layout::centered(self.preview_area(), fitted.cells);
+        let serial = self.preview.requested.as_ref()?.req;
+        Some(PreviewTarget {
+            serial,
+            image: &fitted.image,
+            rect,
+        })
+    }
+
+    /// Builds what a submission sends, or says what is missing.
+    fn draft(&self) -> Result<Draft, String> {
+        let text = self.prompt_text();
+        let prompt = Some(text.trim().to_owned()).filter(|p| !p.is_empty());
+        let (refs, mask) = self.refs.sources()?;
+        if prompt.is_none() && refs.is_empty() {
+            return Err("write a prompt or add a reference image first".into());
+        }
+        Ok(Draft {
+            prompt,
+            refs,
+            mask,
+            size: self.options.size,
+            variants: self.options.variants,
+            enhance: self.options.enhance,
+            fallback: self.options.fallback,
+        })
+    }
+
+    fn submit(&mut self) {
+        if self.submission.is_some() {
+            self.show(
+                Level::Warning,
+                "a submission is already on its way: wait for it to reach the service",
+            );
+            return;
+        }
+        match self.draft() {
+            Ok(draft) => {
+                let job = self.id();
+                self.message = None;
+                self.submission = Some(Submission {
+                    job,
+                    stage: None,
+                    draft: draft.clone(),
+                });
+                self.emit(Effect::Submit { job, draft });
+            }
+            Err(why) => self.show(Level::Warning, why),
+        }
+    }
+
+    fn request_quit(&mut self) {
+        if self.tasks.generating() > 0 || self.submission.is_some() {
+            self.overlay = Some(Overlay::ConfirmQuit);
+        } else {
+            self.quit = true;
+        }
+    }
+}

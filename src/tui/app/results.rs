@@ -1,0 +1,217 @@
+//! What the worker sends back: checked references, listings, submissions, poll results,
+//! saved and decoded images, balances. Stale answers (an older request or poll generation)
+//! are dropped here.
+
+use super::tasks::{ImageSlot, TaskView};
+use super::{App, Level, Overlay};
+use crate::api::{ErrorClass, TaskRecord, TaskStatus};
+use crate::tui::action::{Action, Effect, Failure, NewTask};
+use crate::tui::app::line::LineInput;
+
+impl App {
+    /// Returns whether anything shown changed.
+    pub(super) fn on_result(&mut self, action: Action) -> bool {
+        match action {
+            Action::ReferenceChecked { id, result } => self.refs.checked(id, result),
+            Action::DirListed { req, dir, result } => match &mut self.overlay {
+                Some(Overlay::Browser(b)) if b.req == req => {
+                    b.listing = Some(result);
+                    b.clamp();
+                    self.last_dir = dir;
+                    true
+                }
+                _ => false,
+            },
+            Action::SubmitProgress { job, stage } => match &mut self.submission {
+                Some(s) if s.job == job => {
+                    s.stage = Some(stage);
+                    true
+                }
+                _ => false,
+            },
+            Action::Submitted { job, result } => self.on_submitted(job, result),
+            Action::TaskUpdate {
+                task_id,
+                generation,
+                record,
+            } => self.on_task_update(&task_id, generation, &record),
+            Action::PollFailed {
+                task_id,
+                generation,
+                failure,
+                stopped,
+            } => {
+                let Some(task) = self
+                    .tasks
+                    .get_mut(&task_id)
+                    .filter(|t| t.poll_gen == generation)
+                else {
+                    return false;
+                };
+                task.note = Some(if stopped {
+                    task.polling = false;
+                    format!(
+                        "status check stopped: {}; press p to check again",
+                        failure.message
+                    )
+                } else {
+                    format!("status check failed, retrying: {}", failure.message)
+                });
+                if failure.class == ErrorClass::Auth {
+                    self.ask_key(&failure.message);
+                }
+                true
+            }
+            Action::ImageSaved {
+                task_id,
+                index,
+                result,
+            } => {
+                let auth = matches!(&result, Err(f) if f.class == ErrorClass::Auth);
+                let Some(slot) = self
+                    .tasks
+                    .get_mut(&task_id)
+                    .and_then(|t| t.images.get_mut(index))
+                else {
+                    return false;
+                };
+                *slot = match result {
+                    Ok(path) => ImageSlot::Saved(path),
+                    Err(f) => ImageSlot::Failed(f.message.clone()),
+                };
+                if auth {
+                    self.ask_key("downloading an image was refused (401)");
+                }
+                true
+            }
+            Action::ImageDecoded { req, result } => {
+                if self.preview.requested.as_ref().map(|r| r.req) != Some(req) {
+                    return false;
+                }
+                match result {
+                    Ok(fitted) => self.preview.image = Some((req, fitted)),
+                    Err(why) => self.preview.error = Some((req, why)),
+                }
+                true
+            }
+            Action::Credits { req, result } => {
+                if req != self.credits.req {
+                    return false;
+                }
+                self.credits.loading = false;
+                match result {
+                    Ok(value) => {
+                        self.credits.value = Some(value);
+                        self.credits.updated = Some(self.now);
+                        self.credits.error = None;
+                    }
+                    Err(f) => {
+                        self.credits.error = Some(f.message.clone());
+                        if f.class == ErrorClass::Auth {
+                            self.ask_key(&f.message);
+                        }
+                    }
+                }
+                true
+            }
+            Action::KeyRejected(why) => {
+                self.ask_key(&why);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn on_submitted(&mut self, job: u64, result: Result<NewTask, Failure>) -> bool {
+        let Some(submission) = self.submission.take_if(|s| s.job == job) else {
+            return false;
+        };
+        match result {
+            Ok(new) => {
+                let generation = self.id();
+                let draft = submission.draft;
+                let mut task = TaskView::new(
+                    new.task_id.clone(),
+                    draft.prompt.unwrap_or_else(|| "(references only)".into()),
+                    draft.size,
+                    draft.variants.count(),
+                    self.now,
+                    generation,
+                );
+                if let Some(warning) = new.journal_warning {
+                    task.note = Some(warning.clone());
+                    self.show(Level::Warning, warning);
+                }
+                self.tasks.push_newest(task);
+                self.emit(Effect::Poll {
+                    task_id: new.task_id,
+                    generation,
+                });
+            }
+            Err(failure) => self.on_failure(failure),
+        }
+        true
+    }
+
+    fn on_task_update(&mut self, task_id: &str, generation: u64, record: &TaskRecord) -> bool {
+        let now = self.now;
+        let Some(task) = self
+            .tasks
+            .get_mut(task_id)
+            .filter(|t| t.poll_gen == generation)
+        else {
+            return false;
+        };
+        if task.apply(record, now) {
+            if record.status == TaskStatus::Success && !record.result_urls.is_empty() {
+                let items = record.result_urls.iter().cloned().enumerate().collect();
+                self.emit(Effect::Download {
+                    task_id: task_id.to_owned(),
+                    items,
+                });
+            }
+            // The balance changes when a task ends.
+            self.refresh_credits();
+        }
+        true
+    }
+
+    /// A request failed: ask for a key on 401, show the balance on 402, else say what happened.
+    fn on_failure(&mut self, failure: Failure) {
+        match failure.class {
+            ErrorClass::Auth => self.ask_key(&failure.message),
+            ErrorClass::Credits => {
+                let balance = match self.credits.value {
+                    Some(v) => format!("; balance: {} credits", format_credits(v)),
+                    None => String::new(),
+                };
+                self.show(Level::Error, format!("{}{balance}", failure.message));
+                self.refresh_credits();
+            }
+            _ => self.show(Level::Error, failure.message),
+        }
+    }
+
+    /// Opens the key prompt (once; a second 401 only updates the reason).
+    fn ask_key(&mut self, reason: &str) {
+        match &mut self.overlay {
+            Some(Overlay::KeyPrompt { reason: r, .. }) => *r = reason.to_owned(),
+            _ => {
+                self.fullscreen = false;
+                self.overlay = Some(Overlay::KeyPrompt {
+                    input: LineInput::new(),
+                    reason: reason.to_owned(),
+                });
+            }
+        }
+    }
+}
+
+/// A balance as people read it: whole numbers without decimals.
+pub fn format_credits(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.2}")
+    }
+}

@@ -1,0 +1,215 @@
+//! The tasks of this run, newest first, as the service last described them.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::api::{Size, TaskRecord, TaskStatus};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageSlot {
+    /// Not downloaded yet.
+    Pending,
+    Saved(PathBuf),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskView {
+    pub id: String,
+    pub prompt: String,
+    pub size: Size,
+    pub variants: u32,
+    pub status: TaskStatus,
+    /// 0.0 ..= 1.0, as the service reports it.
+    pub progress: f64,
+    pub submitted: Instant,
+    pub ended: Option<Instant>,
+    /// Why the task failed, as the service says.
+    pub error: Option<String>,
+    /// A passing problem (a poll that failed, the journal could not be written).
+    pub note: Option<String>,
+    pub images: Vec<ImageSlot>,
+    /// The result URLs, once the task succeeded.
+    pub urls: Vec<String>,
+    /// Replies of older pollers carry an older generation and are dropped.
+    pub poll_gen: u64,
+    pub polling: bool,
+}
+
+impl TaskView {
+    pub fn new(
+        id: String,
+        prompt: String,
+        size: Size,
+        variants: u32,
+        now: Instant,
+        generation: u64,
+    ) -> TaskView {
+        TaskView {
+            id,
+            prompt,
+            size,
+            variants,
+            status: TaskStatus::Generating,
+            progress: 0.0,
+            submitted: now,
+            ended: None,
+            error: None,
+            note: None,
+            images: Vec::new(),
+            urls: Vec::new(),
+            poll_gen: generation,
+            polling: true,
+        }
+    }
+
+    pub fn elapsed(&self, now: Instant) -> Duration {
+        self.ended
+            .unwrap_or(now)
+            .saturating_duration_since(self.submitted)
+    }
+
+    pub fn is_generating(&self) -> bool {
+        self.status == TaskStatus::Generating
+    }
+
+    /// Takes in a record; returns true when the task just ended.
+    pub fn apply(&mut self, record: &TaskRecord, now: Instant) -> bool {
+        let was_final = self.status.is_final();
+        self.status = record.status;
+        self.progress = record.progress.clamp(0.0, 1.0);
+        self.note = None;
+        if record.status.is_failure() {
+            self.error = Some(failure_text(record));
+        }
+        if record.status == TaskStatus::Success {
+            if record.result_urls.is_empty() {
+                self.error = Some("the service reported success but sent no image".into());
+            }
+            if self.urls != record.result_urls {
+                self.urls = record.result_urls.clone();
+                self.images = vec![ImageSlot::Pending; record.result_urls.len()];
+            }
+        }
+        let ended = !was_final && record.status.is_final();
+        if ended {
+            self.ended = Some(now);
+            self.polling = false;
+        }
+        ended
+    }
+}
+
+fn failure_text(record: &TaskRecord) -> String {
+    match (&record.error_message, record.error_code) {
+        (Some(m), Some(c)) if c != 200 => format!("{m} ({c})"),
+        (Some(m), _) => m.clone(),
+        (None, Some(c)) if c != 200 => format!("the service gave no reason (code {c})"),
+        (None, _) => "the service gave no reason".into(),
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tasks {
+    pub list: Vec<TaskView>,
+    pub selected: usize,
+    /// Which image of the selected task the preview shows.
+    pub variant: usize,
+}
+
+impl Tasks {
+    pub fn get(&self, id: &str) -> Option<&TaskView> {
+        self.list.iter().find(|t| t.id == id)
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut TaskView> {
+        self.list.iter_mut().find(|t| t.id == id)
+    }
+
+    pub fn selected(&self) -> Option<&TaskView> {
+        self.list.get(self.selected)
+    }
+
+    pub fn push_newest(&mut self, task: TaskView) {
+        self.list.insert(0, task);
+        self.selected = 0;
+        self.variant = 0;
+    }
+
+    pub fn select(&mut self, index: usize) {
+        let index = index.min(self.list.len().saturating_sub(1));
+        if index != self.selected {
+            self.selected = index;
+            self.variant = 0;
+        }
+    }
+
+    pub fn step(&mut self, delta: isize) {
+        self.select(self.selected.saturating_add_signed(delta));
+    }
+
+    /// Moves to the previous/next variant of the selected task, wrapping around.
+    pub fn step_variant(&mut self, delta: isize) -> bool {
+        let n = self.selected().map(|t| t.images.len()).unwrap_or(0);
+        if n < 2 {
+            return false;
+        }
+        self.variant = (self.variant as isize + delta).rem_euclid(n as isize) as usize;
+        true
+    }
+
+    pub fn generating(&self) -> usize {
+        self.list.iter().filter(|t| t.is_generating()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: TaskStatus, progress: f64, urls: usize) -> TaskRecord {
+        TaskRecord {
+            task_id: "t".into(),
+            status,
+            progress,
+            result_urls: (0..urls).map(|i| format!("http://x/{i}.png")).collect(),
+            error_code: None,
+            error_message: None,
+            create_time: None,
+            complete_time: None,
+            param_json: None,
+        }
+    }
+
+    #[test]
+    fn ends_once_and_makes_room_for_each_image() {
+        let t0 = Instant::now();
+        let mut t = TaskView::new("t".into(), "p".into(), Size::Square, 2, t0, 1);
+        assert!(!t.apply(&record(TaskStatus::Generating, 0.4, 0), t0));
+        let t1 = t0 + Duration::from_secs(9);
+        assert!(t.apply(&record(TaskStatus::Success, 1.0, 2), t1));
+        assert!(!t.apply(
+            &record(TaskStatus::Success, 1.0, 2),
+            t1 + Duration::from_secs(5)
+        ));
+        assert_eq!(t.images, vec![ImageSlot::Pending, ImageSlot::Pending]);
+        assert_eq!(
+            t.elapsed(t1 + Duration::from_secs(60)),
+            Duration::from_secs(9)
+        );
+        assert!(!t.polling);
+    }
+
+    #[test]
+    fn variants_wrap_around() {
+        let t0 = Instant::now();
+        let mut tasks = Tasks::default();
+        let mut t = TaskView::new("t".into(), "p".into(), Size::Square, 4, t0, 1);
+        t.images = vec![ImageSlot::Pending; 4];
+        tasks.push_newest(t);
+        assert!(tasks.step_variant(-1));
+        assert_eq!(tasks.variant, 3);
+        assert!(tasks.step_variant(1));
+        assert_eq!(tasks.variant, 0);
+    }
+}

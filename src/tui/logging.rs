@@ -1,0 +1,32 @@
+//! The app's log: a file in the data directory, never the screen, never the key.
+//!
+//! The subscriber is scoped (a `Dispatch` the runner, its tasks and its blocking jobs carry),
+//! so it works whatever global subscriber the binary installed for its subcommands.
+
+use std::path::{Path, PathBuf};
+
+use tracing::Dispatch;
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::EnvFilter;
+
+/// The subscriber, the guard that flushes its file, and the file's path.
+pub type Logs = (Dispatch, Option<WorkerGuard>, PathBuf);
+
+/// A subscriber writing to `<data>/logs/fouro.log` at the level of `FOURO_LOG` (default
+/// info). The guard flushes the file when dropped; keep it for the whole run.
+pub fn file_dispatch(data_dir: &Path) -> Logs {
+    let dir = data_dir.join("logs");
+    let path = dir.join("fouro.log");
+    if std::fs::create_dir_all(&dir).is_err() {
+        return (Dispatch::none(), None, path);
+    }
+    let appender = tracing_appender::rolling::never(&dir, "fouro.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = EnvFilter::try_from_env("FOURO_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(writer)
+        .finish();
+    (Dispatch::new(subscriber), Some(guard), path)
+}

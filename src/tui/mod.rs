@@ -1,0 +1,152 @@
+//! The terminal app: prompt editor, references, aspect and options, live tasks, credits, and
+//! finished images inline.
+//!
+//! - `action.rs`: the one Action enum (and the Effects the app asks for);
+//! - `app/`: the state and `App::update`, the only place it changes;
+//! - `event.rs`: terminal events into Actions;
+//! - `worker.rs`: background tasks (submit and upload, pollers, downloads, decoding, credits);
+//! - `ui/`: pure drawing over `&App`;
+//! - `preview.rs`: the inline image (viuer), behind a narrow interface;
+//! - `keys.rs`: every binding, for the help and the status line;
+//! - `runner.rs`: the loop that ties them together.
+
+pub mod action;
+pub mod app;
+pub mod event;
+pub mod keys;
+mod logging;
+pub mod preview;
+mod runner;
+#[doc(hidden)]
+pub mod testing;
+pub mod ui;
+pub mod worker;
+
+use std::time::Duration;
+
+use tracing::Dispatch;
+use tracing::instrument::WithSubscriber;
+
+use crate::api::{ApiKey, ClientConfig};
+use crate::cli::{DemoArgs, GlobalArgs, exit};
+use crate::emulator::{Emulator, EmulatorConfig};
+
+/// The demo's key, and what an image costs there.
+const DEMO_KEY: &str = "demo-key";
+const DEMO_COST: i64 = 6;
+
+/// The client settings from the command line (as `GlobalArgs::client` makes them), for
+/// `base_url` and `key`; the worker keeps them to rebuild the client with a new key.
+fn client_config(global: &GlobalArgs, base_url: &str, key: Option<ApiKey>) -> ClientConfig {
+    ClientConfig {
+        base_url: base_url.to_owned(),
+        api_key: key,
+        ..global.client_config()
+    }
+}
+
+/// Opens the app for the configured key and base URL. Returns the exit code.
+pub async fn run(global: &GlobalArgs) -> u8 {
+    let Some(key) = global.api_key.as_deref().and_then(ApiKey::new) else {
+        eprintln!(
+            "fouro: no API key is set.\n  Pass --api-key <KEY> or set FOURO_API_KEY (the environment keeps it out of process lists).\n  To try the app without a key or network: fouro demo"
+        );
+        return exit::AUTH;
+    };
+    let config = client_config(global, &global.base_url, Some(key));
+    if let Err(e) = crate::api::Client::new(config.clone()) {
+        eprintln!("fouro: {e}");
+        return crate::cli::exit_code(&e);
+    }
+    let endpoint = url::Url::parse(&global.base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| global.base_url.clone());
+    open(
+        config,
+        endpoint,
+        logging::file_dispatch(&crate::config::data_dir()),
+    )
+    .await
+}
+
+/// Starts the emulator in-process and opens the app against it. Returns the exit code.
+pub async fn run_demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
+    if !args.duration.is_finite() || args.duration < 0.0 {
+        eprintln!("fouro: --duration must be a number of seconds, e.g. 6");
+        return exit::USAGE;
+    }
+    let logs = logging::file_dispatch(&crate::config::data_dir());
+    let runtime = match emulator_runtime(&logs.0) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fouro: the built-in emulator could not start: {e}");
+            return exit::UNEXPECTED;
+        }
+    };
+    let config = EmulatorConfig {
+        keys: vec![DEMO_KEY.to_owned()],
+        credits: args.credits,
+        cost: DEMO_COST,
+        duration: Duration::from_secs_f64(args.duration),
+        ..EmulatorConfig::default()
+    };
+    let emulator = match runtime.spawn(Emulator::start(config)).await {
+        Ok(Ok(e)) => e,
+        Ok(Err(e)) => {
+            eprintln!("fouro: the built-in emulator could not start: {e}");
+            runtime.shutdown_background();
+            return exit::UNEXPECTED;
+        }
+        Err(e) => {
+            eprintln!("fouro: the built-in emulator could not start: {e}");
+            runtime.shutdown_background();
+            return exit::UNEXPECTED;
+        }
+    };
+    let config = client_config(global, &emulator.base_url(), ApiKey::new(DEMO_KEY));
+    // Uploads go to the emulator too, whatever the environment says.
+    let config = ClientConfig {
+        upload_url: None,
+        ..config
+    };
+    let code = open(config, "demo · built-in emulator".to_owned(), logs).await;
+    let _ = runtime.spawn(emulator.shutdown()).await;
+    runtime.shutdown_background();
+    code
+}
+
+/// The demo's emulator runs on a small runtime of its own whose threads log to the app's log
+/// file: the binary's global subscriber writes to stderr, which is the screen while the app
+/// runs, and tasks the emulator spawns would not carry the app's scoped subscriber.
+fn emulator_runtime(dispatch: &Dispatch) -> std::io::Result<tokio::runtime::Runtime> {
+    let dispatch = dispatch.clone();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(2)
+        .thread_name("fouro-emulator")
+        .enable_all()
+        // The guard is kept for the thread's life: forgetting it leaves the default in place.
+        .on_thread_start(move || std::mem::forget(tracing::dispatcher::set_default(&dispatch)))
+        .build()
+}
+
+async fn open(client: ClientConfig, endpoint: String, logs: logging::Logs) -> u8 {
+    let (dispatch, _guard, log_path) = logs;
+    let config = runner::RunConfig {
+        client,
+        endpoint,
+        data_dir: crate::config::data_dir(),
+        dispatch: dispatch.clone(),
+    };
+    match runner::run(config).with_subscriber(dispatch).await {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!(
+                "fouro: the terminal could not be used: {e} (log: {})",
+                log_path.display()
+            );
+            exit::UNEXPECTED
+        }
+    }
+}

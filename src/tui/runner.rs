@@ -1,0 +1,245 @@
+//! The event loop: terminal in, Actions through `App::update`, Effects out to the worker,
+//! a frame only when something changed (at most one per 16 ms), a timer only while
+//! something on screen counts time. The terminal is restored on every way out.
+
+use std::io::{self, Write, stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossterm::clipboard::CopyToClipboard;
+use crossterm::event::{
+    DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
+    EnableFocusChange, EnableMouseCapture,
+};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use crossterm::{execute, queue};
+use ratatui::DefaultTerminal;
+use ratatui::layout::Rect;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::Dispatch;
+use tracing::instrument::WithSubscriber;
+
+use crate::api::ClientConfig;
+use crate::api::poll::PollOptions;
+use crate::tui::action::{Action, Effect};
+use crate::tui::app::{App, AppConfig};
+use crate::tui::preview::{Preview, Protocol};
+use crate::tui::worker::Worker;
+use crate::tui::{event, ui};
+
+/// At most one frame per this long.
+const FRAME: Duration = Duration::from_millis(16);
+
+/// Set while the app owns the terminal (raw mode, alternate screen).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+pub struct RunConfig {
+    pub client: ClientConfig,
+    pub endpoint: String,
+    pub data_dir: std::path::PathBuf,
+    pub dispatch: Dispatch,
+}
+
+/// Runs the app until the person quits. Errors are terminal errors (the app's own never end it).
+pub async fn run(config: RunConfig) -> io::Result<()> {
+    let mut terminal = ratatui::try_init()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    install_panic_hook();
+    let result = async {
+        execute!(
+            stdout(),
+            EnableBracketedPaste,
+            EnableMouseCapture,
+            EnableFocusChange
+        )?;
+        // Queries the terminal: before anything reads stdin.
+        let protocol = Protocol::detect();
+        tracing::info!(protocol = protocol.label(), "terminal ready");
+        event_loop(&mut terminal, config, protocol).await
+    }
+    .await;
+    restore();
+    result
+}
+
+fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let mut out = stdout();
+        // Kitty images outlive the alternate screen in some terminals: delete them.
+        let _ = out.write_all(b"\x1b_Ga=d,d=A,q=2\x1b\\");
+        let _ = execute!(
+            out,
+            DisableMouseCapture,
+            DisableBracketedPaste,
+            DisableFocusChange
+        );
+        ratatui::restore();
+    }
+}
+
+/// Wraps the hook `ratatui::init` installed (it restores the terminal, then reports): a panic
+/// on the UI thread restores and reports; one in a background task is logged (the app goes
+/// on, and the task's error reaches the screen as a message).
+fn install_panic_hook() {
+    let ui_thread = std::thread::current().id();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if ACTIVE.load(Ordering::SeqCst) && std::thread::current().id() != ui_thread {
+            tracing::error!("a background task panicked: {info}");
+            return;
+        }
+        if ACTIVE.swap(false, Ordering::SeqCst) {
+            let _ = execute!(
+                stdout(),
+                DisableMouseCapture,
+                DisableBracketedPaste,
+                DisableFocusChange
+            );
+        }
+        previous(info);
+    }));
+}
+
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    config: RunConfig,
+    protocol: Protocol,
+) -> io::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut worker = Worker::new(
+        tx.clone(),
+        config.client,
+        config.data_dir.clone(),
+        protocol,
+        PollOptions::default(),
+        config.dispatch.clone(),
+    )
+    .map_err(io::Error::other)?;
+    let reader = tokio::spawn(event::read(tx.clone()).with_subscriber(config.dispatch.clone()));
+    let watcher_tx = tx.clone();
+    tokio::spawn(async move {
+        // If the reader dies, nothing could quit the app: quit.
+        let _ = reader.await;
+        let _ = watcher_tx.send(Action::Quit);
+    });
+    spawn_signal_watch(tx.clone());
+
+    let size = terminal.size()?;
+    let mut app = App::new(AppConfig {
+        start_dir: std::env::current_dir().unwrap_or_else(|_| config.data_dir.clone()),
+        endpoint: config.endpoint,
+        journal: crate::store::journal::Journal::in_dir(&config.data_dir)
+            .path()
+            .display()
+            .to_string(),
+        protocol: protocol.label().to_owned(),
+        area: Rect::new(0, 0, size.width, size.height),
+        now: Instant::now().into_std(),
+    });
+    let mut preview = Preview::new(protocol);
+    let mut epoch = u64::MAX;
+    let mut last_frame: Option<Instant> = None;
+    let never = || Instant::now() + Duration::from_secs(24 * 3600);
+
+    loop {
+        for effect in app.take_effects() {
+            match effect {
+                Effect::Copy(text) => {
+                    let _ = execute!(stdout(), CopyToClipboard::to_clipboard_from(text));
+                }
+                other => worker.handle(other),
+            }
+        }
+        if app.should_quit() {
+            break;
+        }
+        let frame_at = app
+            .is_dirty()
+            .then(|| last_frame.map(|t| t + FRAME).unwrap_or_else(Instant::now));
+        if frame_at.is_some_and(|t| t <= Instant::now()) {
+            let now = Instant::now();
+            let size = terminal.size()?;
+            if Rect::new(0, 0, size.width, size.height) != app.area {
+                app.update(Action::Resize(size.width, size.height));
+            }
+            app.set_now(now.into_std());
+            draw(terminal, &mut app, &mut preview, &mut epoch)?;
+            last_frame = Some(now);
+            continue;
+        }
+        let wake = app.next_wakeup().map(Instant::from_std);
+        tokio::select! {
+            action = rx.recv() => {
+                let Some(action) = action else { break };
+                app.set_now(std::time::Instant::now());
+                app.update(action);
+                // Take in what else is queued: a burst costs one frame.
+                for _ in 0..1024 {
+                    match rx.try_recv() {
+                        Ok(action) => app.update(action),
+                        Err(_) => break,
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(frame_at.unwrap_or_else(never)), if frame_at.is_some() => {}
+            _ = tokio::time::sleep_until(wake.unwrap_or_else(never)), if wake.is_some() => {
+                app.set_now(std::time::Instant::now());
+                app.update(Action::Tick);
+            }
+        }
+    }
+    let mut out = stdout();
+    preview.invalidate(&mut out)?;
+    Ok(())
+}
+
+/// One frame, inside a synchronized update: a full repaint when the screen epoch moved
+/// (resize, focus regained, Ctrl-L), then the buffer diff, then the image if it changed.
+fn draw(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    preview: &mut Preview,
+    epoch: &mut u64,
+) -> io::Result<()> {
+    let mut out = stdout();
+    queue!(out, BeginSynchronizedUpdate)?;
+    if app.screen_epoch() != *epoch {
+        *epoch = app.screen_epoch();
+        preview.invalidate(&mut out)?;
+        // Not `terminal.clear()`: it asks the terminal where the cursor is, and the answer
+        // would race with the event reader. `resize` clears and forgets the last frame too.
+        let size = terminal.size()?;
+        terminal.resize(Rect::new(0, 0, size.width, size.height))?;
+    }
+    preview.before_frame(app.preview_target().map(|t| (t.serial, t.rect)), &mut out)?;
+    terminal.draw(|frame| ui::render(app, frame))?;
+    if let Err(e) = preview.after_frame(app.preview_target(), &mut out) {
+        tracing::warn!("printing the preview failed: {e}");
+    }
+    queue!(out, EndSynchronizedUpdate)?;
+    out.flush()?;
+    app.mark_drawn();
+    Ok(())
+}
+
+/// SIGTERM and SIGHUP end the app the same way `q` does, minus the question.
+fn spawn_signal_watch(tx: crate::tui::worker::Sender) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(Action::Quit);
+    });
+    #[cfg(not(unix))]
+    let _ = tx;
+}

@@ -1,0 +1,283 @@
+//! Windows over the panes: help, file browser, URL input, key prompt, quit question.
+//! While one is open the inline image is hidden (the preview never sits under a window).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+
+use super::layout::{dialog, wrap};
+use super::{ACCENT, DIM, ellipsize, format_bytes};
+use crate::api::types::MAX_FILE_BYTES;
+use crate::tui::app::browser::{Browser, Row};
+use crate::tui::app::line::LineInput;
+use crate::tui::app::refs::Slot;
+use crate::tui::app::{App, Overlay};
+use crate::tui::keys;
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    match &app.overlay {
+        None => {}
+        Some(Overlay::Help { scroll }) => help(app, frame, area, *scroll),
+        Some(Overlay::Browser(b)) => browser(frame, area, b),
+        Some(Overlay::Url { slot, input }) => {
+            let what = if *slot == Slot::Mask {
+                "the mask"
+            } else {
+                "a reference"
+            };
+            let lines = vec![
+                Line::from(format!("A URL (https://…) or a file path for {what}:")),
+                input_line(input, false),
+                Line::from("Enter adds · Esc cancels").fg(DIM),
+            ];
+            simple(frame, area, " Add by URL or path ", lines, 72, ACCENT);
+        }
+        Some(Overlay::KeyPrompt { input, reason }) => {
+            let width = 72u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
+            let mut lines: Vec<Line> = wrap(reason, width)
+                .into_iter()
+                .map(|l| Line::from(l).fg(Color::Red))
+                .collect();
+            lines.push(Line::from(""));
+            lines.push(Line::from("API key to use for the rest of this run:"));
+            lines.push(input_line(input, true));
+            lines.push(Line::from(""));
+            lines.push(Line::from("Kept in memory only, never written or logged.").fg(DIM));
+            lines.push(Line::from("Enter uses it · Esc goes on without").fg(DIM));
+            simple(
+                frame,
+                area,
+                " The API key was refused (401) ",
+                lines,
+                72,
+                Color::Red,
+            );
+        }
+        Some(Overlay::ConfirmQuit) => {
+            let n = app.tasks.generating();
+            let width = 64u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
+            let what = match n {
+                0 => "A submission is still on its way.".to_owned(),
+                1 => "1 task is still generating.".to_owned(),
+                n => format!("{n} tasks are still generating."),
+            };
+            let text = format!(
+                "{what} Task ids are kept in {}: `fouro status <id>` and `fouro download <id>` fetch the results later.",
+                app.config.journal
+            );
+            let mut lines: Vec<Line> = wrap(&text, width).into_iter().map(Line::from).collect();
+            lines.push(Line::from(""));
+            lines.push(Line::from(vec![
+                Span::styled(" y ", Style::default().add_modifier(Modifier::REVERSED)),
+                Span::raw(" quit   "),
+                Span::styled(" n ", Style::default().add_modifier(Modifier::REVERSED)),
+                Span::raw(" stay"),
+            ]));
+            simple(frame, area, " Quit? ", lines, 64, Color::Yellow);
+        }
+    }
+}
+
+/// A one-line input with a block cursor; masked for secrets.
+fn input_line(input: &LineInput, masked: bool) -> Line<'static> {
+    let text: Vec<char> = if masked {
+        vec!['•'; input.len()]
+    } else {
+        input.text().chars().collect()
+    };
+    let at = input.cursor().min(text.len());
+    let before: String = text[..at].iter().collect();
+    let under: String = text
+        .get(at)
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| " ".into());
+    let after: String = text
+        .get(at + 1..)
+        .map(|s| s.iter().collect())
+        .unwrap_or_default();
+    Line::from(vec![
+        Span::styled("› ", Style::default().fg(ACCENT)),
+        Span::raw(before),
+        Span::styled(under, Style::default().add_modifier(Modifier::REVERSED)),
+        Span::raw(after),
+    ])
+}
+
+fn frame_block(title: &str, color: Color) -> Block<'static> {
+    Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(Style::default().fg(color))
+        .title(Span::styled(
+            title.to_owned(),
+            Style::default().fg(color).bold(),
+        ))
+}
+
+fn simple(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    lines: Vec<Line<'static>>,
+    w: u16,
+    color: Color,
+) {
+    let rect = dialog(area, w, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(frame_block(title, color)), rect);
+}
+
+/// One section of the help: its title, then each binding with its description wrapped to
+/// `width` columns.
+fn help_section(section: &keys::Section, width: usize) -> Vec<Line<'static>> {
+    const KEYS_W: usize = 23;
+    let mut lines = vec![Line::from(section.title).fg(ACCENT).bold()];
+    for b in section.bindings {
+        let desc = wrap(b.what, width.saturating_sub(KEYS_W + 2).max(10));
+        for (i, part) in desc.into_iter().enumerate() {
+            let keys = if i == 0 { b.keys } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<KEYS_W$}"), Style::default().bold()),
+                Span::raw(part),
+            ]));
+        }
+    }
+    lines
+}
+
+/// Every binding; in two columns when the screen is wide enough.
+fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
+    let two_columns = area.width >= 150;
+    let w = if two_columns {
+        area.width.saturating_sub(4).min(170)
+    } else {
+        100
+    };
+    let inner_w = w.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
+    let col_w = if two_columns {
+        (inner_w - 2) / 2
+    } else {
+        inner_w
+    };
+    let sections: Vec<Vec<Line<'static>>> = keys::SECTIONS
+        .iter()
+        .map(|s| help_section(s, col_w))
+        .collect();
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    if two_columns {
+        let total: usize = sections.iter().map(Vec::len).sum();
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        for s in sections {
+            if left.len() < total / 2 {
+                left.extend(s)
+            } else {
+                right.extend(s)
+            }
+        }
+        for i in 0..left.len().max(right.len()) {
+            let l = left.get(i).cloned().unwrap_or_default();
+            let pad = col_w.saturating_sub(l.width()) + 2;
+            let mut spans = l.spans;
+            spans.push(Span::raw(" ".repeat(pad)));
+            spans.extend(right.get(i).cloned().unwrap_or_default().spans);
+            lines.push(Line::from(spans));
+        }
+    } else {
+        lines = sections.into_iter().flatten().collect();
+    }
+    lines.push(Line::from(""));
+    lines.push(
+        Line::from(format!(
+            "Images: {} · task ids kept in {}",
+            app.config.protocol, app.config.journal
+        ))
+        .fg(DIM),
+    );
+    let rect = dialog(area, w, lines.len() as u16 + 2);
+    let visible = rect.height.saturating_sub(2);
+    let max_scroll = (lines.len() as u16).saturating_sub(visible);
+    let title = if max_scroll > 0 {
+        " Keys (↑/↓ scroll, Esc closes) "
+    } else {
+        " Keys (Esc closes) "
+    };
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .scroll((scroll.min(max_scroll), 0))
+            .block(frame_block(title, ACCENT)),
+        rect,
+    );
+}
+
+fn browser(frame: &mut Frame, area: Rect, b: &Browser) {
+    let rect = dialog(area, 90, 30);
+    let what = if b.slot == Slot::Mask {
+        "Choose the mask"
+    } else {
+        "Add a reference"
+    };
+    let inner_w = rect.width.saturating_sub(2) as usize;
+    let title = format!(
+        " {what}: {} ",
+        ellipsize(
+            &b.dir.display().to_string(),
+            inner_w.saturating_sub(what.len() + 6)
+        )
+    );
+    let block = frame_block(&title, ACCENT)
+        .title_bottom(Line::from(" Enter choose · Backspace up · Tab URL · Esc cancel ").fg(DIM));
+    let inner = block.inner(rect);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(block, rect);
+    let mut lines = Vec::new();
+    let mut filter = input_line(&b.filter, false);
+    filter.spans[0] = Span::styled("Filter › ", Style::default().fg(ACCENT));
+    lines.push(filter);
+    lines.push(
+        Line::from(ellipsize(
+            ".jpg .jpeg .png .webp .jfif .pjpeg .pjp · at most 25 MB",
+            inner_w,
+        ))
+        .fg(DIM),
+    );
+    let list_h = inner.height.saturating_sub(2) as usize;
+    match &b.listing {
+        None => lines.push(Line::from("reading the folder…").fg(DIM)),
+        Some(Err(e)) => lines.push(Line::from(ellipsize(e, inner_w)).fg(Color::Red)),
+        Some(Ok(_)) => {
+            let rows = b.visible();
+            if rows.is_empty() {
+                lines.push(Line::from("no image or folder matches").fg(DIM));
+            }
+            let first = (b.selected + 1).saturating_sub(list_h.max(1));
+            for (i, row) in rows.iter().enumerate().skip(first).take(list_h) {
+                let (name, info, color, info_color) = match row {
+                    Row::Parent => ("../".to_owned(), String::new(), Color::Blue, DIM),
+                    Row::Entry(e) if e.is_dir => {
+                        (format!("{}/", e.name), String::new(), Color::Blue, DIM)
+                    }
+                    Row::Entry(e) if e.bytes > MAX_FILE_BYTES => {
+                        let info = format!("{} · over 25 MB", format_bytes(e.bytes));
+                        (e.name.clone(), info, Color::Reset, Color::Red)
+                    }
+                    Row::Entry(e) => (e.name.clone(), format_bytes(e.bytes), Color::Reset, DIM),
+                };
+                let info_w = info.chars().count();
+                let name = ellipsize(&name, inner_w.saturating_sub(info_w + 2));
+                let pad = inner_w.saturating_sub(name.chars().count() + info_w);
+                let mut line = Line::from(vec![
+                    Span::styled(name, Style::default().fg(color)),
+                    Span::raw(" ".repeat(pad)),
+                    Span::styled(info, Style::default().fg(info_color)),
+                ]);
+                if i == b.selected {
+                    line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+                }
+                lines.push(line);
+            }
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}

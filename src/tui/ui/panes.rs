@@ -1,0 +1,270 @@
+//! The input side of the screen: prompt, references, aspect and options, credits; and the
+//! full-screen image view.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::layout::{self, wrap};
+use super::{ACCENT, DIM, ellipsize, focused, format_bytes, format_elapsed, pane_block};
+use crate::api::types::MAX_REFERENCES;
+use crate::tui::app::refs::{RefEntry, RefState};
+use crate::tui::app::results::format_credits;
+use crate::tui::app::{App, Focus, OptionRow};
+
+pub fn prompt(app: &App, frame: &mut Frame, area: Rect) {
+    let count = app.char_count();
+    let block = pane_block("Prompt", focused(app, Focus::Prompt)).title(
+        Line::from(format!(" {count} chars "))
+            .right_aligned()
+            .fg(DIM),
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    frame.render_widget(&app.prompt, inner);
+}
+
+pub fn references(app: &App, frame: &mut Frame, area: Rect) {
+    let refs = &app.refs;
+    let is_focused = focused(app, Focus::References);
+    let block = pane_block(
+        &format!("References {}/{MAX_REFERENCES}", refs.entries.len()),
+        is_focused,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let selected = |i: usize| {
+        if i == refs.selected && is_focused {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::default()
+        }
+    };
+    let mut lines = Vec::new();
+    if refs.entries.is_empty() {
+        lines.push(Line::from(ellipsize("none yet: a adds a file, u a URL", width)).fg(DIM));
+    }
+    for (i, e) in refs.entries.iter().enumerate() {
+        lines.push(entry_line(&format!("{}", i + 1), e, width).style(selected(i)));
+    }
+    let mask_row = refs.entries.len();
+    lines.push(match &refs.mask {
+        Some(m) => entry_line("M", m, width).style(selected(mask_row)),
+        None => Line::from(ellipsize("M  no mask (m sets one)", width))
+            .fg(DIM)
+            .style(selected(mask_row)),
+    });
+    if let Some(why) = &refs.refusal {
+        for l in wrap(&format!("✗ {why}"), width).into_iter().take(3) {
+            lines.push(Line::from(l).fg(Color::Red));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `1  assets/ref-sunset.png ........ 256×256 2.1 KB`
+fn entry_line(mark: &str, e: &RefEntry, width: usize) -> Line<'static> {
+    let info = match &e.state {
+        RefState::Checking => "checking…".to_owned(),
+        RefState::Ready(c) => match (c.dims, c.bytes) {
+            (Some((w, h)), Some(b)) => format!("{w}×{h} {}", format_bytes(b)),
+            (Some((w, h)), None) => format!("{w}×{h}"),
+            (None, _) => "URL".to_owned(),
+        },
+    };
+    let head = format!("{mark}  ");
+    let room = width.saturating_sub(head.chars().count() + info.chars().count() + 1);
+    let label = ellipsize(&e.label, room);
+    let pad =
+        width.saturating_sub(head.chars().count() + label.chars().count() + info.chars().count());
+    Line::from(vec![
+        Span::styled(head, Style::default().fg(DIM)),
+        Span::raw(label),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(info, Style::default().fg(DIM)),
+    ])
+}
+
+/// The three aspect ratios as boxes in proportion (1024 px = `unit` rows, a cell being
+/// twice as tall as wide), the chosen one accented; the other options beside them.
+pub fn options(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
+    let is_focused = focused(app, Focus::Options);
+    let block = pane_block("Aspect & options", is_focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let geometry = layout::options_geometry(inner, compact);
+    for (size, rect, label) in geometry.boxes {
+        let chosen = app.options.size == size;
+        let style = if chosen {
+            Style::default().fg(ACCENT).bold()
+        } else {
+            Style::default().fg(DIM)
+        };
+        frame.render_widget(Block::bordered().border_style(style), rect);
+        frame.render_widget(Paragraph::new(size.as_str()).style(style), label);
+    }
+    let rows_area = geometry.rows;
+    let o = &app.options;
+    let pick = |on: bool| {
+        if on {
+            Style::default().fg(ACCENT).bold()
+        } else {
+            Style::default().fg(DIM)
+        }
+    };
+    let mut lines = Vec::new();
+    for (i, row) in OptionRow::ALL.iter().enumerate() {
+        let cursor = if is_focused && o.row == i { "›" } else { " " };
+        let mut spans = vec![Span::styled(cursor, Style::default().fg(ACCENT).bold())];
+        let label = |s: &str| Span::raw(format!("{s:<9}"));
+        match row {
+            OptionRow::Aspect => {
+                spans.push(label("Aspect"));
+                spans.push(Span::styled(o.size.as_str(), pick(true)));
+            }
+            OptionRow::Variants => {
+                spans.push(label("Variants"));
+                if compact {
+                    spans.push(Span::styled(o.variants.to_string(), pick(true)));
+                } else {
+                    for n in ["1", "2", "4"] {
+                        spans.push(Span::styled(
+                            format!("{n} "),
+                            pick(o.variants.to_string() == n),
+                        ));
+                    }
+                }
+            }
+            OptionRow::Enhance => {
+                spans.push(label("Enhance"));
+                spans.push(Span::styled(
+                    if o.enhance { "on" } else { "off" },
+                    pick(o.enhance),
+                ));
+            }
+            OptionRow::Fallback => {
+                spans.push(label("Fallback"));
+                let v = o.fallback.map(|f| f.as_str()).unwrap_or("off");
+                spans.push(Span::styled(v, pick(o.fallback.is_some())));
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    frame.render_widget(Paragraph::new(lines), rows_area);
+}
+
+pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
+    let c = &app.credits;
+    let block = pane_block("Credits", false).title(
+        Line::from(format!(" {} ", app.config.endpoint))
+            .right_aligned()
+            .fg(DIM),
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut first = Vec::new();
+    let mut second = None;
+    match (c.value, &c.error) {
+        (Some(v), None) => {
+            first.push(Span::styled(
+                format!("{} credits", format_credits(v)),
+                Style::default().bold(),
+            ));
+            if c.loading {
+                first.push(Span::styled("  refreshing…", Style::default().fg(DIM)));
+            }
+        }
+        (Some(v), Some(err)) => {
+            let age = c
+                .updated
+                .map(|t| app.now.saturating_duration_since(t))
+                .unwrap_or_default();
+            let age = if age.as_secs() < 60 {
+                "<1 min".to_owned()
+            } else {
+                format!("{} min", age.as_secs() / 60)
+            };
+            first.push(Span::styled(
+                format!("{} credits", format_credits(v)),
+                Style::default().bold(),
+            ));
+            first.push(Span::styled(
+                format!("  stale · {age} old"),
+                Style::default().fg(Color::Yellow),
+            ));
+            if c.loading {
+                first.push(Span::styled(" · refreshing…", Style::default().fg(DIM)));
+            }
+            second = Some(Line::from(format!("refresh failed: {err}")).fg(Color::Yellow));
+        }
+        (None, Some(err)) => {
+            first.push(Span::styled(
+                format!("balance unknown: {err}"),
+                Style::default().fg(Color::Red),
+            ));
+        }
+        (None, None) => first.push(Span::styled(
+            "reading the balance…",
+            Style::default().fg(DIM),
+        )),
+    }
+    let mut lines = vec![Line::from(first)];
+    if !compact {
+        lines.push(second.unwrap_or_else(|| Line::from("F5 refreshes").fg(DIM)));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The selected image over the whole screen, with a title row and the status line.
+pub fn fullscreen(app: &App, frame: &mut Frame, area: Rect) {
+    let task = app.tasks.selected();
+    let n = task.map(|t| t.images.len()).unwrap_or(0);
+    let mut title = match task {
+        Some(t) => format!(
+            " {} · {} · image {}/{n}",
+            t.id,
+            t.size,
+            app.tasks.variant + 1
+        ),
+        None => String::new(),
+    };
+    if let Some(f) = app.preview_image() {
+        title.push_str(&format!(" · {}×{}", f.source_dims.0, f.source_dims.1));
+    }
+    frame.render_widget(
+        Paragraph::new(title).style(Style::default().add_modifier(Modifier::REVERSED)),
+        Rect { height: 1, ..area },
+    );
+    let image_area = layout::fullscreen_image_area(area);
+    if app.preview_image().is_none() {
+        let text = app
+            .preview_error()
+            .map(|e| format!("cannot show the image: {e}"))
+            .unwrap_or_else(|| "decoding…".into());
+        frame.render_widget(
+            Paragraph::new(text).alignment(Alignment::Center).fg(DIM),
+            layout::centered(image_area, (image_area.width, 1)),
+        );
+    }
+    let status = Rect::new(
+        area.x,
+        area.bottom().saturating_sub(1),
+        area.width,
+        1.min(area.height),
+    );
+    let hints = Line::from(vec![
+        Span::styled(" ←/→ ", Style::default().add_modifier(Modifier::REVERSED)),
+        Span::raw(" variant  "),
+        Span::styled(" Esc ", Style::default().add_modifier(Modifier::REVERSED)),
+        Span::raw(" back  "),
+        Span::raw(
+            task.map(|t| format_elapsed(t.elapsed(app.now)))
+                .map(|e| format!("  took {e}"))
+                .unwrap_or_default(),
+        ),
+    ]);
+    frame.render_widget(Paragraph::new(hints), status);
+}

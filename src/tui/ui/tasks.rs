@@ -1,0 +1,173 @@
+//! The output side: the task list and the preview pane around the inline image.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::layout::{self, wrap};
+use super::{ACCENT, DIM, ellipsize, focused, format_elapsed, pane_block, status_color};
+use crate::tui::action::SubmitStage;
+use crate::tui::app::tasks::{ImageSlot, TaskView};
+use crate::tui::app::{App, Focus};
+
+pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
+    let is_focused = focused(app, Focus::Tasks);
+    let title = match app.tasks.list.len() {
+        0 => "Tasks".to_owned(),
+        n => format!("Tasks ({n})"),
+    };
+    let block = pane_block(&title, is_focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let mut lines = Vec::new();
+    if let Some(s) = &app.submission {
+        let text = match &s.stage {
+            None => "⋯ preparing the submission…".to_owned(),
+            Some(SubmitStage::Uploading { index, total, name }) => {
+                format!("⇡ uploading {name} ({}/{total})…", index + 1)
+            }
+            Some(SubmitStage::Creating) => "⋯ creating the task…".to_owned(),
+        };
+        lines.push(Line::from(ellipsize(&text, width)).fg(ACCENT));
+    }
+    if app.tasks.list.is_empty() && app.submission.is_none() {
+        lines.push(Line::from(ellipsize("No tasks yet: Ctrl-S submits.", width)).fg(DIM));
+    }
+    let (first, count) = layout::tasks_window(app, inner.height);
+    for (i, task) in app.tasks.list.iter().enumerate().skip(first).take(count) {
+        let selected = i == app.tasks.selected;
+        let (l1, l2) = task_lines(app, task, selected, width);
+        let style = if selected && is_focused {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else if selected {
+            Style::default().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        lines.push(l1.style(style));
+        lines.push(l2);
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Two rows per task: status word, aspect, elapsed time and prompt; then the progress gauge,
+/// the images, or the error.
+fn task_lines(
+    app: &App,
+    task: &TaskView,
+    selected: bool,
+    width: usize,
+) -> (Line<'static>, Line<'static>) {
+    let marker = if selected { "▶ " } else { "  " };
+    let status = task.status.as_str();
+    let elapsed = format_elapsed(task.elapsed(app.now));
+    let head = format!("{marker}{status} {} {elapsed} ", task.size);
+    let prompt = ellipsize(&task.prompt, width.saturating_sub(head.chars().count()));
+    let l1 = Line::from(vec![
+        Span::raw(marker),
+        Span::styled(
+            status,
+            Style::default().fg(status_color(task.status)).bold(),
+        ),
+        Span::raw(format!(" {} ", task.size)),
+        Span::styled(elapsed, Style::default().fg(DIM)),
+        Span::raw(" "),
+        Span::raw(prompt),
+    ]);
+    let room = width.saturating_sub(2);
+    let body: Line<'static> = if let Some(err) = &task.error {
+        Line::from(ellipsize(err, room)).fg(Color::Red)
+    } else if let Some(note) = &task.note {
+        Line::from(ellipsize(note, room)).fg(Color::Yellow)
+    } else if task.is_generating() {
+        gauge(task.progress, room)
+    } else {
+        Line::from(images_summary(app, task, selected, room)).fg(Color::Green)
+    };
+    let mut l2 = Line::from("  ");
+    l2.spans
+        .extend(body.spans.into_iter().map(|s| s.patch_style(body.style)));
+    (l1, l2)
+}
+
+/// `██████░░░░░░  45%`, fed by the service's progress.
+fn gauge(progress: f64, width: usize) -> Line<'static> {
+    let pct = (progress.clamp(0.0, 1.0) * 100.0).round() as usize;
+    let bar_w = width.saturating_sub(6).min(40);
+    let filled = (bar_w * pct / 100).min(bar_w);
+    Line::from(vec![
+        Span::styled("█".repeat(filled), Style::default().fg(Color::Yellow)),
+        Span::styled("░".repeat(bar_w - filled), Style::default().fg(DIM)),
+        Span::raw(format!(" {pct:>3}%")),
+    ])
+}
+
+fn images_summary(app: &App, task: &TaskView, selected: bool, width: usize) -> String {
+    let n = task.images.len();
+    let saved = task
+        .images
+        .iter()
+        .filter(|i| matches!(i, ImageSlot::Saved(_)))
+        .count();
+    let failed = task.images.iter().find_map(|i| match i {
+        ImageSlot::Failed(e) => Some(e.as_str()),
+        _ => None,
+    });
+    let plural = if n == 1 { "image" } else { "images" };
+    let mut text = match failed {
+        Some(e) => format!("download failed (p retries): {e}"),
+        None if saved == n => format!("{n} {plural} saved"),
+        None => format!("downloading {saved}/{n}…"),
+    };
+    if selected && n > 1 {
+        text = format!("◀ {}/{n} ▶  {text}", app.tasks.variant + 1);
+    }
+    ellipsize(&text, width)
+}
+
+pub fn preview(app: &App, frame: &mut Frame, area: Rect) {
+    let task = app.tasks.selected();
+    let mut title = "Preview".to_owned();
+    if let Some(t) = task.filter(|t| !t.images.is_empty()) {
+        title.push_str(&format!(" {}/{}", app.tasks.variant + 1, t.images.len()));
+    }
+    if let Some(f) = app.preview_image() {
+        title.push_str(&format!(" · {}×{}", f.source_dims.0, f.source_dims.1));
+    }
+    let block = pane_block(&title, focused(app, Focus::Preview));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if app.preview_target().is_some() {
+        return;
+    }
+    let text = match task {
+        _ if app.overlay.is_some() && app.preview_image().is_some() => {
+            "(hidden while the dialog is open)".to_owned()
+        }
+        None => "Finished images appear here.".to_owned(),
+        Some(t) if t.is_generating() => format!("{} {:.0}%…", t.status, t.progress * 100.0),
+        Some(t) if t.status.is_failure() => "No image: the task failed.".to_owned(),
+        Some(t) => match t.images.get(app.tasks.variant) {
+            None => "No image in the result.".to_owned(),
+            Some(ImageSlot::Pending) => "Downloading…".to_owned(),
+            Some(ImageSlot::Failed(e)) => format!("Download failed: {e} (p on the task retries)"),
+            Some(ImageSlot::Saved(_)) => match app.preview_error() {
+                Some(e) => format!("Cannot show the image: {e}"),
+                None => "Decoding…".to_owned(),
+            },
+        },
+    };
+    let lines: Vec<Line> = wrap(&text, inner.width as usize)
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    let h = (lines.len() as u16).min(inner.height);
+    let y = inner.y + inner.height.saturating_sub(h) / 2;
+    frame.render_widget(
+        Paragraph::new(lines).alignment(Alignment::Center).fg(DIM),
+        Rect::new(inner.x, y, inner.width, h),
+    );
+}

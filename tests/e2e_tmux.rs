@@ -1,0 +1,264 @@
+//! The real binary in a real terminal: `fouro demo` in tmux (private socket, fixed size,
+//! its own data directory), driven with send-keys and read with capture-pane. Every wait
+//! polls the screen until a condition holds or a deadline passes; none sleeps blindly.
+//!
+//! tmux must be installed: without it this test fails (it does not skip).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const WIDTH: u16 = 160;
+const HEIGHT: u16 = 48;
+const PROMPT: &str = "fouro-e2e$ ";
+
+/// A tmux server of our own; killed when dropped, whatever happened.
+struct Tmux {
+    socket: String,
+    /// The socket file, removed at the end (kill-server leaves it behind).
+    socket_path: Option<PathBuf>,
+}
+
+impl Tmux {
+    fn start(dir: &Path) -> Tmux {
+        let found = Command::new("tmux").arg("-V").output();
+        if !found.as_ref().is_ok_and(|o| o.status.success()) {
+            panic!(
+                "tmux is not on PATH ({:?}): this end-to-end test drives the real binary in tmux; install it (e.g. `apt-get install tmux`)",
+                found.err()
+            );
+        }
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let mut tmux = Tmux {
+            socket: format!("fouro-e2e-{}-{nanos}", std::process::id()),
+            socket_path: None,
+        };
+        // A plain POSIX shell with a known prompt and no rc files.
+        let shell = format!("env PS1='{PROMPT}' ENV=/dev/null sh");
+        let out = tmux.run(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            &WIDTH.to_string(),
+            "-y",
+            &HEIGHT.to_string(),
+            "-c",
+            dir.to_str().expect("a UTF-8 path"),
+            &shell,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux.socket_path =
+            Some(PathBuf::from(tmux.query("#{socket_path}"))).filter(|p| p.is_absolute());
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    /// Named keys (`Tab`, `C-s`, `Enter`).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "main"];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success(), "send-keys {keys:?}");
+    }
+
+    /// Text, typed as is.
+    fn type_text(&self, text: &str) {
+        assert!(
+            self.run(&["send-keys", "-t", "main", "-l", text])
+                .status
+                .success(),
+            "send-keys -l {text:?}"
+        );
+    }
+
+    /// The screen; with `escapes`, with its colours and attributes.
+    fn screen(&self, escapes: bool) -> String {
+        let mut args = vec!["capture-pane", "-p", "-t", "main"];
+        if escapes {
+            args.push("-e");
+        }
+        String::from_utf8_lossy(&self.run(&args).stdout).into_owned()
+    }
+
+    fn query(&self, format: &str) -> String {
+        String::from_utf8_lossy(
+            &self
+                .run(&["display-message", "-p", "-t", "main", format])
+                .stdout,
+        )
+        .trim()
+        .to_owned()
+    }
+
+    /// Polls the screen until `ok` holds; fails with the last screen after `within`.
+    fn wait_for(
+        &self,
+        what: &str,
+        within: Duration,
+        escapes: bool,
+        ok: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let screen = self.screen(escapes);
+            if ok(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "waited {within:?} for {what}; the screen was:\n{}",
+                    self.screen(false)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_text(&self, text: &str, within: Duration) -> String {
+        self.wait_for(&format!("{text:?}"), within, false, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Lines that hold the preview's half blocks in 24-bit colour (foreground and background).
+fn true_colour_block_rows(screen: &str) -> usize {
+    screen
+        .lines()
+        .filter(|l| {
+            l.contains("\x1b[38;2;")
+                && l.contains("\x1b[48;2;")
+                && (l.contains('▄') || l.contains('▀'))
+        })
+        .count()
+}
+
+#[test]
+fn demo_generates_and_previews_an_image_in_tmux() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        repo.join("assets/ref-sunset.png").is_file(),
+        "the reference image is in assets/"
+    );
+    let data = tempfile::tempdir().expect("a temp dir");
+    let tmux = Tmux::start(&repo);
+    tmux.wait_text(PROMPT.trim_end(), Duration::from_secs(10));
+
+    let command = format!(
+        "FOURO_DATA_DIR='{}' COLORTERM=truecolor '{}' demo --duration 2; echo \"fouro-exit=$?\"",
+        data.path().display(),
+        env!("CARGO_BIN_EXE_fouro")
+    );
+    tmux.type_text(&command);
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("100 credits", Duration::from_secs(30));
+    assert_eq!(
+        tmux.query("#{alternate_on}"),
+        "1",
+        "the app runs on the alternate screen"
+    );
+
+    // The prompt.
+    tmux.type_text("a lighthouse at dusk");
+    tmux.wait_text("20 chars", Duration::from_secs(10));
+
+    // A reference from assets/, through the file browser (it starts in the current folder).
+    tmux.keys(&["Tab", "a"]);
+    tmux.wait_text("Add a reference", Duration::from_secs(10));
+    tmux.type_text("assets");
+    tmux.wait_text("assets/", Duration::from_secs(10));
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("ref-sunset.png", Duration::from_secs(10));
+    tmux.type_text("sunset");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("256×256", Duration::from_secs(10));
+
+    // 3:2.
+    tmux.keys(&["Tab", "Right"]);
+    tmux.wait_text("Aspect   3:2", Duration::from_secs(10));
+
+    // Submit; the task runs two seconds in the emulator.
+    tmux.keys(&["C-s"]);
+    let screen = tmux.wait_text("SUCCESS 3:2", Duration::from_secs(60));
+    assert!(
+        screen.contains("a lighthouse at dusk"),
+        "the task shows its prompt:\n{screen}"
+    );
+
+    // The preview holds the drawn image: half blocks in 24-bit colour.
+    tmux.wait_for(
+        "the preview's half blocks in 24-bit colour",
+        Duration::from_secs(30),
+        true,
+        |s| true_colour_block_rows(s) >= 10,
+    );
+    let screen = tmux.wait_text("94 credits", Duration::from_secs(30));
+    assert!(
+        screen.contains("Preview 1/1 · 1536×1024"),
+        "the preview names the image:\n{screen}"
+    );
+
+    // What reached the disk: the journal, the image.
+    let journal = std::fs::read_to_string(data.path().join("tasks.jsonl")).expect("the journal");
+    let task_id = journal
+        .split("\"taskId\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a task id in the journal")
+        .to_owned();
+    assert!(screen.contains("SUCCESS"), "{screen}");
+    let image = data.path().join("images").join(format!("{task_id}-1.png"));
+    assert_eq!(
+        image::image_dimensions(&image).expect("the saved image"),
+        (1536, 1024)
+    );
+    let log = std::fs::read_to_string(data.path().join("logs/fouro.log")).expect("the log file");
+    assert!(!log.contains("demo-key"), "the key is never logged");
+
+    // Quit: nothing generates, so no question; the terminal comes back.
+    tmux.keys(&["C-c"]);
+    let screen = tmux.wait_text("fouro-exit=0", Duration::from_secs(20));
+    assert!(
+        screen.contains(PROMPT.trim_end()),
+        "the shell prompt is back:\n{screen}"
+    );
+    assert!(
+        !screen.contains("Credits"),
+        "the app's screen is gone:\n{screen}"
+    );
+    assert_eq!(
+        tmux.query("#{alternate_on}"),
+        "0",
+        "the alternate screen was left"
+    );
+    let command = tmux.query("#{pane_current_command}");
+    assert!(
+        command == "sh" || command == "dash" || command == "bash",
+        "the shell runs again, not {command:?}"
+    );
+}
