@@ -544,3 +544,66 @@ async fn more_exit_codes_over_the_wire() {
     assert_eq!(code(&o), 6);
     assert!(stderr(&o).contains("could not reach"), "{}", stderr(&o));
 }
+
+#[tokio::test]
+async fn the_user_agent_names_fouro_and_proxies_are_honoured() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emu = emulator(300).await;
+    let data = tempfile::tempdir().unwrap();
+    let o = fouro(&emu, data.path(), Some(KEY), &["credits"]).await;
+    assert_eq!(code(&o), 0);
+    let ua = stats(&emu).await["last_user_agent"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(ua, format!("fouro/{}", env!("CARGO_PKG_VERSION")));
+
+    // A forward proxy on loopback that answers one request itself and records what it saw.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_addr = proxy.local_addr().unwrap();
+    let seen = tokio::spawn(async move {
+        let (mut sock, _) = proxy.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = sock.read(&mut buf).await.unwrap();
+        let body = r#"{"code":200,"msg":"success","data":7}"#;
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        sock.write_all(answer.as_bytes()).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    let run = |no_proxy: &'static str| {
+        let base = emu.base_url();
+        let data = data.path().to_owned();
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_fouro"))
+                .env_clear()
+                .env("FOURO_DATA_DIR", &data)
+                .env("HTTP_PROXY", format!("http://{proxy_addr}"))
+                .env("NO_PROXY", no_proxy)
+                .args([
+                    "credits",
+                    "--base-url",
+                    &base,
+                    "--api-key",
+                    KEY,
+                    "--retries",
+                    "0",
+                ])
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let o = run("").await;
+    assert_eq!(stdout(&o).trim(), "7 credits", "{}", stderr(&o));
+    let request = seen.await.unwrap();
+    assert!(
+        request.starts_with(&format!("GET {}/api/v1/chat/credit", emu.base_url())),
+        "the proxy got the request in absolute form: {request}"
+    );
+    // NO_PROXY sends it straight to the service.
+    let o = run("127.0.0.1").await;
+    assert_eq!(stdout(&o).trim(), "100 credits", "{}", stderr(&o));
+}

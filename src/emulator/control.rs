@@ -193,6 +193,7 @@ pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Response {
         "tasks": s.tasks,
         "credits": state.credits,
         "mode": state.mode.name(),
+        "last_user_agent": s.last_user_agent,
     }))
     .into_response()
 }

@@ -86,6 +86,13 @@ async fn guard(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) 
     let fault = {
         let mut state = shared.lock();
         state.stats.count_call(endpoint);
+        if endpoint != Endpoint::Files {
+            state.stats.last_user_agent = req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+        }
         state.faults.take(endpoint)
     };
     if let Some(fault) = fault {
