@@ -146,16 +146,105 @@ impl Drop for Tmux {
     }
 }
 
-/// Lines that hold the preview's half blocks in 24-bit colour (foreground and background).
-fn true_colour_block_rows(screen: &str) -> usize {
-    screen
-        .lines()
-        .filter(|l| {
-            l.contains("\x1b[38;2;")
-                && l.contains("\x1b[48;2;")
-                && (l.contains('▄') || l.contains('▀'))
-        })
-        .count()
+/// One cell of a captured screen: where it is, what it shows, and whether it has 24-bit
+/// foreground and background colours.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    x: usize,
+    y: usize,
+    ch: char,
+    true_fg: bool,
+    true_bg: bool,
+}
+
+/// Reads `capture-pane -p -e` output into cells, following the SGR colour state.
+fn cells(screen: &str) -> Vec<Cell> {
+    let mut out = Vec::new();
+    for (y, line) in screen.lines().enumerate() {
+        let (mut fg, mut bg) = (false, false);
+        let mut x = 0;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' {
+                if chars.peek() != Some(&'[') {
+                    continue;
+                }
+                chars.next();
+                let mut params = String::new();
+                let mut last = ' ';
+                for p in chars.by_ref() {
+                    if p.is_ascii_alphabetic() {
+                        last = p;
+                        break;
+                    }
+                    params.push(p);
+                }
+                if last != 'm' {
+                    continue;
+                }
+                let codes: Vec<&str> = params.split(';').collect();
+                let mut i = 0;
+                while i < codes.len() {
+                    match codes[i] {
+                        "" | "0" => (fg, bg) = (false, false),
+                        "39" => fg = false,
+                        "49" => bg = false,
+                        "38" | "48" => {
+                            let is_true = codes.get(i + 1) == Some(&"2");
+                            if codes[i] == "38" {
+                                fg = is_true;
+                            } else {
+                                bg = is_true;
+                            }
+                            i += if is_true { 4 } else { 2 };
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            out.push(Cell {
+                x,
+                y,
+                ch: c,
+                true_fg: fg,
+                true_bg: bg,
+            });
+            x += fouro::tui::ui::char_width(c).max(1);
+        }
+    }
+    out
+}
+
+/// The inside of the pane whose top border carries `title`: (left, top, right, bottom),
+/// exclusive of the border.
+fn pane_inner(cells: &[Cell], title: &str) -> (usize, usize, usize, usize) {
+    let at = |x: usize, y: usize| cells.iter().find(|c| c.x == x && c.y == y).map(|c| c.ch);
+    let rows: Vec<String> = {
+        let height = cells.iter().map(|c| c.y).max().unwrap_or(0) + 1;
+        (0..height)
+            .map(|y| cells.iter().filter(|c| c.y == y).map(|c| c.ch).collect())
+            .collect()
+    };
+    let (y, row) = rows
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.contains(title))
+        .unwrap_or_else(|| panic!("no pane titled {title:?}"));
+    let title_x = row[..row.find(title).unwrap_or(0)].chars().count();
+    let left = (0..title_x)
+        .rev()
+        .find(|x| matches!(at(*x, y), Some('┌' | '┏')))
+        .expect("the pane's top-left corner");
+    let right = (title_x..)
+        .take(1000)
+        .find(|x| matches!(at(*x, y), Some('┐' | '┓')))
+        .expect("the pane's top-right corner");
+    let bottom = (y + 1..rows.len())
+        .find(|yy| matches!(at(left, *yy), Some('└' | '┗')))
+        .expect("the pane's bottom-left corner");
+    (left + 1, y + 1, right - 1, bottom - 1)
 }
 
 #[test]
@@ -210,12 +299,41 @@ fn demo_generates_and_previews_an_image_in_tmux() {
         "the task shows its prompt:\n{screen}"
     );
 
-    // The preview holds the drawn image: half blocks in 24-bit colour.
-    tmux.wait_for(
+    // The preview holds the drawn image: half blocks in 24-bit colour, every one of them
+    // inside the preview pane's border, filling a 3:2 box.
+    let drawn = |s: &str| {
+        cells(s)
+            .into_iter()
+            .filter(|c| c.true_fg && c.true_bg && matches!(c.ch, '▄' | '▀'))
+            .collect::<Vec<_>>()
+    };
+    let screen = tmux.wait_for(
         "the preview's half blocks in 24-bit colour",
         Duration::from_secs(30),
         true,
-        |s| true_colour_block_rows(s) >= 10,
+        |s| drawn(s).len() >= 200,
+    );
+    let (left, top, right, bottom) = pane_inner(&cells(&screen), "Preview 1/1");
+    let blocks = drawn(&screen);
+    for c in &blocks {
+        assert!(
+            (left..=right).contains(&c.x) && (top..=bottom).contains(&c.y),
+            "an image cell at ({}, {}) is outside the preview's inside {left}..={right} x {top}..={bottom}",
+            c.x,
+            c.y
+        );
+    }
+    let cols = blocks.iter().map(|c| c.x).max().unwrap_or(0)
+        - blocks.iter().map(|c| c.x).min().unwrap_or(0)
+        + 1;
+    let rows = blocks.iter().map(|c| c.y).max().unwrap_or(0)
+        - blocks.iter().map(|c| c.y).min().unwrap_or(0)
+        + 1;
+    assert_eq!(blocks.len(), cols * rows, "a full rectangle of image cells");
+    // 3:2 pixels in cells twice as tall as wide: columns = 3 × rows (give or take rounding).
+    assert!(
+        (cols as f64 / rows as f64 - 3.0).abs() < 0.3,
+        "a 3:2 image: {cols}x{rows} cells"
     );
     let screen = tmux.wait_text("94 credits", Duration::from_secs(30));
     assert!(
@@ -244,10 +362,6 @@ fn demo_generates_and_previews_an_image_in_tmux() {
     tmux.keys(&["C-c"]);
     let screen = tmux.wait_text("fouro-exit=0", Duration::from_secs(20));
     assert!(
-        screen.contains(PROMPT.trim_end()),
-        "the shell prompt is back:\n{screen}"
-    );
-    assert!(
         !screen.contains("Credits"),
         "the app's screen is gone:\n{screen}"
     );
@@ -255,6 +369,32 @@ fn demo_generates_and_previews_an_image_in_tmux() {
         tmux.query("#{alternate_on}"),
         "0",
         "the alternate screen was left"
+    );
+    // After the exit marker, the last thing on screen is a fresh prompt, alone on its line.
+    let after: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains("fouro-exit=0"))
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(
+        after,
+        [PROMPT.trim_end()],
+        "a fresh shell prompt follows the exit:\n{screen}"
+    );
+    // And the shell reads and echoes what is typed (cooked mode is back): a unique marker,
+    // typed and run, shows up as the command and as its output.
+    let marker = format!("shell-is-back-{}", std::process::id());
+    tmux.type_text(&format!("echo {marker}"));
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the marker's output", Duration::from_secs(10), false, |s| {
+        s.lines().any(|l| l.trim_end() == marker)
+    });
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.trim_end() == format!("{PROMPT}echo {marker}")),
+        "the command was echoed at a prompt:\n{screen}"
     );
     let command = tmux.query("#{pane_current_command}");
     assert!(

@@ -12,10 +12,12 @@ use fouro::emulator::{Emulator, EmulatorConfig};
 use fouro::tui::action::{Action, DirEntry, Effect, Failure, NewTask};
 use fouro::tui::app::tasks::ImageSlot;
 use fouro::tui::app::{App, Overlay};
-use fouro::tui::preview::Protocol;
+use fouro::tui::preview::{Payload, Protocol};
 use fouro::tui::testing::{app, ctrl, key, record, set_prompt, typed};
 use fouro::tui::worker::Worker;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+
+mod common;
 
 /// The channel the worker answers on.
 fn channel() -> (UnboundedSender<Action>, UnboundedReceiver<Action>) {
@@ -93,6 +95,42 @@ fn with_task(
     assert_eq!(polled, id);
     assert_eq!(a.tasks.list.len(), 1);
     (a, generation)
+}
+
+/// Submits one more task `id` in an app that has some; returns its index and generation.
+fn add_task(
+    a: &mut App,
+    id: &str,
+    tx: &UnboundedSender<Action>,
+    rx: &mut UnboundedReceiver<Action>,
+) -> (usize, u64) {
+    a.take_effects();
+    a.update(ctrl('s'));
+    let job = find(&a.take_effects(), |e| match e {
+        Effect::Submit { job, .. } => Some(*job),
+        _ => None,
+    })
+    .expect("a submission");
+    tx.send(Action::Submitted {
+        job,
+        result: Ok(NewTask {
+            task_id: id.into(),
+            journal_warning: None,
+        }),
+    })
+    .unwrap();
+    pump(a, rx);
+    let (_, generation) = poll_of(&a.take_effects()).expect("polling starts at once");
+    let index = a.tasks.list.iter().position(|t| t.id == id).expect("shown");
+    (index, generation)
+}
+
+fn refused() -> Failure {
+    Failure {
+        message: "the API key was refused (401: bad key)".into(),
+        class: ErrorClass::Auth,
+        code: Some(401),
+    }
 }
 
 #[test]
@@ -191,7 +229,7 @@ fn a_task_that_ends_fetches_its_images_and_the_balance() {
     });
     let (path, cells) = decode.expect("the first image is decoded for the preview");
     assert_eq!(path, PathBuf::from("/d/task_4o_2-1.png"));
-    assert_eq!(cells, (38, 10), "the preview pane's inside at 80x24");
+    assert_eq!(cells, (38, 8), "the preview pane's inside at 80x24");
     assert!(
         a.next_wakeup().is_none(),
         "no task generates, the balance is fresh: no timer"
@@ -453,11 +491,10 @@ fn the_preview_hides_under_overlays_and_refits_after_a_resize() {
         .as_ref()
         .map(|r| r.req)
         .expect("a decode");
-    let image = std::sync::Arc::new(image::DynamicImage::new_rgb8(20, 20));
     let fitted = fouro::tui::action::Fitted {
         cells: (20, 10),
         source_dims: (1024, 1024),
-        image,
+        payload: std::sync::Arc::new(Payload::Viuer(image::DynamicImage::new_rgb8(1, 1))),
     };
     tx.send(Action::ImageDecoded {
         req,
@@ -466,7 +503,7 @@ fn the_preview_hides_under_overlays_and_refits_after_a_resize() {
     .unwrap();
     pump(&mut a, &mut rx);
     let rect = a.preview_target().map(|t| t.rect).expect("shown");
-    assert_eq!((rect.width, rect.height), (20, 10));
+    assert_eq!((rect.width, rect.height), (20, 8));
     a.take_effects();
     feed(&mut a, [key(KeyCode::Tab), key(KeyCode::Char('?'))]);
     assert!(a.preview_target().is_none(), "never under an overlay");
@@ -614,6 +651,8 @@ fn a_click_focuses_a_pane_and_picks_what_is_under_it() {
     };
     let (tx, mut rx) = channel();
     let (mut a, _) = with_task("task_4o_7", &tx, &mut rx);
+    let (second, _) = add_task(&mut a, "task_4o_8", &tx, &mut rx);
+    assert_eq!(second, 0, "the newest task is selected, at the top");
     let panes = layout::panes(&a);
     // The 2:3 box, drawn third in the options pane.
     let g = layout::options_geometry(layout::inner(panes.options), panes.compact);
@@ -621,10 +660,641 @@ fn a_click_focuses_a_pane_and_picks_what_is_under_it() {
     a.update(click(portrait.x + 1, portrait.y + 1));
     assert_eq!(a.focus, Focus::Options);
     assert_eq!(a.options.size.as_str(), "2:3");
-    // The first task's rows.
+    // The second task's rows (two per task): the older task, task_4o_7.
     let inner = layout::inner(panes.tasks);
-    a.update(click(inner.x + 3, inner.y + 1));
-    assert_eq!((a.focus, a.tasks.selected), (Focus::Tasks, 0));
+    a.update(click(inner.x + 3, inner.y + 2));
+    assert_eq!((a.focus, a.tasks.selected), (Focus::Tasks, 1));
+    assert_eq!(a.tasks.list[1].id, "task_4o_7");
+    a.update(click(inner.x + 3, inner.y + 3));
+    assert_eq!(a.tasks.selected, 1, "its second row picks it too");
+    a.update(click(inner.x + 3, inner.y));
+    assert_eq!(
+        a.tasks.selected, 0,
+        "and the first task's row picks the first"
+    );
+    a.update(click(inner.x + 3, inner.y + 6));
+    assert_eq!(a.tasks.selected, 0, "a click below the tasks picks nothing");
     a.update(click(panes.prompt.x + 2, panes.prompt.y + 2));
     assert_eq!(a.focus, Focus::Prompt);
+}
+
+#[test]
+fn a_new_key_repolls_every_generating_task_and_old_401s_ask_nothing() {
+    let (tx, mut rx) = channel();
+    let (mut a, g_old) = with_task("task_4o_20", &tx, &mut rx);
+    let (_, g_new) = add_task(&mut a, "task_4o_21", &tx, &mut rx);
+    // The older task's poller stops on a 401; the newer one's is still at work.
+    tx.send(Action::PollFailed {
+        task_id: "task_4o_20".into(),
+        generation: g_old,
+        failure: refused(),
+        stopped: true,
+    })
+    .unwrap();
+    pump(&mut a, &mut rx);
+    assert!(matches!(a.overlay, Some(Overlay::KeyPrompt { .. })));
+    feed(&mut a, typed("sk-good-key-0123456789"));
+    a.update(key(KeyCode::Enter));
+    let effects = a.take_effects();
+    let polled: Vec<(String, u64)> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Poll {
+                task_id,
+                generation,
+            } => Some((task_id.clone(), *generation)),
+            _ => None,
+        })
+        .collect();
+    let ids: Vec<&str> = polled.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["task_4o_21", "task_4o_20"],
+        "both, the running one too"
+    );
+    let set_key_first = matches!(effects.first(), Some(Effect::SetKey(_)));
+    assert!(
+        set_key_first,
+        "the key changes before the new pollers start"
+    );
+    // The newer task's old poller, still on the old key, reports a 401: dropped.
+    tx.send(Action::PollFailed {
+        task_id: "task_4o_21".into(),
+        generation: g_new,
+        failure: refused(),
+        stopped: true,
+    })
+    .unwrap();
+    pump(&mut a, &mut rx);
+    assert!(a.overlay.is_none(), "no stale key prompt");
+    assert!(a.tasks.list.iter().all(|t| t.polling && t.note.is_none()));
+}
+
+#[test]
+fn a_stopped_poller_stops_the_timer_and_freezes_its_time() {
+    let t0 = Instant::now();
+    let (tx, mut rx) = channel();
+    let (mut a, g) = with_task("task_4o_22", &tx, &mut rx);
+    a.set_now(t0 + Duration::from_secs(5));
+    assert!(a.next_wakeup().is_some(), "a polled task counts time");
+    tx.send(Action::PollFailed {
+        task_id: "task_4o_22".into(),
+        generation: g,
+        failure: Failure::new(ErrorClass::Unavailable, "still running after 30 minutes"),
+        stopped: true,
+    })
+    .unwrap();
+    pump(&mut a, &mut rx);
+    assert!(a.next_wakeup().is_none(), "nothing is polled: no timer");
+    let task = &a.tasks.list[0];
+    let frozen = task.elapsed(t0 + Duration::from_secs(5));
+    assert_eq!(task.elapsed(t0 + Duration::from_secs(3600)), frozen);
+    assert!(task.note.as_deref().unwrap_or_default().contains("press p"));
+    // `p` polls it again, and the clock runs again.
+    feed(
+        &mut a,
+        [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)],
+    );
+    a.update(key(KeyCode::Char('p')));
+    assert!(poll_of(&a.take_effects()).is_some());
+    assert!(a.next_wakeup().is_some());
+}
+
+fn submit_effect(a: &mut App) -> Option<u64> {
+    find(&a.take_effects(), |e| match e {
+        Effect::Submit { job, .. } => Some(*job),
+        _ => None,
+    })
+}
+
+#[test]
+fn ctrl_s_submits_from_help_and_full_screen_but_not_while_typing() {
+    use fouro::tui::testing::screen;
+    let (tx, mut rx) = channel();
+    let (mut a, g) = with_task("task_4o_23", &tx, &mut rx);
+    a.update(key(KeyCode::F(1)));
+    a.update(ctrl('s'));
+    assert!(a.overlay.is_none(), "the help closes");
+    let job = submit_effect(&mut a).expect("and the prompt is submitted");
+    tx.send(Action::Submitted {
+        job,
+        result: Ok(NewTask {
+            task_id: "task_4o_24".into(),
+            journal_warning: None,
+        }),
+    })
+    .unwrap();
+    // The first task succeeds; show it full screen, then Ctrl-S.
+    tx.send(Action::TaskUpdate {
+        task_id: "task_4o_23".into(),
+        generation: g,
+        record: record("task_4o_23", TaskStatus::Success, 1.0, 1, None),
+    })
+    .unwrap();
+    tx.send(Action::ImageSaved {
+        task_id: "task_4o_23".into(),
+        index: 0,
+        result: Ok(PathBuf::from("/d/23.png")),
+    })
+    .unwrap();
+    pump(&mut a, &mut rx);
+    feed(
+        &mut a,
+        [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)],
+    );
+    feed(&mut a, [key(KeyCode::Down), key(KeyCode::Char('f'))]);
+    assert!(a.fullscreen);
+    a.take_effects();
+    a.update(ctrl('s'));
+    assert!(!a.fullscreen, "full screen closes");
+    assert!(
+        submit_effect(&mut a).is_some(),
+        "and the prompt is submitted"
+    );
+    // In the URL dialog Ctrl-S does nothing, and the status line says so.
+    a.submission = None;
+    feed(&mut a, [key(KeyCode::BackTab), key(KeyCode::BackTab)]);
+    a.update(key(KeyCode::Char('u')));
+    feed(&mut a, typed("https://x.test/a"));
+    a.mark_drawn();
+    a.update(ctrl('s'));
+    assert!(matches!(a.overlay, Some(Overlay::Url { .. })));
+    assert!(submit_effect(&mut a).is_none());
+    assert!(!a.is_dirty());
+    let text = screen(&a);
+    assert!(text.contains("Ctrl-S  off while typing"), "{text}");
+}
+
+#[test]
+fn question_mark_opens_help_from_an_empty_prompt_only() {
+    let mut a = app(80, 24, Instant::now());
+    a.update(key(KeyCode::Char('?')));
+    assert!(matches!(a.overlay, Some(Overlay::Help { .. })));
+    a.update(key(KeyCode::Esc));
+    feed(&mut a, typed("why?"));
+    assert!(a.overlay.is_none());
+    assert_eq!(a.prompt_text(), "why?");
+    a.update(key(KeyCode::F(1)));
+    assert!(matches!(a.overlay, Some(Overlay::Help { .. })), "F1 always");
+}
+
+#[test]
+fn help_scroll_stays_within_the_help() {
+    use fouro::tui::ui::overlays::help_max_scroll;
+    let mut a = app(80, 24, Instant::now());
+    a.update(key(KeyCode::F(1)));
+    let max = help_max_scroll(&a.config, a.area);
+    assert!(max > 10, "the help is longer than 80x24");
+    for _ in 0..(max + 30) {
+        a.update(key(KeyCode::Down));
+    }
+    assert_eq!(a.overlay, Some(Overlay::Help { scroll: max }));
+    a.mark_drawn();
+    a.update(key(KeyCode::PageDown));
+    assert!(!a.is_dirty(), "at the bottom, scrolling on changes nothing");
+    a.update(key(KeyCode::Home));
+    assert_eq!(a.overlay, Some(Overlay::Help { scroll: 0 }));
+    a.update(key(KeyCode::End));
+    a.update(Action::Resize(300, 90));
+    let max = help_max_scroll(&a.config, a.area);
+    assert_eq!(
+        a.overlay,
+        Some(Overlay::Help { scroll: max }),
+        "a resize clamps it"
+    );
+}
+
+fn dir_entry(name: &str, is_dir: bool) -> DirEntry {
+    DirEntry {
+        name: name.into(),
+        is_dir,
+        bytes: 10,
+    }
+}
+
+fn listing(effects: &[Effect]) -> Option<(u64, PathBuf)> {
+    find(effects, |e| match e {
+        Effect::ListDir { req, dir } => Some((*req, dir.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn the_browser_reopens_where_it_last_read_and_tab_types_relative_to_it() {
+    let mut a = app(80, 24, Instant::now());
+    a.take_effects();
+    feed(&mut a, [key(KeyCode::Tab), key(KeyCode::Char('a'))]);
+    let (req, dir) = listing(&a.take_effects()).unwrap();
+    a.update(Action::DirListed {
+        req,
+        dir,
+        result: Ok(vec![dir_entry("trips", true), dir_entry("locked", true)]),
+    });
+    // An unreadable folder: the next browser does not open there.
+    feed(
+        &mut a,
+        [key(KeyCode::Down), key(KeyCode::Down), key(KeyCode::Enter)],
+    );
+    let (req, dir) = listing(&a.take_effects()).unwrap();
+    assert_eq!(dir, PathBuf::from("/home/ana/pictures/locked"));
+    a.update(Action::DirListed {
+        req,
+        dir,
+        result: Err("cannot read /home/ana/pictures/locked: permission denied".into()),
+    });
+    assert_eq!(a.last_dir, PathBuf::from("/home/ana/pictures"));
+    // Up, into trips/, then Tab: a typed path is taken relative to trips/.
+    a.update(key(KeyCode::Backspace));
+    let (req, dir) = listing(&a.take_effects()).unwrap();
+    a.update(Action::DirListed {
+        req,
+        dir,
+        result: Ok(vec![dir_entry("trips", true), dir_entry("locked", true)]),
+    });
+    feed(&mut a, [key(KeyCode::Down), key(KeyCode::Enter)]);
+    let (req, dir) = listing(&a.take_effects()).unwrap();
+    a.update(Action::DirListed {
+        req,
+        dir,
+        result: Ok(vec![dir_entry("sea.webp", false)]),
+    });
+    assert_eq!(a.last_dir, PathBuf::from("/home/ana/pictures/trips"));
+    a.update(key(KeyCode::Tab));
+    feed(&mut a, typed("sea.webp"));
+    a.update(key(KeyCode::Enter));
+    let entry = find(&a.take_effects(), |e| match e {
+        Effect::CheckReference { entry, .. } => Some(entry.clone()),
+        _ => None,
+    });
+    assert_eq!(entry.as_deref(), Some("/home/ana/pictures/trips/sea.webp"));
+}
+
+#[test]
+fn pasting_several_paths_adds_each_up_to_the_limit() {
+    let mut a = app(80, 24, Instant::now());
+    a.update(key(KeyCode::Tab));
+    let pasted = (1..=7)
+        .map(|i| format!("'/tmp/shots/ref-{i}.png'"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    // tmux and many terminals end pasted lines with CR.
+    a.update(Action::Paste(pasted.replace('\n', "\r") + "\r"));
+    let checks: Vec<String> = a
+        .take_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::CheckReference { entry, .. } => Some(entry),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(checks.len(), 5, "five references at most");
+    assert_eq!(checks[0], "/tmp/shots/ref-1.png", "quotes are dropped");
+    let why = a.refs.refusal.clone().unwrap_or_default();
+    assert!(
+        why.contains("added 5 of 7") && why.contains("ref-6.png, ref-7.png"),
+        "{why}"
+    );
+    // In the URL dialog too: two lines, two entries.
+    a.update(key(KeyCode::Char('d')));
+    a.update(key(KeyCode::Char('d')));
+    a.update(key(KeyCode::Char('u')));
+    a.update(Action::Paste(
+        "https://x.test/a.png\nhttps://x.test/b.png".into(),
+    ));
+    assert!(a.overlay.is_none());
+    assert_eq!(a.refs.entries.len(), 5);
+}
+
+#[test]
+fn keys_that_change_nothing_draw_no_frame() {
+    let (tx, mut rx) = channel();
+    let (mut a, _) = with_task("task_4o_25", &tx, &mut rx);
+    feed(
+        &mut a,
+        [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)],
+    );
+    a.mark_drawn();
+    for k in [
+        KeyCode::F(12),
+        KeyCode::Char('x'),
+        KeyCode::Up,
+        KeyCode::Char('k'),
+        KeyCode::Home,
+        KeyCode::Right,
+        KeyCode::Insert,
+    ] {
+        a.update(key(k));
+        assert!(!a.is_dirty(), "{k:?} changed nothing");
+    }
+    a.update(key(KeyCode::BackTab));
+    assert!(a.is_dirty());
+    a.mark_drawn();
+    a.update(key(KeyCode::Down));
+    assert!(a.is_dirty(), "the next option row");
+    feed(&mut a, [key(KeyCode::BackTab), key(KeyCode::BackTab)]);
+    a.mark_drawn();
+    a.update(key(KeyCode::Right));
+    assert!(!a.is_dirty(), "the cursor is at the end already");
+    a.update(key(KeyCode::Home));
+    assert!(a.is_dirty(), "the cursor moved");
+}
+
+/// An app showing task `id`'s image full screen.
+fn full_screen(tx: &UnboundedSender<Action>, rx: &mut UnboundedReceiver<Action>) -> App {
+    let (mut a, g) = with_task("task_4o_26", tx, rx);
+    tx.send(Action::TaskUpdate {
+        task_id: "task_4o_26".into(),
+        generation: g,
+        record: record("task_4o_26", TaskStatus::Success, 1.0, 1, None),
+    })
+    .unwrap();
+    tx.send(Action::ImageSaved {
+        task_id: "task_4o_26".into(),
+        index: 0,
+        result: Ok(PathBuf::from("/d/26.png")),
+    })
+    .unwrap();
+    pump(&mut a, rx);
+    feed(
+        &mut a,
+        [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)],
+    );
+    a.update(key(KeyCode::Enter));
+    assert!(a.fullscreen);
+    a
+}
+
+#[test]
+fn full_screen_keeps_its_image_when_a_new_task_arrives() {
+    let (tx, mut rx) = channel();
+    let mut a = full_screen(&tx, &mut rx);
+    a.fullscreen = false;
+    a.update(ctrl('s'));
+    let job = submit_effect(&mut a).expect("a submission");
+    a.update(key(KeyCode::Enter));
+    assert!(a.fullscreen);
+    let shown = a.preview.requested.clone().map(|r| r.task_id);
+    tx.send(Action::Submitted {
+        job,
+        result: Ok(NewTask {
+            task_id: "task_4o_27".into(),
+            journal_warning: None,
+        }),
+    })
+    .unwrap();
+    pump(&mut a, &mut rx);
+    assert!(a.fullscreen, "still full screen");
+    assert_eq!(
+        a.tasks.list[0].id, "task_4o_27",
+        "the new task is listed first"
+    );
+    assert_eq!(a.preview.requested.map(|r| r.task_id), shown, "same image");
+    assert_eq!(
+        a.tasks.selected().map(|t| t.id.as_str()),
+        Some("task_4o_26")
+    );
+}
+
+#[test]
+fn messages_show_in_full_screen_and_esc_dismisses_them_first() {
+    use fouro::tui::testing::screen;
+    let (tx, mut rx) = channel();
+    let mut a = full_screen(&tx, &mut rx);
+    a.update(key(KeyCode::Char('x')));
+    a.show(
+        fouro::tui::app::Level::Error,
+        "the journal could not be written",
+    );
+    let text = screen(&a);
+    assert!(
+        text.contains("Error: the journal could not be written"),
+        "{text}"
+    );
+    a.update(key(KeyCode::Esc));
+    assert!(a.message.is_none() && a.fullscreen);
+    a.update(key(KeyCode::Esc));
+    assert!(!a.fullscreen);
+}
+
+#[test]
+fn a_401_waits_for_the_open_dialog_and_the_quit_question_gives_it_back() {
+    let (tx, mut rx) = channel();
+    let (mut a, g) = with_task("task_4o_28", &tx, &mut rx);
+    feed(&mut a, [key(KeyCode::Tab), key(KeyCode::Char('u'))]);
+    feed(&mut a, typed("https://x.test/half-typed"));
+    tx.send(Action::PollFailed {
+        task_id: "task_4o_28".into(),
+        generation: g,
+        failure: refused(),
+        stopped: true,
+    })
+    .unwrap();
+    pump(&mut a, &mut rx);
+    let Some(Overlay::Url { input, .. }) = &a.overlay else {
+        panic!("the URL dialog stays: {:?}", a.overlay)
+    };
+    assert_eq!(input.text(), "https://x.test/half-typed");
+    a.update(key(KeyCode::Esc));
+    assert!(
+        matches!(a.overlay, Some(Overlay::KeyPrompt { .. })),
+        "the key prompt opens once the dialog closed"
+    );
+    // Ctrl-C over the key prompt asks; "stay" brings the prompt back with what was typed.
+    feed(&mut a, typed("sk-partial"));
+    a.update(ctrl('c'));
+    assert_eq!(a.overlay, Some(Overlay::ConfirmQuit));
+    a.update(key(KeyCode::Char('n')));
+    let Some(Overlay::KeyPrompt { input, .. }) = &a.overlay else {
+        panic!("the key prompt is back: {:?}", a.overlay)
+    };
+    assert_eq!(input.text(), "sk-partial");
+    assert!(!a.should_quit());
+}
+
+#[test]
+fn the_quit_question_tells_what_happens_to_a_submission() {
+    use fouro::tui::testing::screen;
+    let mut a = app(80, 24, Instant::now());
+    set_prompt(&mut a, "a fox");
+    a.update(ctrl('s'));
+    a.update(ctrl('c'));
+    let text = screen(&a);
+    assert!(text.contains("waits for its answer"), "{text}");
+    a.update(key(KeyCode::Char('y')));
+    assert!(a.should_quit());
+    let mut b = app(80, 24, Instant::now());
+    b.update(Action::Leaving {
+        submissions: 1,
+        limit: Duration::from_secs(70),
+    });
+    let msg = b.message.clone().expect("a note while waiting").text;
+    assert!(
+        msg.contains("up to 70 s") && msg.contains("Ctrl-C"),
+        "{msg}"
+    );
+}
+
+fn demo_worker(
+    emulator: &Emulator,
+    key: &str,
+    data: &std::path::Path,
+) -> (Worker, UnboundedReceiver<Action>) {
+    let (tx, rx) = channel();
+    let config = ClientConfig {
+        base_url: emulator.base_url(),
+        api_key: ApiKey::new(key),
+        request_timeout: Duration::from_secs(10),
+        ..ClientConfig::default()
+    };
+    let worker = Worker::new(
+        tx,
+        config,
+        data.to_path_buf(),
+        Protocol::Blocks,
+        PollOptions::default(),
+        tracing::Dispatch::none(),
+    )
+    .expect("a worker");
+    (worker, rx)
+}
+
+fn draft(refs: Vec<fouro::api::input::ImageSource>) -> fouro::tui::action::Draft {
+    fouro::tui::action::Draft {
+        prompt: Some("a lighthouse".into()),
+        refs,
+        mask: None,
+        size: fouro::api::Size::Square,
+        variants: fouro::api::Variants::One,
+        enhance: false,
+        fallback: None,
+    }
+}
+
+async fn next_action(rx: &mut UnboundedReceiver<Action>, what: impl Fn(&Action) -> bool) -> Action {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let action = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("in time")
+            .expect("the channel stays open");
+        if what(&action) {
+            return action;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_waits_for_a_submission_that_reached_the_service() {
+    let emulator = common::emulator_with(|c| c.keys = vec!["demo-key".into()]).await;
+    // The service takes its time to answer the generate call.
+    common::fault(
+        &emulator,
+        "generate",
+        1,
+        "hang",
+        serde_json::json!({"ms": 800}),
+    )
+    .await;
+    let data = tempfile::tempdir().expect("a temp dir");
+    let (mut worker, mut rx) = demo_worker(&emulator, "demo-key", data.path());
+    worker.handle(Effect::Submit {
+        job: 1,
+        draft: draft(Vec::new()),
+    });
+    next_action(&mut rx, |a| {
+        matches!(
+            a,
+            Action::SubmitProgress {
+                stage: fouro::tui::action::SubmitStage::Creating,
+                ..
+            }
+        )
+    })
+    .await;
+    assert_eq!(worker.submissions_in_flight(), 1);
+    // Quitting now: the runner waits (bounded) for this.
+    tokio::time::timeout(worker.submission_grace(), worker.finish_submissions())
+        .await
+        .expect("the submission finishes within the grace time");
+    let Action::Submitted {
+        result: Ok(new), ..
+    } = next_action(&mut rx, |a| matches!(a, Action::Submitted { .. })).await
+    else {
+        panic!("the task was created")
+    };
+    let journal = std::fs::read_to_string(data.path().join("tasks.jsonl")).expect("a journal");
+    assert!(journal.contains(&new.task_id), "the paid task is journaled");
+    drop(worker);
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_cancels_a_submission_still_uploading() {
+    let emulator = common::emulator_with(|c| c.keys = vec!["demo-key".into()]).await;
+    common::fault(
+        &emulator,
+        "upload",
+        1,
+        "hang",
+        serde_json::json!({"ms": 20_000}),
+    )
+    .await;
+    let data = tempfile::tempdir().expect("a temp dir");
+    let (mut worker, mut rx) = demo_worker(&emulator, "demo-key", data.path());
+    let reference = fouro::api::input::ImageSource::File(common::asset("ref-sunset.png"));
+    worker.handle(Effect::Submit {
+        job: 1,
+        draft: draft(vec![reference]),
+    });
+    next_action(&mut rx, |a| {
+        matches!(
+            a,
+            Action::SubmitProgress {
+                stage: fouro::tui::action::SubmitStage::Uploading { .. },
+                ..
+            }
+        )
+    })
+    .await;
+    tokio::time::timeout(Duration::from_secs(5), worker.finish_submissions())
+        .await
+        .expect("an upload is not waited for");
+    let Action::Submitted { result: Err(f), .. } =
+        next_action(&mut rx, |a| matches!(a, Action::Submitted { .. })).await
+    else {
+        panic!("the submission was cancelled")
+    };
+    assert!(f.message.contains("cancelled"), "{}", f.message);
+    assert_eq!(
+        common::calls(&emulator, "generate").await,
+        0,
+        "no task was created"
+    );
+    drop(worker);
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_asked_for_after_a_new_key_uses_it() {
+    let emulator = common::emulator_with(|c| c.keys = vec!["good-key-0123".into()]).await;
+    let data = tempfile::tempdir().expect("a temp dir");
+    let (mut worker, mut rx) = demo_worker(&emulator, "bad-key-0123", data.path());
+    worker.handle(Effect::RefreshCredits { req: 1 });
+    let Action::Credits { result: Err(f), .. } =
+        next_action(&mut rx, |a| matches!(a, Action::Credits { .. })).await
+    else {
+        panic!("the bad key is refused")
+    };
+    assert_eq!(f.class, ErrorClass::Auth);
+    // The new client is built off the render loop; what is asked for right after waits for it.
+    worker.handle(Effect::SetKey(ApiKey::new("good-key-0123").expect("a key")));
+    worker.handle(Effect::RefreshCredits { req: 2 });
+    let Action::Credits { req, result } =
+        next_action(&mut rx, |a| matches!(a, Action::Credits { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!((req, result.ok()), (2, Some(100.0)));
+    drop(worker);
+    emulator.shutdown().await;
 }

@@ -12,7 +12,7 @@ use fouro::api::input::ImageSource;
 use fouro::api::{ErrorClass, TaskStatus};
 use fouro::tui::action::{Action, CheckedRef, Effect, Failure, Fitted, NewTask};
 use fouro::tui::app::App;
-use fouro::tui::preview::fit_cells;
+use fouro::tui::preview::{Payload, fit_cells};
 use fouro::tui::testing::{app, ctrl, key, record, screen, set_prompt, typed};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
@@ -223,7 +223,8 @@ fn sixth_reference_is_refused_in_place() {
     });
 }
 
-/// Four tasks, newest first: generating, failed (twice, both words), succeeded and shown.
+/// Four tasks, newest first: generating, failed (twice, both words), succeeded (3:2, as its
+/// 1536x1024 images are) and shown.
 fn with_tasks(w: u16, h: u16) -> App {
     let t0 = Instant::now();
     let mut a = fresh(w, h, t0);
@@ -241,7 +242,17 @@ fn with_tasks(w: u16, h: u16) -> App {
         ),
     });
     a.set_now(t0 + Duration::from_secs(5));
+    // 3:2 for this one (`a` in the options pane), then back to 1:1.
+    feed(
+        &mut a,
+        [
+            key(KeyCode::Tab),
+            key(KeyCode::Tab),
+            key(KeyCode::Char('a')),
+        ],
+    );
     let g2 = submit(&mut a, "a red fox in the snow, watercolour", "task_4o_0002");
+    feed(&mut a, [key(KeyCode::Char('a')), key(KeyCode::Char('a'))]);
     a.set_now(t0 + Duration::from_secs(41));
     a.update(Action::TaskUpdate {
         task_id: "task_4o_0002".into(),
@@ -284,10 +295,7 @@ fn with_tasks(w: u16, h: u16) -> App {
         record: record("task_4o_0004", TaskStatus::Generating, 0.45, 0, None),
     });
     // Select the succeeded task, its second image, and answer the decode the app asks for.
-    feed(
-        &mut a,
-        [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)],
-    );
+    feed(&mut a, [key(KeyCode::Tab)]);
     feed(
         &mut a,
         [key(KeyCode::Down), key(KeyCode::Down), key(KeyCode::Right)],
@@ -303,13 +311,12 @@ fn decode_selected(a: &mut App) {
         return;
     };
     let cells = fit_cells((1536, 1024), request.cells);
-    let image = image::DynamicImage::new_rgb8(u32::from(cells.0), u32::from(cells.1) * 2);
     a.update(Action::ImageDecoded {
         req: request.req,
         result: Ok(Fitted {
             cells,
             source_dims: (1536, 1024),
-            image: Arc::new(image),
+            payload: Arc::new(Payload::Viuer(image::DynamicImage::new_rgb8(1, 1))),
         }),
     });
 }
@@ -418,36 +425,161 @@ fn browser_and_quit_question() {
     insta::assert_snapshot!("quit_question_80x24", screen(&b));
 }
 
+/// What `screen()` cannot show: colours and attributes, at both sizes.
 #[test]
-fn status_words_have_their_colours_and_the_focused_pane_its_accent() {
+fn focus_selection_and_status_words_are_styled() {
     use fouro::tui::testing::{buffer, find};
-    use ratatui::style::Color;
-    let a = with_tasks(160, 48);
-    let buf = buffer(&a);
-    for (word, colour) in [
-        ("GENERATING", Color::Yellow),
-        ("SUCCESS", Color::Green),
-        ("GENERATE_FAILED", Color::Red),
-        ("CREATE_TASK_FAILED", Color::Red),
-    ] {
-        let (x, y) = find(&buf, word).unwrap_or_else(|| panic!("{word} is on screen"));
-        assert_eq!(buf[(x, y)].fg, colour, "{word}");
+    use ratatui::style::{Color, Modifier};
+    for (w, h) in SIZES {
+        let a = with_tasks(w, h);
+        let buf = buffer(&a);
+        let at = |text: &str| find(&buf, text).unwrap_or_else(|| panic!("{text:?} at {w}x{h}"));
+        for (word, colour) in [
+            ("GENERATING", Color::Yellow),
+            ("SUCCESS", Color::Green),
+            ("GENERATE_FAILED", Color::Red),
+            ("CREATE_TASK_FAILED", Color::Red),
+        ] {
+            let (x, y) = at(word);
+            assert_eq!(buf[(x, y)].fg, colour, "{word} at {w}x{h}");
+            assert!(buf[(x, y)].modifier.contains(Modifier::BOLD), "{word}");
+        }
+        let (x, y) = at("the prompt was refused");
+        assert_eq!(buf[(x, y)].fg, Color::Red);
+
+        // The focused pane (tasks): thick accented border and bold title; the others plain.
+        let (x, y) = at("Tasks (4)");
+        assert_eq!(buf[(x, y)].fg, Color::Cyan, "the focused pane's title");
+        assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+        assert_eq!(buf[(x - 2, y)].symbol(), "┏", "a thick corner at {w}x{h}");
+        assert_eq!(buf[(x - 2, y)].fg, Color::Cyan);
+        let (x, y) = at("Prompt");
+        assert_eq!(buf[(x - 2, y)].symbol(), "┌");
+        assert_eq!(buf[(x - 2, y)].fg, Color::DarkGray);
+
+        // The selected task's first row is reversed from its marker to the pane's edge; the
+        // row below it and the other tasks are not.
+        let (x, y) = at("▶ SUCCESS");
+        assert!(buf[(x, y)].modifier.contains(Modifier::REVERSED));
+        assert!(!buf[(x, y + 1)].modifier.contains(Modifier::REVERSED));
+        let (x, y) = at("GENERATING");
+        assert!(!buf[(x, y)].modifier.contains(Modifier::REVERSED));
+
+        // The chosen aspect (1:1 for the next task): its box and label accented, the others dim.
+        let panes = fouro::tui::ui::layout::panes(&a);
+        let g = fouro::tui::ui::layout::options_geometry(
+            fouro::tui::ui::layout::inner(panes.options),
+            panes.compact,
+        );
+        for (size, rect, label) in g.boxes {
+            let chosen = size.as_str() == "1:1";
+            let colour = if chosen { Color::Cyan } else { Color::DarkGray };
+            let corner = &buf[(rect.x, rect.y)];
+            assert_eq!(
+                (corner.symbol(), corner.fg),
+                ("┌", colour),
+                "{size} box at {w}x{h}"
+            );
+            let first = &buf[(label.x, label.y)];
+            assert_eq!(first.fg, colour, "{size} label at {w}x{h}");
+            assert_eq!(first.modifier.contains(Modifier::BOLD), chosen);
+        }
     }
-    let (x, y) = find(&buf, "Tasks (4)").expect("the tasks pane");
-    assert_eq!(
-        buf[(x, y)].fg,
-        Color::Cyan,
-        "the focused pane's title is accented"
+}
+
+#[test]
+fn the_stale_reason_and_a_failed_balance_are_shown_at_80x24() {
+    let t0 = Instant::now();
+    let mut a = fresh(80, 24, t0);
+    a.update(key(KeyCode::F(5)));
+    let req = credits_req(&mut a);
+    a.update(Action::Credits {
+        req,
+        result: Err(Failure::new(
+            ErrorClass::Unavailable,
+            "could not reach 127.0.0.1",
+        )),
+    });
+    let text = screen(&a);
+    assert!(text.contains("stale"), "{text}");
+    assert!(
+        text.contains("refresh failed: could not reach 127.0…"),
+        "{text}"
     );
-    let (x, y) = find(&buf, "the prompt was refused").expect("the failure's message");
-    assert_eq!(buf[(x, y)].fg, Color::Red);
+}
+
+/// Typed text and file names with wide characters (CJK, emoji) at many sizes.
+fn with_wide_text(w: u16, h: u16) -> App {
+    let mut a = with_tasks(w, h);
+    set_prompt(&mut a, "東京の夜景、雨上がり 🌃🌧️ 水彩画のように柔らかく");
+    feed(&mut a, [key(KeyCode::BackTab), key(KeyCode::BackTab)]);
+    add_reference(
+        &mut a,
+        "写真/夜景🌃.png",
+        Ok(checked(
+            "/home/ana/pictures/写真/夜景🌃.png",
+            (512, 512),
+            40_000,
+        )),
+    );
+    add_reference(
+        &mut a,
+        "missing/画像.png",
+        Err("/home/ana/pictures/missing/画像.png: 見つかりません (no such file)".into()),
+    );
+    a
+}
+
+#[test]
+fn wide_characters_keep_the_panes_aligned() {
+    use fouro::tui::testing::buffer;
+    for (w, h) in SIZES {
+        let a = with_wide_text(w, h);
+        let text = screen(&a);
+        // Every row is exactly the screen's width: nothing pushed a border out of place.
+        for line in text.lines() {
+            let row = line.trim_matches('"');
+            assert_eq!(
+                fouro::tui::ui::width(row),
+                w as usize,
+                "a row of the wrong width at {w}x{h}: {row}"
+            );
+        }
+        assert!(text.contains("夜景🌃.png"), "{text}");
+        // The references pane's right border is where it belongs on the entry's row.
+        let buf = buffer(&a);
+        let p = fouro::tui::ui::layout::panes(&a);
+        let row = p.refs.y + 1;
+        assert_eq!(buf[(p.refs.right() - 1, row)].symbol(), "┃", "{text}");
+    }
 }
 
 #[test]
 fn any_size_renders_without_panicking() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let click = |column: u16, row: u16| {
+        Action::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let scroll = |column: u16, row: u16| {
+        Action::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
     for (w, h) in [
+        (0, 0),
+        (0, 24),
+        (80, 0),
         (1, 1),
         (8, 3),
+        (10, 3),
         (20, 6),
         (40, 12),
         (79, 23),
@@ -460,10 +592,37 @@ fn any_size_renders_without_panicking() {
             a.update(key(k));
             screen(&a);
         }
+        a.update(key(KeyCode::Esc));
+        // Clicks everywhere, and at the edges.
+        for (x, y) in [
+            (0, 0),
+            (w / 2, h / 2),
+            (w.saturating_sub(1), h.saturating_sub(1)),
+        ] {
+            a.update(click(x, y));
+            a.update(scroll(x, y));
+            screen(&a);
+        }
+        for x in 0..w.min(12) {
+            for y in 0..h.min(12) {
+                a.update(click(x, y));
+            }
+        }
+        screen(&a);
         let mut b = with_five_references(w, h);
         b.update(key(KeyCode::Char('a')));
         screen(&b);
         b.update(ctrl('c'));
         screen(&b);
+        let mut c = with_wide_text(w, h);
+        screen(&c);
+        for k in [KeyCode::Char('u'), KeyCode::Char('東'), KeyCode::Char('🌃')] {
+            c.update(key(k));
+            screen(&c);
+        }
+        c.update(Action::Paste("写真/一.png\n写真/二.png\n".into()));
+        screen(&c);
+        c.update(Action::Resize(w / 2, h / 2));
+        screen(&c);
     }
 }

@@ -7,12 +7,13 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent};
-use image::DynamicImage;
 
 use crate::api::input::ImageSource;
 use crate::api::{ApiKey, ErrorClass, FallbackModel, Size, TaskRecord, Variants};
+use crate::tui::preview::Payload;
 
 /// An error as the app shows it: the message, and enough of its kind to react (a 401 asks for
 /// a key, a 402 shows the balance).
@@ -86,14 +87,15 @@ pub struct NewTask {
     pub journal_warning: Option<String>,
 }
 
-/// An image decoded and fitted to a box of cells, ready to print.
+/// An image decoded, fitted to a box of cells and encoded for the terminal: printing it is
+/// only writing `payload`.
 #[derive(Debug, Clone)]
 pub struct Fitted {
     /// Size on screen, in cells.
     pub cells: (u16, u16),
     /// Pixel size of the original.
     pub source_dims: (u32, u32),
-    pub image: Arc<DynamicImage>,
+    pub payload: Arc<Payload>,
 }
 
 /// Everything the app reacts to.
@@ -110,6 +112,12 @@ pub enum Action {
     Tick,
     /// Leave now, without asking (a signal, or the terminal went away).
     Quit,
+    /// The app is leaving but waits (at most `limit`) for `submissions` that may already
+    /// have created a task, so that their ids reach the journal.
+    Leaving {
+        submissions: usize,
+        limit: Duration,
+    },
 
     // From the worker.
     ReferenceChecked {
@@ -154,7 +162,8 @@ pub enum Action {
         req: u64,
         result: Result<f64, Failure>,
     },
-    /// The worker could not use a new key (e.g. the client could not be built).
+    /// The worker could not use a new key (the client could not be built); the old key
+    /// stays in use.
     KeyRejected(String),
 }
 
@@ -203,7 +212,8 @@ pub enum Effect {
     RefreshCredits {
         req: u64,
     },
-    /// Use this key for the rest of the run.
+    /// Use this key for the rest of the run. The worker builds the new client off the render
+    /// loop; work asked for after this waits for it.
     SetKey(ApiKey),
     /// Put text on the clipboard (through the terminal: OSC 52).
     Copy(String),

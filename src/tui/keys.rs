@@ -1,7 +1,7 @@
 //! Every key binding, in one table: the help overlay lists it, the status line quotes it.
 //! The handlers live in `app/input.rs`; keep the two in step.
 
-use crate::tui::app::Focus;
+use crate::tui::app::{App, Focus, Overlay};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
@@ -22,13 +22,23 @@ pub struct Section {
 pub const GLOBAL: &[Binding] = &[
     b(
         "Ctrl-S",
-        "submit the prompt, references and options (from any pane)",
+        "submit the prompt, references and options: from any pane, the help or full screen (not while typing in a dialog)",
     ),
     b("Tab / Shift-Tab", "focus the next / previous pane"),
-    b("mouse click", "focus a pane (and pick a task or option)"),
-    b("F1, ?", "this help (? outside the prompt)"),
+    b(
+        "mouse click",
+        "focus a pane; pick a task, a reference, an aspect box or an option",
+    ),
+    b(
+        "mouse wheel",
+        "over the tasks: select the next / previous task",
+    ),
+    b(
+        "F1, ?",
+        "this help (? outside the prompt, or in an empty prompt)",
+    ),
     b("F5, c", "refresh the credit balance (c outside the prompt)"),
-    b("Esc", "dismiss the message; close an overlay"),
+    b("Esc", "dismiss the message; close a dialog"),
     b("Ctrl-L", "redraw the screen"),
     b(
         "q, Ctrl-C",
@@ -37,13 +47,31 @@ pub const GLOBAL: &[Binding] = &[
 ];
 
 pub const PROMPT: &[Binding] = &[
-    b("type, Enter", "write; Enter starts a new line"),
-    b("arrows, Home/End", "move; Ctrl-A / Ctrl-E line start / end"),
+    b("type, Enter, Ctrl-M", "write; Enter starts a new line"),
+    b("←/→/↑/↓, Ctrl-B/F/P/N", "move by character / line"),
+    b("Home/End, Ctrl-A/E", "line start / end (also Ctrl-Alt-←/→)"),
     b("Ctrl-←/→, Alt-B/F", "word left / right"),
+    b("Ctrl-↑/↓, Alt-[/], Alt-P/N", "paragraph up / down"),
+    b(
+        "Alt-< / Alt->",
+        "start / end of the text (also Ctrl-Alt-↑/↓)",
+    ),
+    b("PgUp/PgDn, Alt-V/Ctrl-V", "scroll a page"),
+    b("Shift + a move", "select text"),
+    b(
+        "Backspace, Ctrl-H",
+        "delete the character before the cursor",
+    ),
+    b("Delete, Ctrl-D", "delete the character under the cursor"),
+    b(
+        "Ctrl-W, Alt-Bksp, Alt-H",
+        "delete the word before the cursor",
+    ),
+    b("Alt-D, Alt-Delete", "delete the word after the cursor"),
+    b("Ctrl-K / Ctrl-J", "delete to the end / start of the line"),
+    b("Ctrl-X / Ctrl-Y", "cut the selection / paste what was cut"),
     b("Ctrl-U, Ctrl-Z", "undo"),
     b("Ctrl-R", "redo"),
-    b("Ctrl-W, Alt-Backspace", "delete the word before the cursor"),
-    b("Ctrl-K", "delete to the end of the line"),
     b("paste", "bracketed paste inserts the text as typed"),
     b("Esc", "leave the prompt (to the task list)"),
 ];
@@ -54,24 +82,39 @@ pub const REFERENCES: &[Binding] = &[
     b("m", "set the mask (only with at most one reference)"),
     b("↑/↓, k/j", "select an entry"),
     b("Shift-↑/↓, K/J", "move the selected entry up / down"),
-    b("d, Delete", "remove the selected entry (or the mask)"),
+    b(
+        "d, Delete, Backspace",
+        "remove the selected entry (or the mask)",
+    ),
+    b(
+        "paste",
+        "add the pasted paths or URLs, one per line (as many as fit)",
+    ),
 ];
 
 pub const BROWSER: &[Binding] = &[
     b("type", "filter the list"),
-    b("↑/↓", "select"),
+    b(
+        "←/→, Home/End, Delete",
+        "edit the filter (Ctrl-A/E start/end, Ctrl-U clear)",
+    ),
+    b("↑/↓, PageUp/PageDown", "select"),
     b("Enter", "open the folder / choose the image"),
     b(
         "Backspace",
         "delete a filter character; with no filter, go up a folder",
     ),
-    b("Tab", "type a URL or path instead"),
+    b(
+        "Tab",
+        "type a URL, or a path relative to the folder shown, instead",
+    ),
     b("Esc", "cancel"),
 ];
 
 pub const OPTIONS: &[Binding] = &[
-    b("↑/↓", "select an option"),
-    b("←/→, Space", "change it"),
+    b("↑/↓, k/j", "select an option"),
+    b("←, h", "previous value"),
+    b("→, l, Space, Enter", "next value"),
     b("a", "next aspect ratio (1:1, 3:2, 2:3)"),
     b("v", "next variant count (1, 2, 4)"),
     b("e", "enhance the prompt on / off"),
@@ -79,24 +122,49 @@ pub const OPTIONS: &[Binding] = &[
 ];
 
 pub const TASKS: &[Binding] = &[
-    b("↑/↓, k/j, Home/End", "select a task"),
-    b("←/→", "previous / next variant"),
+    b("↑/↓, k/j", "select a task"),
+    b("Home/End, g/G", "first / last task"),
+    b("←/→, h/l", "previous / next variant"),
     b("Enter, f", "show the image full screen"),
     b("y", "copy the task id (OSC 52 clipboard)"),
-    b("p", "poll the task again"),
+    b(
+        "p",
+        "check the task again (after its poller stopped), or fetch failed downloads",
+    ),
 ];
 
 pub const PREVIEW: &[Binding] = &[
-    b("←/→", "previous / next variant"),
+    b("←/→, h/l", "previous / next variant"),
     b("Enter, f", "full screen"),
 ];
 
-pub const FULLSCREEN: &[Binding] = &[b("←/→", "previous / next variant"), b("Esc, f, q", "back")];
+pub const FULLSCREEN: &[Binding] = &[
+    b("←/→, h/l", "previous / next variant"),
+    b("Esc, Enter, f, q", "back (Esc first dismisses a message)"),
+];
+
+pub const HELP: &[Binding] = &[
+    b("↑/↓, k/j", "scroll a line"),
+    b("PageUp/PageDown, Space", "scroll a page"),
+    b("Home/End, g/G", "top / bottom"),
+    b("Esc, Enter, F1, ?, q", "close"),
+];
 
 pub const DIALOGS: &[Binding] = &[
+    b(
+        "type, ←/→, Home/End, Delete",
+        "edit the URL or the key (Ctrl-A/E start/end, Ctrl-U clear)",
+    ),
+    b(
+        "paste",
+        "in the URL dialog, several lines add one entry each",
+    ),
     b("Enter", "confirm (the URL, the key, quitting)"),
     b("Esc", "cancel"),
-    b("y / n", "answer the quit question"),
+    b(
+        "y, q, Enter, Ctrl-C / n, Esc",
+        "answer the quit question (any other key stays; Ctrl-S stays and submits)",
+    ),
 ];
 
 pub const SECTIONS: &[Section] = &[
@@ -133,22 +201,56 @@ pub const SECTIONS: &[Section] = &[
         bindings: FULLSCREEN,
     },
     Section {
+        title: "This help",
+        bindings: HELP,
+    },
+    Section {
         title: "Dialogs",
         bindings: DIALOGS,
     },
 ];
 
-/// The short hints the status line shows for the focused pane, most useful first; the
-/// status line shows as many as fit, and always ends with the help key.
-pub fn hints(focus: Focus) -> &'static [(&'static str, &'static str)] {
-    match focus {
-        Focus::Prompt => &[
+/// Where the keys go now, as the status line explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Pane(Focus),
+    FullScreen,
+    Help,
+    /// A dialog that takes typing: the file browser, the URL, the key.
+    Browser,
+    Url,
+    Key,
+    Question,
+}
+
+impl Place {
+    pub fn of(app: &App) -> Place {
+        match &app.overlay {
+            None if app.fullscreen => Place::FullScreen,
+            None => Place::Pane(app.focus),
+            Some(Overlay::Help { .. }) => Place::Help,
+            Some(Overlay::Browser(_)) => Place::Browser,
+            Some(Overlay::Url { .. }) => Place::Url,
+            Some(Overlay::KeyPrompt { .. }) => Place::Key,
+            Some(Overlay::ConfirmQuit) => Place::Question,
+        }
+    }
+}
+
+/// Said where Ctrl-S does nothing.
+const NO_SUBMIT: (&str, &str) = ("Ctrl-S", "off while typing");
+
+/// The short hints the status line shows, most useful first; the status line shows as many
+/// as fit, and in the panes always ends with the help key.
+pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
+    match place {
+        Place::Pane(Focus::Prompt) => &[
             ("Ctrl-S", "submit"),
             ("Tab", "next pane"),
             ("Ctrl-U/R", "undo/redo"),
             ("Ctrl-C", "quit"),
         ],
-        Focus::References => &[
+        Place::Pane(Focus::References) => &[
             ("Ctrl-S", "submit"),
             ("a", "add file"),
             ("u", "URL"),
@@ -156,13 +258,13 @@ pub fn hints(focus: Focus) -> &'static [(&'static str, &'static str)] {
             ("K/J", "move"),
             ("m", "mask"),
         ],
-        Focus::Options => &[
+        Place::Pane(Focus::Options) => &[
             ("Ctrl-S", "submit"),
             ("↑↓", "option"),
             ("←→", "change"),
             ("a/v/e/f", "quick keys"),
         ],
-        Focus::Tasks => &[
+        Place::Pane(Focus::Tasks) => &[
             ("Ctrl-S", "submit"),
             ("↑↓", "task"),
             ("←→", "variant"),
@@ -170,20 +272,40 @@ pub fn hints(focus: Focus) -> &'static [(&'static str, &'static str)] {
             ("y", "copy id"),
             ("p", "retry"),
         ],
-        Focus::Preview => &[
+        Place::Pane(Focus::Preview) => &[
             ("Ctrl-S", "submit"),
             ("←→", "variant"),
             ("f", "full screen"),
             ("q", "quit"),
         ],
+        Place::FullScreen => &[("←→", "variant"), ("Esc", "back"), ("Ctrl-S", "submit")],
+        Place::Help => &[
+            ("↑↓ PgUp PgDn", "scroll"),
+            ("Esc", "close"),
+            ("Ctrl-S", "submit"),
+        ],
+        Place::Browser => &[
+            ("Enter", "choose"),
+            ("Tab", "type a path"),
+            ("Esc", "cancel"),
+            NO_SUBMIT,
+        ],
+        Place::Url => &[("Enter", "add"), ("Esc", "cancel"), NO_SUBMIT],
+        Place::Key => &[
+            ("Enter", "use the key"),
+            ("Esc", "go on without"),
+            NO_SUBMIT,
+        ],
+        Place::Question => &[("y", "quit"), ("n", "stay"), ("Ctrl-S", "stay and submit")],
     }
 }
 
-/// The help key as the status line names it (`?` types a question mark in the prompt).
-pub fn help_hint(focus: Focus) -> (&'static str, &'static str) {
-    if focus == Focus::Prompt {
-        ("F1", "help")
-    } else {
-        ("?", "help")
+/// The help key as the status line names it in the panes (`?` types a question mark in a
+/// prompt that has text).
+pub fn help_hint(app: &App) -> Option<(&'static str, &'static str)> {
+    match Place::of(app) {
+        Place::Pane(Focus::Prompt) if !app.prompt.is_empty() => Some(("F1", "help")),
+        Place::Pane(_) => Some(("?", "help")),
+        _ => None,
     }
 }

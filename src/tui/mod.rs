@@ -4,9 +4,11 @@
 //! - `action.rs`: the one Action enum (and the Effects the app asks for);
 //! - `app/`: the state and `App::update`, the only place it changes;
 //! - `event.rs`: terminal events into Actions;
-//! - `worker.rs`: background tasks (submit and upload, pollers, downloads, decoding, credits);
+//! - `worker.rs`: background tasks (submit and upload, pollers, downloads, decoding, credits,
+//!   a new key's client);
 //! - `ui/`: pure drawing over `&App`;
-//! - `preview.rs`: the inline image (viuer), behind a narrow interface;
+//! - `preview/`: the inline image behind a narrow interface: protocol detection, encoding off
+//!   the render path, printing prepared bytes;
 //! - `keys.rs`: every binding, for the help and the status line;
 //! - `runner.rs`: the loop that ties them together.
 

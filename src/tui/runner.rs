@@ -1,6 +1,10 @@
 //! The event loop: terminal in, Actions through `App::update`, Effects out to the worker,
 //! a frame only when something changed (at most one per 16 ms), a timer only while
 //! something on screen counts time. The terminal is restored on every way out.
+//!
+//! The clock: `App::update` never reads it; the loop sets `App::set_now` right before each
+//! update and frame. This is the one sanctioned exception to "state changes only in update":
+//! the time is an input of every Action, and threading it through each would add nothing.
 
 use std::io::{self, Write, stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +13,7 @@ use std::time::Duration;
 use crossterm::clipboard::CopyToClipboard;
 use crossterm::event::{
     DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
-    EnableFocusChange, EnableMouseCapture,
+    EnableFocusChange, EnableMouseCapture, KeyCode, KeyModifiers,
 };
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use crossterm::{execute, queue};
@@ -24,7 +28,7 @@ use crate::api::ClientConfig;
 use crate::api::poll::PollOptions;
 use crate::tui::action::{Action, Effect};
 use crate::tui::app::{App, AppConfig};
-use crate::tui::preview::{Preview, Protocol};
+use crate::tui::preview::{self, Preview, Protocol};
 use crate::tui::worker::Worker;
 use crate::tui::{event, ui};
 
@@ -43,19 +47,28 @@ pub struct RunConfig {
 
 /// Runs the app until the person quits. Errors are terminal errors (the app's own never end it).
 pub async fn run(config: RunConfig) -> io::Result<()> {
-    let mut terminal = ratatui::try_init()?;
+    // Set first: an initialisation that fails half-way (raw mode on, no alternate screen)
+    // is undone too.
     ACTIVE.store(true, Ordering::SeqCst);
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            restore();
+            return Err(e);
+        }
+    };
     install_panic_hook();
     let result = async {
+        // Queries the terminal (bounded): in raw mode, before mouse and focus reports start
+        // and before anything else reads stdin.
+        let protocol = Protocol::detect().await;
+        tracing::info!(protocol = protocol.label(), "terminal ready");
         execute!(
             stdout(),
             EnableBracketedPaste,
             EnableMouseCapture,
             EnableFocusChange
         )?;
-        // Queries the terminal: before anything reads stdin.
-        let protocol = Protocol::detect();
-        tracing::info!(protocol = protocol.label(), "terminal ready");
         event_loop(&mut terminal, config, protocol).await
     }
     .await;
@@ -63,11 +76,13 @@ pub async fn run(config: RunConfig) -> io::Result<()> {
     result
 }
 
+/// Leaves the terminal as it was: ends a synchronized update a failed frame may have left
+/// open, deletes kitty images, stops the reports, leaves raw mode and the alternate screen.
 fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = stdout();
-        // Kitty images outlive the alternate screen in some terminals: delete them.
-        let _ = out.write_all(b"\x1b_Ga=d,d=A,q=2\x1b\\");
+        let _ = execute!(out, EndSynchronizedUpdate);
+        preview::kitty_cleanup(&mut out);
         let _ = execute!(
             out,
             DisableMouseCapture,
@@ -90,8 +105,11 @@ fn install_panic_hook() {
             return;
         }
         if ACTIVE.swap(false, Ordering::SeqCst) {
+            let mut out = stdout();
+            let _ = execute!(out, EndSynchronizedUpdate);
+            preview::kitty_cleanup(&mut out);
             let _ = execute!(
-                stdout(),
+                out,
                 DisableMouseCapture,
                 DisableBracketedPaste,
                 DisableFocusChange
@@ -189,9 +207,67 @@ async fn event_loop(
             }
         }
     }
+    finish_submissions(
+        terminal,
+        &mut app,
+        &mut preview,
+        &mut epoch,
+        &mut worker,
+        &mut rx,
+    )
+    .await?;
     let mut out = stdout();
     preview.invalidate(&mut out)?;
     Ok(())
+}
+
+/// Before leaving: a submission may have reached `generate`, and its task id must reach the
+/// journal (a paid task would be lost otherwise). Says so on screen and waits, at most one
+/// request's time; a second Ctrl-C leaves at once.
+async fn finish_submissions(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    preview: &mut Preview,
+    epoch: &mut u64,
+    worker: &mut Worker,
+    rx: &mut mpsc::UnboundedReceiver<Action>,
+) -> io::Result<()> {
+    let submissions = worker.submissions_in_flight();
+    if submissions == 0 {
+        return Ok(());
+    }
+    let limit = worker.submission_grace();
+    app.set_now(std::time::Instant::now());
+    app.update(Action::Leaving { submissions, limit });
+    draw(terminal, app, preview, epoch)?;
+    tracing::info!(
+        submissions,
+        ?limit,
+        "waiting for submissions before quitting"
+    );
+    let deadline = Instant::now() + limit;
+    let finished = worker.finish_submissions();
+    tokio::pin!(finished);
+    loop {
+        tokio::select! {
+            _ = &mut finished => return Ok(()),
+            _ = tokio::time::sleep_until(deadline) => {
+                tracing::warn!("a submission did not finish in {limit:?}: quitting anyway");
+                return Ok(());
+            }
+            action = rx.recv() => match action {
+                None => return Ok(()),
+                Some(Action::Key(k))
+                    if k.code == KeyCode::Char('c')
+                        && k.modifiers.contains(KeyModifiers::CONTROL) =>
+                {
+                    tracing::warn!("left without waiting for a submission");
+                    return Ok(());
+                }
+                Some(_) => {}
+            },
+        }
+    }
 }
 
 /// One frame, inside a synchronized update: a full repaint when the screen epoch moved
@@ -223,20 +299,26 @@ fn draw(
     Ok(())
 }
 
-/// SIGTERM and SIGHUP end the app the same way `q` does, minus the question.
+/// SIGTERM, SIGHUP, SIGINT and SIGQUIT end the app the same way `q` does, minus the
+/// question (in raw mode the keys send no signal; these come from `kill` or a closed
+/// terminal). The terminal is restored on the way out.
 fn spawn_signal_watch(tx: crate::tui::worker::Sender) {
     #[cfg(unix)]
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (
+        let (Ok(mut term), Ok(mut hup), Ok(mut int), Ok(mut quit)) = (
             signal(SignalKind::terminate()),
             signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::quit()),
         ) else {
             return;
         };
         tokio::select! {
             _ = term.recv() => {}
             _ = hup.recv() => {}
+            _ = int.recv() => {}
+            _ = quit.recv() => {}
         }
         let _ = tx.send(Action::Quit);
     });

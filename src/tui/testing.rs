@@ -127,15 +127,7 @@ pub fn find(buf: &Buffer, text: &str) -> Option<(u16, u16)> {
     None
 }
 
-/// Columns a symbol takes (the wide characters fouro draws are CJK-free; two-column
-/// symbols only come from text the person typed).
+/// Columns a symbol takes, as ratatui counts them (at least one: a cell is never empty).
 fn unicode_width(s: &str) -> usize {
-    s.chars()
-        .map(|c| if is_wide(c) { 2 } else { 1 })
-        .sum::<usize>()
-        .max(1)
-}
-
-fn is_wide(c: char) -> bool {
-    matches!(c as u32, 0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x1F300..=0x1F64F | 0x1F900..=0x1F9FF)
+    crate::tui::ui::width(s).max(1)
 }

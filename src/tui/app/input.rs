@@ -1,5 +1,9 @@
-//! Keys, paste and mouse: what each does depends on the overlay, then the focused pane.
+//! Keys and mouse: what each does depends on the overlay, then the focused pane (paste is in
+//! `entries.rs`, with adding references).
 //! The table the help shows is `keys.rs`; keep the two in step.
+//!
+//! Every handler returns whether anything on screen changed: a key that does nothing costs
+//! no frame.
 
 use std::path::{Path, PathBuf};
 
@@ -10,15 +14,42 @@ use ratatui::layout::{Position, Rect};
 
 use super::browser::{Browser, Row};
 use super::line::LineInput;
-use super::refs::{Slot, label_for};
+use super::refs::{References, Slot};
 use super::tasks::ImageSlot;
-use super::{App, Focus, Level, OptionRow, Overlay};
+use super::{App, Focus, Level, OptionRow, Options, Overlay};
 use crate::api::ApiKey;
-use crate::api::input::ImageSource;
-use crate::tui::action::{CheckedRef, Effect};
-use crate::tui::ui::layout;
+use crate::tui::action::Effect;
+use crate::tui::ui::{layout, overlays};
+
+/// What the pane keys can change, to tell whether one did.
+#[derive(PartialEq)]
+struct PaneState {
+    focus: Focus,
+    refs: References,
+    options: Options,
+    task: (usize, usize),
+    fullscreen: bool,
+    overlay: bool,
+    message: Option<String>,
+    effects: usize,
+    quit: bool,
+}
 
 impl App {
+    fn pane_state(&self) -> PaneState {
+        PaneState {
+            focus: self.focus,
+            refs: self.refs.clone(),
+            options: self.options.clone(),
+            task: (self.tasks.selected, self.tasks.variant),
+            fullscreen: self.fullscreen,
+            overlay: self.overlay.is_some(),
+            message: self.message.as_ref().map(|m| m.text.clone()),
+            effects: self.effects.len(),
+            quit: self.quit,
+        }
+    }
+
     pub(super) fn on_key(&mut self, key: KeyEvent) -> bool {
         if key.kind == KeyEventKind::Release {
             return false;
@@ -32,120 +63,186 @@ impl App {
             }
             return true;
         }
+        if ctrl && key.code == KeyCode::Char('s') {
+            return self.submit_from_anywhere();
+        }
         if let Some(overlay) = self.overlay.take() {
-            self.overlay_key(overlay, key);
-            return true;
+            return self.overlay_key(overlay, key);
         }
         if self.fullscreen {
-            self.fullscreen_key(key);
-            return true;
+            return self.fullscreen_key(key);
         }
         match key.code {
-            KeyCode::Char('s') if ctrl => self.submit(),
             KeyCode::Tab => self.set_focus(self.focus.step(1)),
             KeyCode::BackTab => self.set_focus(self.focus.step(-1)),
-            KeyCode::F(1) => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            KeyCode::F(1) => self.open_help(),
             KeyCode::F(5) => self.refresh_credits(),
             KeyCode::Char('l') if ctrl => self.screen_epoch += 1,
             KeyCode::Esc if self.message.is_some() => self.message = None,
+            // In an empty prompt `?` is not text yet: it opens the help.
+            KeyCode::Char('?') if self.focus != Focus::Prompt || self.prompt.is_empty() => {
+                self.open_help()
+            }
             _ if self.focus == Focus::Prompt => return self.prompt_key(key),
-            KeyCode::Char('?') => self.overlay = Some(Overlay::Help { scroll: 0 }),
             KeyCode::Char('q') => self.request_quit(),
             KeyCode::Char('c') => self.refresh_credits(),
-            _ => match self.focus {
-                Focus::Prompt => {}
-                Focus::References => self.references_key(key),
-                Focus::Options => self.options_key(key),
-                Focus::Tasks => self.tasks_key(key),
-                Focus::Preview => self.preview_key(key),
-            },
+            _ => {
+                let before = self.pane_state();
+                match self.focus {
+                    Focus::Prompt => {}
+                    Focus::References => self.references_key(key),
+                    Focus::Options => self.options_key(key),
+                    Focus::Tasks => self.tasks_key(key),
+                    Focus::Preview => self.preview_key(key),
+                }
+                return self.pane_state() != before;
+            }
         }
         true
+    }
+
+    /// Ctrl-S: submits from any pane, the help and full screen (closing them first). In the
+    /// dialogs that take typing (file browser, URL, key) it does nothing; their status line
+    /// says so.
+    fn submit_from_anywhere(&mut self) -> bool {
+        match self.overlay.take() {
+            None => {}
+            Some(Overlay::Help { .. }) => {}
+            Some(Overlay::ConfirmQuit) => {
+                self.overlay = self.stashed.take();
+                if self.overlay.is_some() {
+                    return true;
+                }
+            }
+            Some(typing) => {
+                self.overlay = Some(typing);
+                return false;
+            }
+        }
+        self.fullscreen = false;
+        self.submit();
+        true
+    }
+
+    pub(super) fn open_help(&mut self) {
+        self.overlay = Some(Overlay::Help { scroll: 0 });
     }
 
     fn prompt_key(&mut self, key: KeyEvent) -> bool {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
-            KeyCode::Char('z') if ctrl => {
-                self.prompt.undo();
-            }
+            KeyCode::Char('z') if ctrl => self.prompt.undo(),
             // Leaves the editor, so that single-letter keys (q, ?, c) work.
-            KeyCode::Esc => self.set_focus(Focus::Tasks),
+            KeyCode::Esc => {
+                self.set_focus(Focus::Tasks);
+                true
+            }
             _ => {
-                self.prompt.input(key);
+                let before = (
+                    self.prompt.cursor(),
+                    self.prompt.selection_range(),
+                    self.prompt.scroll_offset(),
+                );
+                let modified = self.prompt.input(key);
+                let after = (
+                    self.prompt.cursor(),
+                    self.prompt.selection_range(),
+                    self.prompt.scroll_offset(),
+                );
+                modified || before != after
             }
         }
-        true
     }
 
-    fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent) {
-        self.overlay = match overlay {
-            Overlay::Help { scroll } => match key.code {
-                KeyCode::Esc | KeyCode::Enter | KeyCode::F(1) | KeyCode::Char('?' | 'q') => None,
-                KeyCode::Down | KeyCode::Char('j') => Some(Overlay::Help {
-                    scroll: scroll.saturating_add(1),
-                }),
-                KeyCode::Up | KeyCode::Char('k') => Some(Overlay::Help {
-                    scroll: scroll.saturating_sub(1),
-                }),
-                KeyCode::PageDown => Some(Overlay::Help {
-                    scroll: scroll.saturating_add(10),
-                }),
-                KeyCode::PageUp => Some(Overlay::Help {
-                    scroll: scroll.saturating_sub(10),
-                }),
-                _ => Some(Overlay::Help { scroll }),
-            },
+    fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> bool {
+        let (next, changed) = match overlay {
+            Overlay::Help { scroll } => {
+                let max = overlays::help_max_scroll(&self.config, self.area);
+                let to = match key.code {
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::F(1) | KeyCode::Char('?' | 'q') => {
+                        return true;
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+                    KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                    KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
+                    KeyCode::PageUp => scroll.saturating_sub(10),
+                    KeyCode::Home | KeyCode::Char('g') => 0,
+                    KeyCode::End | KeyCode::Char('G') => max,
+                    _ => scroll,
+                }
+                .min(max);
+                (Some(Overlay::Help { scroll: to }), to != scroll)
+            }
             Overlay::Browser(browser) => self.browser_key(browser, key),
-            Overlay::Url { slot, mut input } => match key.code {
-                KeyCode::Esc => None,
+            Overlay::Url {
+                slot,
+                mut input,
+                base,
+            } => match key.code {
+                KeyCode::Esc => (None, true),
                 KeyCode::Enter => {
-                    self.add_entry(slot, input.text());
-                    None
+                    let text = input.text().to_owned();
+                    self.add_entries(slot, &text, &base);
+                    (None, true)
                 }
                 _ => {
-                    input.handle(&key);
-                    Some(Overlay::Url { slot, input })
+                    let changed = input.handle(&key);
+                    (Some(Overlay::Url { slot, input, base }), changed)
                 }
             },
             Overlay::KeyPrompt { mut input, reason } => match key.code {
                 KeyCode::Esc => {
-                    self.show(Level::Warning, "no new key given: requests will keep failing with 401 until one is (F5 retries)");
-                    None
+                    self.show(
+                        Level::Warning,
+                        "no new key given: requests will keep failing with 401 until one is (F5 retries)",
+                    );
+                    (None, true)
                 }
                 KeyCode::Enter => match ApiKey::new(input.text()) {
                     Some(key) => {
                         self.use_key(key);
-                        None
+                        (None, true)
                     }
-                    None => Some(Overlay::KeyPrompt {
-                        input,
-                        reason: "type a key first, or Esc to go on without one".into(),
-                    }),
+                    None => (
+                        Some(Overlay::KeyPrompt {
+                            input,
+                            reason: "type a key first, or Esc to go on without one".into(),
+                        }),
+                        true,
+                    ),
                 },
                 _ => {
-                    input.handle(&key);
-                    Some(Overlay::KeyPrompt { input, reason })
+                    let changed = input.handle(&key);
+                    (Some(Overlay::KeyPrompt { input, reason }), changed)
                 }
             },
             Overlay::ConfirmQuit => match key.code {
                 KeyCode::Char('y' | 'Y' | 'q') | KeyCode::Enter => {
                     self.quit = true;
-                    None
+                    (None, true)
                 }
-                _ => None,
+                // Anything else stays, back in the dialog the question interrupted.
+                _ => (self.stashed.take(), true),
             },
         };
+        self.overlay = next;
+        changed
     }
 
-    fn browser_key(&mut self, mut browser: Browser, key: KeyEvent) -> Option<Overlay> {
+    fn browser_key(&mut self, mut browser: Browser, key: KeyEvent) -> (Option<Overlay>, bool) {
+        let before = (browser.selected, browser.filter.clone(), browser.req);
         match key.code {
-            KeyCode::Esc => return None,
+            KeyCode::Esc => return (None, true),
             KeyCode::Tab => {
-                return Some(Overlay::Url {
-                    slot: browser.slot,
-                    input: LineInput::new(),
-                });
+                // A path typed here is taken relative to the folder being browsed.
+                return (
+                    Some(Overlay::Url {
+                        slot: browser.slot,
+                        input: LineInput::new(),
+                        base: browser.dir.clone(),
+                    }),
+                    true,
+                );
             }
             KeyCode::Up => browser.step(-1),
             KeyCode::Down => browser.step(1),
@@ -154,7 +251,7 @@ impl App {
             KeyCode::Backspace if browser.filter.is_empty() => self.browse_to_parent(&mut browser),
             KeyCode::Enter => {
                 let chosen = match browser.selected_row() {
-                    None => return Some(Overlay::Browser(browser)),
+                    None => return (Some(Overlay::Browser(browser)), false),
                     Some(Row::Parent) => None,
                     Some(Row::Entry(e)) => Some((browser.dir.join(&e.name), e.is_dir)),
                 };
@@ -163,7 +260,7 @@ impl App {
                     Some((dir, true)) => self.browse(&mut browser, dir),
                     Some((file, false)) => {
                         self.add_path(browser.slot, file);
-                        return None;
+                        return (None, true);
                     }
                 }
             }
@@ -172,7 +269,8 @@ impl App {
                 browser.clamp();
             }
         }
-        Some(Overlay::Browser(browser))
+        let changed = before != (browser.selected, browser.filter.clone(), browser.req);
+        (Some(Overlay::Browser(browser)), changed)
     }
 
     fn browse(&mut self, browser: &mut Browser, dir: PathBuf) {
@@ -198,59 +296,19 @@ impl App {
         self.emit(Effect::ListDir { req, dir });
     }
 
-    /// Adds a local file; it is checked off the render path before it counts.
-    fn add_path(&mut self, slot: Slot, path: PathBuf) {
-        let id = self.id();
-        let label = label_for(&path, &self.config.start_dir);
-        if self.refs.add(slot, id, label).is_ok() {
-            self.emit(Effect::CheckReference {
-                id,
-                entry: path.display().to_string(),
-            });
-        }
-        self.set_focus(Focus::References);
-    }
-
-    /// Adds what was typed or pasted: a URL at once, a path after its check.
-    fn add_entry(&mut self, slot: Slot, text: &str) {
-        let text = text.trim();
-        if text.is_empty() {
-            return;
-        }
-        if text.starts_with("http://") || text.starts_with("https://") {
-            self.set_focus(Focus::References);
-            match ImageSource::parse(text) {
-                Ok(source) => {
-                    let id = self.id();
-                    if self.refs.add(slot, id, text.to_owned()).is_ok() {
-                        self.refs.checked(
-                            id,
-                            Ok(CheckedRef {
-                                source,
-                                dims: None,
-                                bytes: None,
-                            }),
-                        );
-                    }
-                }
-                Err(e) => self.refs.refusal = Some(e.to_string()),
-            }
-        } else {
-            let path = self.config.start_dir.join(text);
-            self.add_path(slot, path);
-        }
-    }
-
     fn use_key(&mut self, key: ApiKey) {
         self.emit(Effect::SetKey(key));
-        let stopped: Vec<String> = self
+        // Every task still generating is polled again with the new key: the pollers still
+        // running on the old one are replaced (their answers carry an older generation and
+        // are dropped), so a 401 they were about to report asks for nothing.
+        let generating: Vec<String> = self
             .tasks
             .list
             .iter()
-            .filter(|t| t.is_generating() && !t.polling)
+            .filter(|t| t.is_generating())
             .map(|t| t.id.clone())
             .collect();
-        for id in stopped {
+        for id in generating {
             self.repoll(&id);
         }
         self.refresh_credits();
@@ -262,6 +320,7 @@ impl App {
         if let Some(task) = self.tasks.get_mut(task_id) {
             task.poll_gen = generation;
             task.polling = true;
+            task.stopped_at = None;
             task.note = None;
             self.emit(Effect::Poll {
                 task_id: task_id.to_owned(),
@@ -270,17 +329,15 @@ impl App {
         }
     }
 
-    fn fullscreen_key(&mut self, key: KeyEvent) {
+    fn fullscreen_key(&mut self, key: KeyEvent) -> bool {
         match key.code {
+            KeyCode::Esc if self.message.is_some() => self.message = None,
             KeyCode::Esc | KeyCode::Enter | KeyCode::Char('f' | 'q') => self.fullscreen = false,
-            KeyCode::Left | KeyCode::Char('h') => {
-                self.tasks.step_variant(-1);
-            }
-            KeyCode::Right | KeyCode::Char('l') => {
-                self.tasks.step_variant(1);
-            }
-            _ => {}
+            KeyCode::Left | KeyCode::Char('h') => return self.tasks.step_variant(-1),
+            KeyCode::Right | KeyCode::Char('l') => return self.tasks.step_variant(1),
+            _ => return false,
         }
+        true
     }
 
     fn references_key(&mut self, key: KeyEvent) {
@@ -295,6 +352,7 @@ impl App {
                     self.overlay = Some(Overlay::Url {
                         slot: Slot::Reference,
                         input: LineInput::new(),
+                        base: self.config.start_dir.clone(),
                     });
                 }
             }
@@ -415,29 +473,6 @@ impl App {
         self.emit(Effect::Download { task_id: id, items });
     }
 
-    pub(super) fn on_paste(&mut self, text: &str) -> bool {
-        match &mut self.overlay {
-            Some(Overlay::Url { input, .. } | Overlay::KeyPrompt { input, .. }) => {
-                input.insert_str(text.trim())
-            }
-            Some(Overlay::Browser(b)) => {
-                b.filter.insert_str(text.trim());
-                b.clamp();
-            }
-            Some(_) => return false,
-            None if self.focus == Focus::Prompt => {
-                self.prompt
-                    .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
-            }
-            None if self.focus == Focus::References => {
-                let text = text.trim().to_owned();
-                self.add_entry(Slot::Reference, &text);
-            }
-            None => return false,
-        }
-        true
-    }
-
     pub(super) fn on_mouse(&mut self, mouse: MouseEvent) -> bool {
         if self.overlay.is_some() || self.fullscreen {
             return false;
@@ -455,6 +490,7 @@ impl App {
         .into_iter()
         .find(|(r, _)| hit(*r))
         .map(|(_, f)| f);
+        let before = self.pane_state();
         match mouse.kind {
             MouseEventKind::Down(MouseButton::Left) => {
                 let Some(focus) = focus else { return false };
@@ -477,17 +513,11 @@ impl App {
                     Some(Err(row)) if focus == Focus::Options => self.options.row = row,
                     _ => {}
                 }
-                true
             }
-            MouseEventKind::ScrollDown if focus == Some(Focus::Tasks) => {
-                self.tasks.step(1);
-                true
-            }
-            MouseEventKind::ScrollUp if focus == Some(Focus::Tasks) => {
-                self.tasks.step(-1);
-                true
-            }
-            _ => false,
+            MouseEventKind::ScrollDown if focus == Some(Focus::Tasks) => self.tasks.step(1),
+            MouseEventKind::ScrollUp if focus == Some(Focus::Tasks) => self.tasks.step(-1),
+            _ => {}
         }
+        self.pane_state() != before
     }
 }

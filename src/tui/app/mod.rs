@@ -1,10 +1,12 @@
 //! The app's state and `update`, the only place it changes.
 //!
 //! `update` takes one [`Action`] and records the work it needs as [`Effect`]s, which the runner
-//! hands to the worker. Nothing here does I/O or reads the clock: `now` is set from outside,
-//! so tests (and snapshots) are deterministic.
+//! hands to the worker. Nothing here does I/O or reads the clock: `now` is set from outside
+//! with [`App::set_now`] before each update and frame (the one input that does not come as
+//! an Action), so tests (and snapshots) are deterministic.
 
 pub mod browser;
+mod entries;
 mod input;
 pub mod line;
 pub mod refs;
@@ -12,16 +14,15 @@ pub mod results;
 pub mod tasks;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use image::DynamicImage;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::api::{FallbackModel, Size, Variants};
 use crate::tui::action::{Action, Draft, Effect, Fitted, SubmitStage};
+use crate::tui::preview::Payload;
 use crate::tui::ui::layout;
 
 use browser::Browser;
@@ -61,10 +62,11 @@ pub enum Overlay {
         scroll: u16,
     },
     Browser(Browser),
-    /// A URL (or a path typed by hand) for a reference or the mask.
+    /// A URL (or a path typed by hand, relative to `base`) for a reference or the mask.
     Url {
         slot: Slot,
         input: LineInput,
+        base: PathBuf,
     },
     /// The service refused the key (401): ask for another, masked.
     KeyPrompt {
@@ -203,7 +205,7 @@ pub struct PreviewState {
 pub struct PreviewTarget<'a> {
     /// Changes whenever the image does.
     pub serial: u64,
-    pub image: &'a Arc<DynamicImage>,
+    pub payload: &'a Payload,
     pub rect: Rect,
 }
 
@@ -239,6 +241,11 @@ pub struct App {
     pub preview: PreviewState,
     /// Where the file browser opens next.
     pub last_dir: PathBuf,
+    /// The dialog the quit question interrupted, back when the answer is "stay".
+    stashed: Option<Overlay>,
+    /// Why the key prompt must open, once the dialog open now is closed (it is not replaced:
+    /// what was typed there would be lost).
+    key_request: Option<String>,
     effects: Vec<Effect>,
     dirty: bool,
     quit: bool,
@@ -271,6 +278,8 @@ impl App {
             message: None,
             submission: None,
             preview: PreviewState::default(),
+            stashed: None,
+            key_request: None,
             effects: Vec::new(),
             dirty: true,
             quit: false,
@@ -283,6 +292,7 @@ impl App {
         app
     }
 
+    /// Sets the clock (the runner does, before each update and frame; tests set it freely).
     pub fn set_now(&mut self, now: Instant) {
         self.now = now;
     }
@@ -296,6 +306,10 @@ impl App {
             Action::Resize(w, h) => {
                 self.area = Rect::new(0, 0, w, h);
                 self.screen_epoch += 1;
+                if let Some(Overlay::Help { scroll }) = &mut self.overlay {
+                    let max = crate::tui::ui::overlays::help_max_scroll(&self.config, self.area);
+                    *scroll = (*scroll).min(max);
+                }
                 true
             }
             Action::FocusGained => {
@@ -311,10 +325,46 @@ impl App {
                 self.quit = true;
                 true
             }
+            Action::Leaving { submissions, limit } => {
+                self.overlay = None;
+                self.stashed = None;
+                self.fullscreen = false;
+                let what = if submissions == 1 {
+                    "a submission".to_owned()
+                } else {
+                    format!("{submissions} submissions")
+                };
+                self.show(
+                    Level::Info,
+                    format!(
+                        "Quitting: waiting up to {} s for the service to answer {what}, so that the task id is kept in {}. Ctrl-C leaves at once (the id would not be recorded).",
+                        limit.as_secs(),
+                        self.config.journal
+                    ),
+                );
+                true
+            }
             other => self.on_result(other),
         };
+        let reopened = self.reopen_key_prompt();
         self.sync_preview();
-        self.dirty |= changed;
+        self.dirty |= changed || reopened;
+    }
+
+    /// Opens the key prompt a 401 asked for while another dialog was open, once it closed.
+    fn reopen_key_prompt(&mut self) -> bool {
+        if self.overlay.is_some() || self.quit {
+            return false;
+        }
+        let Some(reason) = self.key_request.take() else {
+            return false;
+        };
+        self.fullscreen = false;
+        self.overlay = Some(Overlay::KeyPrompt {
+            input: LineInput::new(),
+            reason,
+        });
+        true
     }
 
     /// The work asked for since the last call.
@@ -338,15 +388,17 @@ impl App {
         self.screen_epoch
     }
 
-    /// Whether something on screen counts time (elapsed counters, the age of a stale balance).
+    /// Whether something on screen counts time (elapsed counters of tasks being polled, the
+    /// age of a stale balance).
     fn counts_time(&self) -> bool {
-        self.tasks.generating() > 0 || self.credits.is_stale()
+        self.tasks.polled() > 0 || self.credits.is_stale()
     }
 
-    /// When the screen next changes by itself, if it does: once a second while a task
-    /// generates; at the next minute of a stale balance's age. Otherwise never: idle is free.
+    /// When the screen next changes by itself, if it does: once a second while a task is
+    /// being polled (a task whose poller stopped shows a frozen time); at the next minute of a
+    /// stale balance's age. Otherwise never: idle is free.
     pub fn next_wakeup(&self) -> Option<Instant> {
-        if self.tasks.generating() > 0 {
+        if self.tasks.polled() > 0 {
             let second = Duration::from_secs(1);
             return Some(match self.last_tick {
                 Some(t) if t + second > self.now => t + second,
@@ -426,10 +478,12 @@ impl App {
         }
     }
 
-    /// Asks for a decode when the wanted image or its box changed.
+    /// Asks for a decode when the wanted image or its box changed; leaves full screen when
+    /// there is nothing to show there.
     fn sync_preview(&mut self) {
         let Some((task_id, index, path)) = self.wanted_image() else {
             self.preview.requested = None;
+            self.fullscreen = false;
             return;
         };
         let area = self.preview_area();
@@ -483,7 +537,7 @@ impl App {
         let serial = self.preview.requested.as_ref()?.req;
         Some(PreviewTarget {
             serial,
-            image: &fitted.image,
+            payload: &fitted.payload,
             rect,
         })
     }
@@ -530,8 +584,14 @@ impl App {
         }
     }
 
+    /// Quits, or asks first while tasks generate or a submission is on its way. The dialog
+    /// the question interrupts (with what was typed in it) comes back if the answer is "stay".
     fn request_quit(&mut self) {
         if self.tasks.generating() > 0 || self.submission.is_some() {
+            match self.overlay.take() {
+                Some(Overlay::Help { .. } | Overlay::ConfirmQuit) | None => {}
+                Some(other) => self.stashed = Some(other),
+            }
             self.overlay = Some(Overlay::ConfirmQuit);
         } else {
             self.quit = true;

@@ -15,9 +15,12 @@ impl App {
             Action::ReferenceChecked { id, result } => self.refs.checked(id, result),
             Action::DirListed { req, dir, result } => match &mut self.overlay {
                 Some(Overlay::Browser(b)) if b.req == req => {
+                    // The next browser opens where this one was, if this one could be read.
+                    if result.is_ok() {
+                        self.last_dir = dir;
+                    }
                     b.listing = Some(result);
                     b.clamp();
-                    self.last_dir = dir;
                     true
                 }
                 _ => false,
@@ -41,6 +44,7 @@ impl App {
                 failure,
                 stopped,
             } => {
+                let now = self.now;
                 let Some(task) = self
                     .tasks
                     .get_mut(&task_id)
@@ -49,7 +53,7 @@ impl App {
                     return false;
                 };
                 task.note = Some(if stopped {
-                    task.polling = false;
+                    task.stop_polling(now);
                     format!(
                         "status check stopped: {}; press p to check again",
                         failure.message
@@ -142,7 +146,11 @@ impl App {
                     task.note = Some(warning.clone());
                     self.show(Level::Warning, warning);
                 }
-                self.tasks.push_newest(task);
+                if self.fullscreen {
+                    self.tasks.push_behind(task);
+                } else {
+                    self.tasks.push_newest(task);
+                }
                 self.emit(Effect::Poll {
                     task_id: new.task_id,
                     generation,
@@ -192,17 +200,20 @@ impl App {
         }
     }
 
-    /// Opens the key prompt (once; a second 401 only updates the reason).
+    /// Opens the key prompt (once; a second 401 only updates the reason). Another dialog
+    /// open now is not replaced: the prompt waits until it closes.
     fn ask_key(&mut self, reason: &str) {
-        match &mut self.overlay {
-            Some(Overlay::KeyPrompt { reason: r, .. }) => *r = reason.to_owned(),
-            _ => {
+        match (&mut self.overlay, &mut self.stashed) {
+            (Some(Overlay::KeyPrompt { reason: r, .. }), _)
+            | (_, Some(Overlay::KeyPrompt { reason: r, .. })) => *r = reason.to_owned(),
+            (None, _) => {
                 self.fullscreen = false;
                 self.overlay = Some(Overlay::KeyPrompt {
                     input: LineInput::new(),
                     reason: reason.to_owned(),
                 });
             }
+            (Some(_), _) => self.key_request = Some(reason.to_owned()),
         }
     }
 }

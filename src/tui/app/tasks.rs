@@ -33,7 +33,11 @@ pub struct TaskView {
     pub urls: Vec<String>,
     /// Replies of older pollers carry an older generation and are dropped.
     pub poll_gen: u64,
+    /// Whether a poller is at work on it (false once it ended, or its poller stopped).
     pub polling: bool,
+    /// When its poller stopped before the task ended: its time stands still from then (the
+    /// screen cannot know more) until it is polled again.
+    pub stopped_at: Option<Instant>,
 }
 
 impl TaskView {
@@ -60,13 +64,21 @@ impl TaskView {
             urls: Vec::new(),
             poll_gen: generation,
             polling: true,
+            stopped_at: None,
         }
     }
 
     pub fn elapsed(&self, now: Instant) -> Duration {
         self.ended
+            .or(self.stopped_at)
             .unwrap_or(now)
             .saturating_duration_since(self.submitted)
+    }
+
+    /// Its poller gave up (or stopped on an error) while it still generates.
+    pub fn stop_polling(&mut self, now: Instant) {
+        self.polling = false;
+        self.stopped_at.get_or_insert(now);
     }
 
     pub fn is_generating(&self) -> bool {
@@ -130,10 +142,21 @@ impl Tasks {
         self.list.get(self.selected)
     }
 
+    /// Adds a task at the top and selects it.
     pub fn push_newest(&mut self, task: TaskView) {
         self.list.insert(0, task);
         self.selected = 0;
         self.variant = 0;
+    }
+
+    /// Adds a task at the top, the selection staying on the task it was on (in full screen
+    /// the image shown does not change under the person looking at it).
+    pub fn push_behind(&mut self, task: TaskView) {
+        let had = !self.list.is_empty();
+        self.list.insert(0, task);
+        if had {
+            self.selected += 1;
+        }
     }
 
     pub fn select(&mut self, index: usize) {
@@ -160,6 +183,14 @@ impl Tasks {
 
     pub fn generating(&self) -> usize {
         self.list.iter().filter(|t| t.is_generating()).count()
+    }
+
+    /// Tasks generating with a poller at work: their time counts on screen.
+    pub fn polled(&self) -> usize {
+        self.list
+            .iter()
+            .filter(|t| t.is_generating() && t.polling)
+            .count()
     }
 }
 
@@ -211,5 +242,36 @@ mod tests {
         assert_eq!(tasks.variant, 3);
         assert!(tasks.step_variant(1));
         assert_eq!(tasks.variant, 0);
+    }
+
+    #[test]
+    fn a_stopped_poller_freezes_the_time_until_polled_again() {
+        let t0 = Instant::now();
+        let mut tasks = Tasks::default();
+        tasks.push_newest(TaskView::new(
+            "a".into(),
+            "p".into(),
+            Size::Square,
+            1,
+            t0,
+            1,
+        ));
+        assert_eq!(tasks.polled(), 1);
+        tasks.list[0].stop_polling(t0 + Duration::from_secs(5));
+        assert_eq!((tasks.polled(), tasks.generating()), (0, 1));
+        assert_eq!(
+            tasks.list[0].elapsed(t0 + Duration::from_secs(500)),
+            Duration::from_secs(5)
+        );
+        // A new task in full screen keeps the selection on the task shown.
+        tasks.push_behind(TaskView::new(
+            "b".into(),
+            "p".into(),
+            Size::Square,
+            1,
+            t0,
+            2,
+        ));
+        assert_eq!(tasks.selected().map(|t| t.id.as_str()), Some("a"));
     }
 }

@@ -4,6 +4,7 @@
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::widgets::{Block, Borders};
 
+use super::{split_at_width, width as text_width};
 use crate::api::Size;
 use crate::tui::app::{App, OptionRow};
 
@@ -59,11 +60,12 @@ pub fn panes_in(app: &App, area: Rect) -> Panes {
     ])
     .areas(left);
 
-    let credits_h = if compact { 3 } else { 4 };
+    let credits_h = credits_height(app, compact);
+    // Compact: room for four tasks (two rows each) and the border.
     let tasks_h = if compact {
-        8
+        10
     } else {
-        (main.height * 3 / 10).max(8)
+        (main.height * 3 / 10).max(10)
     };
     let [credits, tasks, preview] = Layout::vertical([
         Constraint::Length(credits_h),
@@ -83,6 +85,16 @@ pub fn panes_in(app: &App, area: Rect) -> Panes {
         left,
         status,
         compact,
+    }
+}
+
+/// The credits pane: the balance, and a second row when a refresh failed (why, and since
+/// when the balance is stale) or, when not compact, the refresh key.
+pub fn credits_height(app: &App, compact: bool) -> u16 {
+    if compact && app.credits.error.is_none() {
+        3
+    } else {
+        4
     }
 }
 
@@ -229,24 +241,25 @@ pub fn reference_at(app: &App, pane: Rect, at: Position) -> Option<usize> {
     }
 }
 
-/// Word-wraps `text` to `width` columns (long words are cut). Counting and drawing both use
-/// it, so a pane is exactly as tall as its text.
+/// Word-wraps `text` to `width` columns of display width (long words are cut; wide
+/// characters count two). Counting and drawing both use it, so a pane is exactly as tall as
+/// its text.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
         let mut line = String::new();
         let mut len = 0;
-        for word in paragraph.split(' ') {
-            let mut word: Vec<char> = word.chars().collect();
+        for mut word in paragraph.split(' ') {
             loop {
                 let sep = usize::from(len > 0);
-                if len + sep + word.len() <= width {
+                let word_w = text_width(word);
+                if len + sep + word_w <= width {
                     if sep == 1 {
                         line.push(' ');
                     }
-                    line.extend(word.iter());
-                    len += sep + word.len();
+                    line.push_str(word);
+                    len += sep + word_w;
                     break;
                 }
                 if len > 0 {
@@ -254,8 +267,14 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
                     len = 0;
                     continue;
                 }
-                let rest = word.split_off(width);
-                lines.push(word.iter().collect());
+                let (head, rest) = split_at_width(word, width);
+                if rest.is_empty() {
+                    // Only a glyph wider than the line: it takes the line.
+                    line.push_str(head);
+                    len = text_width(head);
+                    break;
+                }
+                lines.push(head.to_owned());
                 word = rest;
             }
         }
@@ -274,6 +293,8 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(wrap("x\ny", 10), vec!["x", "y"]);
         assert_eq!(wrap("", 10), vec![""]);
+        assert_eq!(wrap("東京の夜 景色", 6), vec!["東京の", "夜", "景色"]);
+        assert_eq!(wrap("東京", 1), vec!["東", "京"]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! diff, and `preview.rs` prints the image over them after the frame.
 
 pub mod layout;
-mod overlays;
+pub mod overlays;
 mod panes;
 mod tasks;
 
@@ -103,19 +103,53 @@ pub fn format_elapsed(d: Duration) -> String {
     }
 }
 
-/// Cuts `text` to `width` columns with an ellipsis (one line, newlines as spaces).
-pub fn ellipsize(text: &str, width: usize) -> String {
+/// Columns `text` takes on screen, as ratatui counts them (wide CJK and emoji take two).
+pub fn width(text: &str) -> usize {
+    Span::raw(text).width()
+}
+
+/// Columns one character takes.
+pub fn char_width(c: char) -> usize {
+    let mut buf = [0u8; 4];
+    Span::raw(&*c.encode_utf8(&mut buf)).width()
+}
+
+/// The longest start of `text` that fits in `columns`, and the rest. At least one character
+/// goes to the start (so that a glyph wider than `columns` still moves on).
+pub fn split_at_width(text: &str, columns: usize) -> (&str, &str) {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        let w = char_width(c);
+        if used + w > columns && i > 0 {
+            return text.split_at(i);
+        }
+        used += w;
+    }
+    (text, "")
+}
+
+/// Cuts `text` to `columns` with an ellipsis (one line, newlines as spaces).
+pub fn ellipsize(text: &str, columns: usize) -> String {
     let flat: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if flat.chars().count() <= width {
+    if width(&flat) <= columns {
         return flat;
     }
-    if width == 0 {
+    if columns == 0 {
         return String::new();
     }
-    let mut s: String = flat.chars().take(width - 1).collect();
+    let mut s = String::new();
+    let mut used = 0;
+    for c in flat.chars() {
+        let w = char_width(c);
+        if used + w > columns - 1 {
+            break;
+        }
+        used += w;
+        s.push(c);
+    }
     s.push('…');
     s
 }
@@ -133,20 +167,23 @@ pub fn format_bytes(n: u64) -> String {
     }
 }
 
-fn status_line(app: &App, frame: &mut Frame, area: Rect) {
+/// The keys that work where the keys go now (a pane, full screen, a dialog), as many as fit;
+/// in the panes the help key sits at the right end. `extra` follows the hints if there is
+/// room (full screen's elapsed time).
+pub fn status_line_with(app: &App, frame: &mut Frame, area: Rect, extra: &str) {
     let key = |k: &str| {
         Span::styled(
             format!(" {k} "),
             Style::default().add_modifier(Modifier::REVERSED),
         )
     };
-    let (help_key, help_what) = keys::help_hint(app.focus);
-    let help_w = help_key.chars().count() + help_what.chars().count() + 3;
+    let help = keys::help_hint(app);
+    let help_w = help.map_or(0, |(k, what)| width(k) + width(what) + 3);
     let room = (area.width as usize).saturating_sub(help_w);
     let mut spans = Vec::new();
     let mut used = 0;
-    for (k, what) in keys::hints(app.focus) {
-        let w = k.chars().count() + what.chars().count() + 5;
+    for (k, what) in keys::hints(keys::Place::of(app)) {
+        let w = width(k) + width(what) + 5;
         if used + w > room {
             break;
         }
@@ -154,21 +191,36 @@ fn status_line(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(key(k));
         spans.push(Span::raw(format!(" {what}  ")));
     }
-    spans.push(Span::raw(" ".repeat(room - used)));
-    spans.push(key(help_key));
-    spans.push(Span::raw(format!(" {help_what}")));
+    if !extra.is_empty() && used + width(extra) <= room {
+        used += width(extra);
+        spans.push(Span::styled(extra.to_owned(), Style::default().fg(DIM)));
+    }
+    if let Some((k, what)) = help {
+        spans.push(Span::raw(" ".repeat(room - used)));
+        spans.push(key(k));
+        spans.push(Span::raw(format!(" {what}")));
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn status_line(app: &App, frame: &mut Frame, area: Rect) {
+    status_line_with(app, frame, area, "");
+}
+
+/// A message's title and colour.
+pub fn message_look(level: Level) -> (&'static str, Color) {
+    match level {
+        Level::Info => ("Note", ACCENT),
+        Level::Warning => ("Warning", Color::Yellow),
+        Level::Error => ("Error", Color::Red),
+    }
 }
 
 /// A message the person dismisses with Esc, over the bottom of the left column (never over
 /// the preview).
 fn message(app: &App, frame: &mut Frame, left: Rect) {
     let Some(msg) = &app.message else { return };
-    let (title, color) = match msg.level {
-        Level::Info => ("Note", ACCENT),
-        Level::Warning => ("Warning", Color::Yellow),
-        Level::Error => ("Error", Color::Red),
-    };
+    let (title, color) = message_look(msg.level);
     let width = left.width.saturating_sub(2) as usize;
     let mut lines = layout::wrap(&msg.text, width);
     lines.truncate(6);
@@ -197,6 +249,12 @@ mod tests {
         assert_eq!(format_elapsed(Duration::from_secs(7)), "0:07");
         assert_eq!(format_elapsed(Duration::from_secs(3723)), "1:02:03");
         assert_eq!(ellipsize("a red fox\nin snow", 8), "a red f…");
+        // Wide characters take two columns each.
+        assert_eq!(ellipsize("東京の夜景", 6), "東京…");
+        assert_eq!(width(&ellipsize("東京の夜景", 5)), 5);
+        assert_eq!(ellipsize("東京", 4), "東京");
+        assert_eq!(split_at_width("a東b", 2), ("a", "東b"));
+        assert_eq!(split_at_width("東", 1), ("東", ""));
         assert_eq!(format_bytes(2150), "2.1 KB");
         assert_eq!(format_bytes(30 * 1024 * 1024), "30.0 MB");
     }

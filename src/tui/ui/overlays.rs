@@ -8,12 +8,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
 use super::layout::{dialog, wrap};
-use super::{ACCENT, DIM, ellipsize, format_bytes};
+use super::{ACCENT, DIM, ellipsize, format_bytes, width as text_width};
 use crate::api::types::MAX_FILE_BYTES;
+use crate::tui::action::SubmitStage;
 use crate::tui::app::browser::{Browser, Row};
 use crate::tui::app::line::LineInput;
 use crate::tui::app::refs::Slot;
-use crate::tui::app::{App, Overlay};
+use crate::tui::app::{App, AppConfig, Overlay};
 use crate::tui::keys;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -21,16 +22,22 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         None => {}
         Some(Overlay::Help { scroll }) => help(app, frame, area, *scroll),
         Some(Overlay::Browser(b)) => browser(frame, area, b),
-        Some(Overlay::Url { slot, input }) => {
+        Some(Overlay::Url { slot, input, base }) => {
             let what = if *slot == Slot::Mask {
                 "the mask"
             } else {
                 "a reference"
             };
+            let width = 72u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
             let lines = vec![
                 Line::from(format!("A URL (https://…) or a file path for {what}:")),
                 input_line(input, false),
-                Line::from("Enter adds · Esc cancels").fg(DIM),
+                Line::from(ellipsize(
+                    &format!("Paths are relative to {}", base.display()),
+                    width,
+                ))
+                .fg(DIM),
+                Line::from("Enter adds · Esc cancels · paste several lines to add each").fg(DIM),
             ];
             simple(frame, area, " Add by URL or path ", lines, 72, ACCENT);
         }
@@ -56,18 +63,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             );
         }
         Some(Overlay::ConfirmQuit) => {
-            let n = app.tasks.generating();
             let width = 64u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
-            let what = match n {
-                0 => "A submission is still on its way.".to_owned(),
-                1 => "1 task is still generating.".to_owned(),
-                n => format!("{n} tasks are still generating."),
-            };
-            let text = format!(
-                "{what} Task ids are kept in {}: `fouro status <id>` and `fouro download <id>` fetch the results later.",
-                app.config.journal
-            );
-            let mut lines: Vec<Line> = wrap(&text, width).into_iter().map(Line::from).collect();
+            let mut lines: Vec<Line> = wrap(&quit_question(app), width)
+                .into_iter()
+                .map(Line::from)
+                .collect();
             lines.push(Line::from(""));
             lines.push(Line::from(vec![
                 Span::styled(" y ", Style::default().add_modifier(Modifier::REVERSED)),
@@ -78,6 +78,32 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             simple(frame, area, " Quit? ", lines, 64, Color::Yellow);
         }
     }
+}
+
+/// What quitting now would leave behind, truthfully: tasks that generate are in the journal
+/// (unless it could not be written, which their rows say); a submission still uploading is
+/// cancelled; one that reached the service is waited for, so its id is journaled too.
+fn quit_question(app: &App) -> String {
+    let journal = &app.config.journal;
+    let mut parts = Vec::new();
+    match app.tasks.generating() {
+        0 => {}
+        1 => parts.push(format!(
+            "1 task is still generating. Its id is kept in {journal}: `fouro status <id>` and `fouro download <id>` fetch the result later."
+        )),
+        n => parts.push(format!(
+            "{n} tasks are still generating. Their ids are kept in {journal}: `fouro status <id>` and `fouro download <id>` fetch the results later."
+        )),
+    }
+    if let Some(s) = &app.submission {
+        parts.push(match s.stage {
+            Some(SubmitStage::Uploading { .. }) => {
+                "A submission is still uploading its references: quitting cancels it, and no task is created.".to_owned()
+            }
+            _ => "A submission is on its way to the service: quitting first waits for its answer (up to the request timeout), so that its task id is kept in the journal too.".to_owned(),
+        });
+    }
+    parts.join(" ")
 }
 
 /// A one-line input with a block cursor; masked for secrets.
@@ -131,14 +157,22 @@ fn simple(
 /// One section of the help: its title, then each binding with its description wrapped to
 /// `width` columns.
 fn help_section(section: &keys::Section, width: usize) -> Vec<Line<'static>> {
-    const KEYS_W: usize = 23;
+    const KEYS_W: usize = 24;
     let mut lines = vec![Line::from(section.title).fg(ACCENT).bold()];
     for b in section.bindings {
-        let desc = wrap(b.what, width.saturating_sub(KEYS_W + 2).max(10));
+        let mut desc = wrap(b.what, width.saturating_sub(KEYS_W + 2).max(10));
+        // Keys too long for their column get a row of their own.
+        if text_width(b.keys) >= KEYS_W {
+            desc.insert(0, String::new());
+        }
         for (i, part) in desc.into_iter().enumerate() {
             let keys = if i == 0 { b.keys } else { "" };
+            let pad = KEYS_W.saturating_sub(text_width(keys));
             lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<KEYS_W$}"), Style::default().bold()),
+                Span::styled(
+                    format!("  {keys}{}", " ".repeat(pad)),
+                    Style::default().bold(),
+                ),
                 Span::raw(part),
             ]));
         }
@@ -146,8 +180,8 @@ fn help_section(section: &keys::Section, width: usize) -> Vec<Line<'static>> {
     lines
 }
 
-/// Every binding; in two columns when the screen is wide enough.
-fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
+/// The help's lines, its box and how far it scrolls, for a screen of `area`.
+fn help_layout(config: &AppConfig, area: Rect) -> (Vec<Line<'static>>, Rect, u16) {
     let two_columns = area.width >= 150;
     let w = if two_columns {
         area.width.saturating_sub(4).min(170)
@@ -156,7 +190,7 @@ fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
     };
     let inner_w = w.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
     let col_w = if two_columns {
-        (inner_w - 2) / 2
+        inner_w.saturating_sub(2) / 2
     } else {
         inner_w
     };
@@ -166,10 +200,20 @@ fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
         .collect();
     let mut lines: Vec<Line<'static>> = Vec::new();
     if two_columns {
+        // Whole sections to the left until the split is most even.
         let total: usize = sections.iter().map(Vec::len).sum();
+        let mut before = 0;
+        let split = (0..=sections.len())
+            .map(|k| {
+                let left = before;
+                before += sections.get(k).map_or(0, Vec::len);
+                (k, left.max(total - left))
+            })
+            .min_by_key(|(_, tallest)| *tallest)
+            .map_or(0, |(k, _)| k);
         let (mut left, mut right) = (Vec::new(), Vec::new());
-        for s in sections {
-            if left.len() < total / 2 {
+        for (k, s) in sections.into_iter().enumerate() {
+            if k < split {
                 left.extend(s)
             } else {
                 right.extend(s)
@@ -190,15 +234,26 @@ fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
     lines.push(
         Line::from(format!(
             "Images: {} · task ids kept in {}",
-            app.config.protocol, app.config.journal
+            config.protocol, config.journal
         ))
         .fg(DIM),
     );
     let rect = dialog(area, w, lines.len() as u16 + 2);
     let visible = rect.height.saturating_sub(2);
     let max_scroll = (lines.len() as u16).saturating_sub(visible);
+    (lines, rect, max_scroll)
+}
+
+/// How far the help scrolls on a screen of `area` (the app keeps its scroll within it).
+pub fn help_max_scroll(config: &AppConfig, area: Rect) -> u16 {
+    help_layout(config, area).2
+}
+
+/// Every binding; in two columns when the screen is wide enough.
+fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
+    let (lines, rect, max_scroll) = help_layout(&app.config, area);
     let title = if max_scroll > 0 {
-        " Keys (↑/↓ scroll, Esc closes) "
+        " Keys (↑/↓ PgUp/PgDn scroll, Esc closes) "
     } else {
         " Keys (Esc closes) "
     };
@@ -264,9 +319,9 @@ fn browser(frame: &mut Frame, area: Rect, b: &Browser) {
                     }
                     Row::Entry(e) => (e.name.clone(), format_bytes(e.bytes), Color::Reset, DIM),
                 };
-                let info_w = info.chars().count();
+                let info_w = text_width(&info);
                 let name = ellipsize(&name, inner_w.saturating_sub(info_w + 2));
-                let pad = inner_w.saturating_sub(name.chars().count() + info_w);
+                let pad = inner_w.saturating_sub(text_width(&name) + info_w);
                 let mut line = Line::from(vec![
                     Span::styled(name, Style::default().fg(color)),
                     Span::raw(" ".repeat(pad)),

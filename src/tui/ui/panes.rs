@@ -8,7 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::layout::{self, wrap};
-use super::{ACCENT, DIM, ellipsize, focused, format_bytes, format_elapsed, pane_block};
+use super::{
+    ACCENT, DIM, ellipsize, focused, format_bytes, format_elapsed, message_look, pane_block,
+    status_line_with, width as text_width,
+};
 use crate::api::types::MAX_REFERENCES;
 use crate::tui::app::refs::{RefEntry, RefState};
 use crate::tui::app::results::format_credits;
@@ -76,10 +79,9 @@ fn entry_line(mark: &str, e: &RefEntry, width: usize) -> Line<'static> {
         },
     };
     let head = format!("{mark}  ");
-    let room = width.saturating_sub(head.chars().count() + info.chars().count() + 1);
+    let room = width.saturating_sub(text_width(&head) + text_width(&info) + 1);
     let label = ellipsize(&e.label, room);
-    let pad =
-        width.saturating_sub(head.chars().count() + label.chars().count() + info.chars().count());
+    let pad = width.saturating_sub(text_width(&head) + text_width(&label) + text_width(&info));
     Line::from(vec![
         Span::styled(head, Style::default().fg(DIM)),
         Span::raw(label),
@@ -165,6 +167,7 @@ pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
     );
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let width = inner.width as usize;
     let mut first = Vec::new();
     let mut second = None;
     match (c.value, &c.error) {
@@ -198,13 +201,17 @@ pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
             if c.loading {
                 first.push(Span::styled(" · refreshing…", Style::default().fg(DIM)));
             }
-            second = Some(Line::from(format!("refresh failed: {err}")).fg(Color::Yellow));
+            second = Some((format!("refresh failed: {err}"), Color::Yellow));
         }
         (None, Some(err)) => {
             first.push(Span::styled(
-                format!("balance unknown: {err}"),
-                Style::default().fg(Color::Red),
+                "balance unknown",
+                Style::default().fg(Color::Red).bold(),
             ));
+            if c.loading {
+                first.push(Span::styled(" · refreshing…", Style::default().fg(DIM)));
+            }
+            second = Some((err.clone(), Color::Red));
         }
         (None, None) => first.push(Span::styled(
             "reading the balance…",
@@ -212,32 +219,51 @@ pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
         )),
     }
     let mut lines = vec![Line::from(first)];
-    if !compact {
-        lines.push(second.unwrap_or_else(|| Line::from("F5 refreshes").fg(DIM)));
+    match second {
+        // One row, cut with an ellipsis (the whole reason is in the log and on F5).
+        Some((text, color)) => lines.push(Line::from(ellipsize(&text, width)).fg(color)),
+        None if !compact => lines.push(Line::from("F5 refreshes").fg(DIM)),
+        None => {}
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// The selected image over the whole screen, with a title row and the status line.
+/// The selected image over the whole screen, with a title row (or the message, when there is
+/// one: it would be hidden otherwise) and the status line.
 pub fn fullscreen(app: &App, frame: &mut Frame, area: Rect) {
     let task = app.tasks.selected();
     let n = task.map(|t| t.images.len()).unwrap_or(0);
-    let mut title = match task {
-        Some(t) => format!(
-            " {} · {} · image {}/{n}",
-            t.id,
-            t.size,
-            app.tasks.variant + 1
-        ),
-        None => String::new(),
+    let title_row = Rect {
+        height: 1.min(area.height),
+        ..area
     };
-    if let Some(f) = app.preview_image() {
-        title.push_str(&format!(" · {}×{}", f.source_dims.0, f.source_dims.1));
+    if let Some(msg) = &app.message {
+        let (title, color) = message_look(msg.level);
+        let text = format!(" {title}: {} (Esc dismisses)", msg.text);
+        frame.render_widget(
+            Paragraph::new(ellipsize(&text, area.width as usize))
+                .style(Style::default().fg(Color::Black).bg(color)),
+            title_row,
+        );
+    } else {
+        let mut title = match task {
+            Some(t) => format!(
+                " {} · {} · image {}/{n}",
+                t.id,
+                t.size,
+                app.tasks.variant + 1
+            ),
+            None => String::new(),
+        };
+        if let Some(f) = app.preview_image() {
+            title.push_str(&format!(" · {}×{}", f.source_dims.0, f.source_dims.1));
+        }
+        frame.render_widget(
+            Paragraph::new(ellipsize(&title, area.width as usize))
+                .style(Style::default().add_modifier(Modifier::REVERSED)),
+            title_row,
+        );
     }
-    frame.render_widget(
-        Paragraph::new(title).style(Style::default().add_modifier(Modifier::REVERSED)),
-        Rect { height: 1, ..area },
-    );
     let image_area = layout::fullscreen_image_area(area);
     if app.preview_image().is_none() {
         let text = app
@@ -245,7 +271,9 @@ pub fn fullscreen(app: &App, frame: &mut Frame, area: Rect) {
             .map(|e| format!("cannot show the image: {e}"))
             .unwrap_or_else(|| "decoding…".into());
         frame.render_widget(
-            Paragraph::new(text).alignment(Alignment::Center).fg(DIM),
+            Paragraph::new(ellipsize(&text, image_area.width as usize))
+                .alignment(Alignment::Center)
+                .fg(DIM),
             layout::centered(image_area, (image_area.width, 1)),
         );
     }
@@ -255,16 +283,8 @@ pub fn fullscreen(app: &App, frame: &mut Frame, area: Rect) {
         area.width,
         1.min(area.height),
     );
-    let hints = Line::from(vec![
-        Span::styled(" ←/→ ", Style::default().add_modifier(Modifier::REVERSED)),
-        Span::raw(" variant  "),
-        Span::styled(" Esc ", Style::default().add_modifier(Modifier::REVERSED)),
-        Span::raw(" back  "),
-        Span::raw(
-            task.map(|t| format_elapsed(t.elapsed(app.now)))
-                .map(|e| format!("  took {e}"))
-                .unwrap_or_default(),
-        ),
-    ]);
-    frame.render_widget(Paragraph::new(hints), status);
+    let took = task
+        .map(|t| format!("  took {}", format_elapsed(t.elapsed(app.now))))
+        .unwrap_or_default();
+    status_line_with(app, frame, status, &took);
 }

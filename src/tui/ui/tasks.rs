@@ -7,7 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::layout::{self, wrap};
-use super::{ACCENT, DIM, ellipsize, focused, format_elapsed, pane_block, status_color};
+use super::{
+    ACCENT, DIM, ellipsize, focused, format_elapsed, pane_block, status_color, width as text_width,
+};
 use crate::tui::action::SubmitStage;
 use crate::tui::app::tasks::{ImageSlot, TaskView};
 use crate::tui::app::{App, Focus};
@@ -65,7 +67,7 @@ fn task_lines(
     let status = task.status.as_str();
     let elapsed = format_elapsed(task.elapsed(app.now));
     let head = format!("{marker}{status} {} {elapsed} ", task.size);
-    let prompt = ellipsize(&task.prompt, width.saturating_sub(head.chars().count()));
+    let prompt = ellipsize(&task.prompt, width.saturating_sub(text_width(&head)));
     let l1 = Line::from(vec![
         Span::raw(marker),
         Span::styled(
