@@ -80,17 +80,22 @@ pub async fn run(config: RunConfig) -> io::Result<()> {
 /// open, deletes kitty images, stops the reports, leaves raw mode and the alternate screen.
 fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
-        let mut out = stdout();
-        let _ = execute!(out, EndSynchronizedUpdate);
-        preview::kitty_cleanup(&mut out);
-        let _ = execute!(
-            out,
-            DisableMouseCapture,
-            DisableBracketedPaste,
-            DisableFocusChange
-        );
+        leave_modes();
         ratatui::restore();
     }
+}
+
+/// What fouro turned on beyond ratatui's raw mode and alternate screen, turned off.
+fn leave_modes() {
+    let mut out = stdout();
+    let _ = execute!(out, EndSynchronizedUpdate);
+    preview::kitty_cleanup(&mut out);
+    let _ = execute!(
+        out,
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        DisableFocusChange
+    );
 }
 
 /// Wraps the hook `ratatui::init` installed (it restores the terminal, then reports): a panic
@@ -105,15 +110,7 @@ fn install_panic_hook() {
             return;
         }
         if ACTIVE.swap(false, Ordering::SeqCst) {
-            let mut out = stdout();
-            let _ = execute!(out, EndSynchronizedUpdate);
-            preview::kitty_cleanup(&mut out);
-            let _ = execute!(
-                out,
-                DisableMouseCapture,
-                DisableBracketedPaste,
-                DisableFocusChange
-            );
+            leave_modes();
         }
         previous(info);
     }));
