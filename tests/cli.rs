@@ -607,3 +607,16 @@ async fn the_user_agent_names_fouro_and_proxies_are_honoured() {
     let o = run("127.0.0.1").await;
     assert_eq!(stdout(&o).trim(), "100 credits", "{}", stderr(&o));
 }
+
+#[tokio::test]
+async fn the_app_without_a_key_says_how_to_set_one() {
+    let emu = emulator(300).await;
+    let data = tempfile::tempdir().unwrap();
+    let o = fouro(&emu, data.path(), None, &[]).await;
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("FOURO_API_KEY") && err.contains("fouro demo"),
+        "{err}"
+    );
+}
