@@ -125,6 +125,22 @@ fn add_task(
     (index, generation)
 }
 
+/// What the poller and the downloader send when task `id` succeeds with one image.
+fn succeed_with_one_image(tx: &UnboundedSender<Action>, id: &str, generation: u64) {
+    tx.send(Action::TaskUpdate {
+        task_id: id.into(),
+        generation,
+        record: record(id, TaskStatus::Success, 1.0, 1, None),
+    })
+    .unwrap();
+    tx.send(Action::ImageSaved {
+        task_id: id.into(),
+        index: 0,
+        result: Ok(PathBuf::from(format!("/d/{id}-1.png"))),
+    })
+    .unwrap();
+}
+
 fn refused() -> Failure {
     Failure {
         message: "the API key was refused (401: bad key)".into(),
@@ -472,18 +488,7 @@ fn the_browser_lists_off_the_render_path_and_drops_old_listings() {
 fn the_preview_hides_under_overlays_and_refits_after_a_resize() {
     let (tx, mut rx) = channel();
     let (mut a, g) = with_task("task_4o_6", &tx, &mut rx);
-    tx.send(Action::TaskUpdate {
-        task_id: "task_4o_6".into(),
-        generation: g,
-        record: record("task_4o_6", TaskStatus::Success, 1.0, 1, None),
-    })
-    .unwrap();
-    tx.send(Action::ImageSaved {
-        task_id: "task_4o_6".into(),
-        index: 0,
-        result: Ok(PathBuf::from("/d/6.png")),
-    })
-    .unwrap();
+    succeed_with_one_image(&tx, "task_4o_6", g);
     pump(&mut a, &mut rx);
     let req = a
         .preview
@@ -785,18 +790,7 @@ fn ctrl_s_submits_from_help_and_full_screen_but_not_while_typing() {
     })
     .unwrap();
     // The first task succeeds; show it full screen, then Ctrl-S.
-    tx.send(Action::TaskUpdate {
-        task_id: "task_4o_23".into(),
-        generation: g,
-        record: record("task_4o_23", TaskStatus::Success, 1.0, 1, None),
-    })
-    .unwrap();
-    tx.send(Action::ImageSaved {
-        task_id: "task_4o_23".into(),
-        index: 0,
-        result: Ok(PathBuf::from("/d/23.png")),
-    })
-    .unwrap();
+    succeed_with_one_image(&tx, "task_4o_23", g);
     pump(&mut a, &mut rx);
     feed(
         &mut a,
@@ -1002,18 +996,7 @@ fn keys_that_change_nothing_draw_no_frame() {
 /// An app showing task `id`'s image full screen.
 fn full_screen(tx: &UnboundedSender<Action>, rx: &mut UnboundedReceiver<Action>) -> App {
     let (mut a, g) = with_task("task_4o_26", tx, rx);
-    tx.send(Action::TaskUpdate {
-        task_id: "task_4o_26".into(),
-        generation: g,
-        record: record("task_4o_26", TaskStatus::Success, 1.0, 1, None),
-    })
-    .unwrap();
-    tx.send(Action::ImageSaved {
-        task_id: "task_4o_26".into(),
-        index: 0,
-        result: Ok(PathBuf::from("/d/26.png")),
-    })
-    .unwrap();
+    succeed_with_one_image(tx, "task_4o_26", g);
     pump(&mut a, rx);
     feed(
         &mut a,

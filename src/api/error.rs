@@ -90,7 +90,7 @@ pub enum Error {
     )]
     BadTaskId { id: String },
 
-    #[error("could not set up HTTP: {0}")]
+    #[error("could not set up HTTP ({0}): check the system's TLS certificates and proxy settings")]
     Setup(String),
 
     #[error("the connection to {host} failed: {detail}: try again")]

@@ -358,6 +358,15 @@ impl TaskRecord {
     }
 }
 
+/// A balance as people read it: whole numbers (as the service sends them) without decimals.
+pub fn format_credits(credits: f64) -> String {
+    if credits.fract() == 0.0 && credits.abs() < 1e15 {
+        format!("{}", credits as i64)
+    } else {
+        format!("{credits:.2}")
+    }
+}
+
 /// What the upload endpoints answer in `data`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

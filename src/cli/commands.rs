@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use super::output::{format_credits, status_json, status_text};
+use super::output::{status_json, status_text};
 use super::{GenerateArgs, GlobalArgs, exit};
 use crate::api::input::{ImageSource, check_set};
 use crate::api::poll::{PollOptions, wait_for_task};
+use crate::api::types::format_credits;
 use crate::api::{Client, Error, GenerateRequest, Result, TaskRecord, TaskStatus};
 use crate::store::journal::{Journal, JournalEntry};
 

@@ -184,7 +184,7 @@ pub fn exit_code(err: &api::Error) -> u8 {
 impl std::fmt::Debug for GlobalArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GlobalArgs")
-            .field("api_key", &self.api_key.as_deref().and_then(ApiKey::new))
+            .field("api_key", &self.key())
             .field("base_url", &self.base_url)
             .field("upload_url", &self.upload_url)
             .field("timeout", &self.timeout)
@@ -194,6 +194,11 @@ impl std::fmt::Debug for GlobalArgs {
 }
 
 impl GlobalArgs {
+    /// The API key, if one was given (trimmed; an empty one is none).
+    pub fn key(&self) -> Option<ApiKey> {
+        self.api_key.as_deref().and_then(ApiKey::new)
+    }
+
     pub fn client(&self) -> api::Result<Client> {
         Client::new(self.client_config())
     }
@@ -204,7 +209,7 @@ impl GlobalArgs {
         ClientConfig {
             base_url: self.base_url.clone(),
             upload_url: self.upload_url.clone(),
-            api_key: self.api_key.as_deref().and_then(ApiKey::new),
+            api_key: self.key(),
             request_timeout: Duration::from_secs(self.timeout.max(1)),
             retry: api::limits::RetryPolicy {
                 max_attempts: self.retries.saturating_add(1).min(20),

@@ -58,15 +58,6 @@ pub fn format_time(ms: i64) -> Option<String> {
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
 }
 
-/// Credits as the service gives them: whole numbers without a fraction.
-pub fn format_credits(credits: f64) -> String {
-    if credits.fract() == 0.0 && credits.abs() < 1e15 {
-        format!("{}", credits as i64)
-    } else {
-        format!("{credits:.2}")
-    }
-}
-
 /// Whole balances as JSON integers, as the service sends them.
 pub fn credits_json(credits: f64) -> Value {
     if credits.fract() == 0.0 && credits.abs() < 1e15 {

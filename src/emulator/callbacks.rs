@@ -54,7 +54,7 @@ pub(crate) async fn deliver(shared: &Shared, id: &str) {
         let Some(task) = state.tasks.get(id) else {
             return;
         };
-        let Some(url) = task.callback_url.clone() else {
+        let Some(url) = task.spec.callback_url.clone() else {
             return;
         };
         if !task.status.is_final() {

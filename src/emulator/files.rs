@@ -84,7 +84,7 @@ pub(crate) fn exists(shared: &Shared, url: &str) -> bool {
         };
         let n = parse_variant(file);
         return state.tasks.get(id).is_some_and(|t| {
-            t.status == TaskStatus::Success && n.is_some_and(|n| (1..=t.variants).contains(&n))
+            t.status == TaskStatus::Success && n.is_some_and(|n| (1..=t.spec.variants).contains(&n))
         });
     }
     path.strip_prefix("/emulator/files/uploads/")

@@ -75,13 +75,8 @@ pub(crate) struct Task {
     pub id: String,
     /// The generate body as received.
     pub request: Value,
-    pub prompt: String,
-    pub size: Size,
-    pub variants: u32,
-    /// `filesUrl` then the deprecated `fileUrl`.
-    pub references: Vec<String>,
-    pub mask_url: Option<String>,
-    pub callback_url: Option<String>,
+    /// What the task makes, as validated from `request`.
+    pub spec: TaskSpec,
     /// Credits taken at submit; given back (and zeroed) if the task fails.
     pub spent: i64,
     pub plan: Plan,
@@ -110,17 +105,12 @@ impl Task {
         let mut task = Task {
             id,
             request,
-            prompt: spec.prompt,
-            size: spec.size,
-            variants: spec.variants,
-            references: spec.references,
-            mask_url: spec.mask_url,
             callback: if spec.callback_url.is_some() {
                 CallbackState::Pending
             } else {
                 CallbackState::None
             },
-            callback_url: spec.callback_url,
+            spec,
             spent,
             plan: plan.clone(),
             created_at: Instant::now(),
@@ -162,7 +152,7 @@ impl Task {
         if self.status != TaskStatus::Success {
             return Vec::new();
         }
-        (1..=self.variants)
+        (1..=self.spec.variants)
             .map(|n| self.result_url(base_url, n))
             .collect()
     }
@@ -197,6 +187,7 @@ pub(crate) struct TaskSpec {
     pub prompt: String,
     pub size: Size,
     pub variants: u32,
+    /// `filesUrl` then the deprecated `fileUrl`.
     pub references: Vec<String>,
     pub mask_url: Option<String>,
     pub callback_url: Option<String>,
@@ -237,8 +228,8 @@ async fn drive(shared: &Arc<Shared>, id: &str) {
         };
         (
             task.status,
-            task.references.clone(),
-            task.mask_url.clone(),
+            task.spec.references.clone(),
+            task.spec.mask_url.clone(),
             task.created_at,
             task.plan.clone(),
             task.inputs.clone(),
@@ -345,7 +336,7 @@ async fn gather_inputs(
 
 /// Renders a successful task's images in the background, so the first download is quick.
 fn warm_images(shared: &Arc<Shared>, id: &str) {
-    let variants = shared.lock().tasks.get(id).map_or(0, |t| t.variants);
+    let variants = shared.lock().tasks.get(id).map_or(0, |t| t.spec.variants);
     for n in 1..=variants {
         let (shared, id, token) = (shared.clone(), id.to_owned(), shared.shutdown.clone());
         tokio::spawn(async move {
@@ -363,11 +354,16 @@ pub(crate) async fn result_png(shared: &Shared, id: &str, n: u32) -> Option<Resu
     let (cell_set, inputs, prompt, size) = {
         let state = shared.lock();
         let task = state.tasks.get(id)?;
-        if task.status != TaskStatus::Success || n == 0 || n > task.variants {
+        if task.status != TaskStatus::Success || n == 0 || n > task.spec.variants {
             return None;
         }
         let inputs = task.inputs.get().cloned().unwrap_or_default();
-        (task.images.clone(), inputs, task.prompt.clone(), task.size)
+        (
+            task.images.clone(),
+            inputs,
+            task.spec.prompt.clone(),
+            task.spec.size,
+        )
     };
     let cell = cell_set.get(n as usize - 1)?;
     let png = cell

@@ -141,6 +141,22 @@ pub(crate) async fn stream_upload(
     )
 }
 
+/// The fields of the JSON upload forms: `source` (required), then `uploadPath` and `fileName`.
+fn json_fields<'a>(
+    v: &'a Value,
+    source: &str,
+) -> Result<(&'a str, Option<&'a str>, Option<&'a str>), Refusal> {
+    match (
+        opt_str(v, source),
+        opt_str(v, "uploadPath"),
+        opt_str(v, "fileName"),
+    ) {
+        (Ok(Some(field)), Ok(path), Ok(name)) => Ok((field, path, name)),
+        (Ok(None), ..) => Err(invalid(format!("{source} is required")).into()),
+        _ => Err(invalid(format!("{source}, uploadPath and fileName must be strings")).into()),
+    }
+}
+
 /// `POST /api/file-base64-upload`, JSON: `base64Data` (plain or a `data:` URL), `uploadPath`,
 /// `fileName`.
 pub(crate) async fn base64_upload(
@@ -151,14 +167,9 @@ pub(crate) async fn base64_upload(
         Ok(v) => v,
         Err(refusal) => return refusal.into_response(),
     };
-    let (data, upload_path, file_name) = match (
-        opt_str(&v, "base64Data"),
-        opt_str(&v, "uploadPath"),
-        opt_str(&v, "fileName"),
-    ) {
-        (Ok(Some(data)), Ok(path), Ok(name)) => (data, path, name),
-        (Ok(None), ..) => return invalid("base64Data is required"),
-        _ => return invalid("base64Data, uploadPath and fileName must be strings"),
+    let (data, upload_path, file_name) = match json_fields(&v, "base64Data") {
+        Ok(fields) => fields,
+        Err(refusal) => return refusal.into_response(),
     };
     let encoded = match data.trim().strip_prefix("data:") {
         Some(rest) => match rest.split_once(',') {
@@ -200,14 +211,9 @@ pub(crate) async fn url_upload(
         Ok(v) => v,
         Err(refusal) => return refusal.into_response(),
     };
-    let (url, upload_path, file_name) = match (
-        opt_str(&v, "fileUrl"),
-        opt_str(&v, "uploadPath"),
-        opt_str(&v, "fileName"),
-    ) {
-        (Ok(Some(url)), Ok(path), Ok(name)) => (url.trim(), path, name),
-        (Ok(None), ..) => return invalid("fileUrl is required"),
-        _ => return invalid("fileUrl, uploadPath and fileName must be strings"),
+    let (url, upload_path, file_name) = match json_fields(&v, "fileUrl") {
+        Ok((url, path, name)) => (url.trim(), path, name),
+        Err(refusal) => return refusal.into_response(),
     };
     // Check the path before fetching anything.
     if clean_path(upload_path).is_none() {

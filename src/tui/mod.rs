@@ -49,7 +49,7 @@ fn client_config(global: &GlobalArgs, base_url: &str, key: Option<ApiKey>) -> Cl
 
 /// Opens the app for the configured key and base URL. Returns the exit code.
 pub async fn run(global: &GlobalArgs) -> u8 {
-    let Some(key) = global.api_key.as_deref().and_then(ApiKey::new) else {
+    let Some(key) = global.key() else {
         eprintln!(
             "fouro: no API key is set.\n  Pass --api-key <KEY> or set FOURO_API_KEY (the environment keeps it out of process lists).\n  To try the app without a key or network: fouro demo"
         );
@@ -74,10 +74,7 @@ pub async fn run(global: &GlobalArgs) -> u8 {
 
 /// Starts the emulator in-process and opens the app against it. Returns the exit code.
 pub async fn run_demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
-    if !args.duration.is_finite() || args.duration < 0.0 {
-        eprintln!("fouro: --duration must be a number of seconds, e.g. 6");
-        return exit::USAGE;
-    }
+    // `--duration` was range-checked when the command line was parsed.
     let logs = logging::file_dispatch(&crate::config::data_dir());
     let runtime = match emulator_runtime(&logs.0) {
         Ok(rt) => rt,

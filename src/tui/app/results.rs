@@ -190,7 +190,10 @@ impl App {
             ErrorClass::Auth => self.ask_key(&failure.message),
             ErrorClass::Credits => {
                 let balance = match self.credits.value {
-                    Some(v) => format!("; balance: {} credits", format_credits(v)),
+                    Some(v) => format!(
+                        "; balance: {} credits",
+                        crate::api::types::format_credits(v)
+                    ),
                     None => String::new(),
                 };
                 self.show(Level::Error, format!("{}{balance}", failure.message));
@@ -215,14 +218,5 @@ impl App {
             }
             (Some(_), _) => self.key_request = Some(reason.to_owned()),
         }
-    }
-}
-
-/// A balance as people read it: whole numbers without decimals.
-pub fn format_credits(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:.2}")
     }
 }

@@ -13,8 +13,8 @@ use super::{
     status_line_with, width as text_width,
 };
 use crate::api::types::MAX_REFERENCES;
+use crate::api::types::format_credits;
 use crate::tui::app::refs::{RefEntry, RefState};
-use crate::tui::app::results::format_credits;
 use crate::tui::app::{App, Focus, OptionRow};
 
 pub fn prompt(app: &App, frame: &mut Frame, area: Rect) {
