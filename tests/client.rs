@@ -497,3 +497,38 @@ async fn a_rate_limited_status_query_is_retried() {
     c.record_info(&id).await.unwrap();
     assert_eq!(calls(&emu, "record-info").await, 2);
 }
+
+#[tokio::test]
+async fn polling_goes_on_through_failures_worth_retrying_and_stops_on_others() {
+    use fouro::api::poll::{Round, poll_task};
+    use std::ops::ControlFlow;
+    let emu = emulator(600).await;
+    let c = client_with(&emu, |cfg| {
+        cfg.retry = fouro::api::limits::RetryPolicy::none()
+    });
+    let id = c.generate(&prompt("p")).await.unwrap();
+    fault(&emu, "record-info", 2, "code", json!({"code": 500})).await;
+    let mut failures = 0;
+    let rec = poll_task(&c, &id, &quick_poll(), |round| {
+        if let Round::Failed(e) = round {
+            assert!(e.is_retryable(), "{e:?}");
+            failures += 1;
+        }
+        ControlFlow::Continue(())
+    })
+    .await
+    .unwrap();
+    assert_eq!((rec.status, failures), (TaskStatus::Success, 2));
+
+    let id = c.generate(&prompt("q")).await.unwrap();
+    fault(&emu, "record-info", 1, "code", json!({"code": 404})).await;
+    let mut rounds = 0;
+    let err = poll_task(&c, &id, &quick_poll(), |_| {
+        rounds += 1;
+        ControlFlow::Continue(())
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert_eq!(rounds, 1, "a failure not worth retrying ends polling");
+}

@@ -1,5 +1,6 @@
 //! Waiting for a task: polls record-info within the contract's limits until the task ends.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -37,31 +38,46 @@ impl PollOptions {
     }
 }
 
-/// Polls `task_id` until it succeeds or fails, calling `on_update` with every answer.
-/// Returns the final record; a failed task is `Error::TaskFailed`.
-pub async fn wait_for_task(
+/// One round of polling, as the caller sees it.
+#[derive(Debug)]
+pub enum Round<'a> {
+    /// The service's answer.
+    Record(&'a TaskRecord),
+    /// A query failed, after the client's own retries.
+    Failed(&'a Error),
+}
+
+/// Polls `task_id` within the contract's limits (the client's per-task limiter and the growing
+/// interval of `opts`) until the task ends, telling `on_round` every answer and every failure.
+///
+/// `on_round` returning `Break` stops. A failure worth retrying that the caller lets pass is
+/// followed by a pause of `max_interval`; any other failure ends polling. Returns the last
+/// record (final unless the caller stopped on it), or the error that ended polling; a task
+/// still generating after `give_up_after` is `Error::StillRunning`.
+pub async fn poll_task(
     client: &Client,
     task_id: &str,
     opts: &PollOptions,
-    mut on_update: impl FnMut(&TaskRecord),
+    mut on_round: impl FnMut(Round<'_>) -> ControlFlow<()>,
 ) -> Result<TaskRecord> {
     let start = Instant::now();
     let mut n = 0;
     loop {
         tokio::time::sleep(opts.interval(n)).await;
         n += 1;
-        if let Some(record) = client.record_info(task_id).await? {
-            on_update(&record);
-            if record.status.is_failure() {
-                return Err(Error::TaskFailed {
-                    task_id: task_id.to_owned(),
-                    status: record.status,
-                    code: record.error_code,
-                    message: record.error_message.clone(),
-                });
+        match client.record_info(task_id).await {
+            Ok(Some(record)) => {
+                if on_round(Round::Record(&record)).is_break() || record.status.is_final() {
+                    return Ok(record);
+                }
             }
-            if record.status.is_final() {
-                return Ok(record);
+            // Right after a submit the service may have no record yet.
+            Ok(None) => {}
+            Err(e) => {
+                if on_round(Round::Failed(&e)).is_break() || !e.is_retryable() {
+                    return Err(e);
+                }
+                tokio::time::sleep(opts.max_interval).await;
             }
         }
         if start.elapsed() >= opts.give_up_after {
@@ -71,4 +87,31 @@ pub async fn wait_for_task(
             });
         }
     }
+}
+
+/// Polls `task_id` until it succeeds or fails, calling `on_update` with every answer; the first
+/// failure to query ends it. Returns the final record; a failed task is `Error::TaskFailed`.
+pub async fn wait_for_task(
+    client: &Client,
+    task_id: &str,
+    opts: &PollOptions,
+    mut on_update: impl FnMut(&TaskRecord),
+) -> Result<TaskRecord> {
+    let record = poll_task(client, task_id, opts, |round| match round {
+        Round::Record(record) => {
+            on_update(record);
+            ControlFlow::Continue(())
+        }
+        Round::Failed(_) => ControlFlow::Break(()),
+    })
+    .await?;
+    if record.status.is_failure() {
+        return Err(Error::TaskFailed {
+            task_id: task_id.to_owned(),
+            status: record.status,
+            code: record.error_code,
+            message: record.error_message,
+        });
+    }
+    Ok(record)
 }

@@ -14,19 +14,19 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinSet};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Dispatch;
 use tracing::instrument::WithSubscriber;
 
 use crate::api::input::ImageSource;
-use crate::api::poll::PollOptions;
+use crate::api::poll::{PollOptions, Round, poll_task};
 use crate::api::{self, Client, ClientConfig, ErrorClass, GenerateRequest};
 use crate::store::journal::{Journal, JournalEntry};
 use crate::tui::action::{Action, Draft, Effect, Failure, NewTask, SubmitStage};
@@ -383,68 +383,46 @@ async fn resolve_all(
     Ok((files_url, mask_url))
 }
 
-/// Polls one task within the contract's limits (the client's per-task limiter, and the
-/// growing interval of `PollOptions`) until it ends, reporting every answer.
+/// Polls one task (`api::poll::poll_task`: the contract's limits and back-off), sending every
+/// answer and every failure to the app, until the task ends, a failure stops it, or the app
+/// is gone.
 async fn poll(clients: Clients, tx: Sender, task_id: String, generation: u64, opts: PollOptions) {
     let Some(client) = current(clients).await else {
         return;
     };
-    let start = Instant::now();
-    let mut n = 0;
-    loop {
-        tokio::time::sleep(opts.interval(n)).await;
-        n += 1;
-        match client.record_info(&task_id).await {
-            Ok(Some(record)) => {
-                let done = record.status.is_final();
-                if tx
-                    .send(Action::TaskUpdate {
-                        task_id: task_id.clone(),
-                        generation,
-                        record,
-                    })
-                    .is_err()
-                    || done
-                {
-                    return;
-                }
-            }
-            // Right after a submit the service may have no record yet.
-            Ok(None) => {}
-            Err(e) => {
+    let result = poll_task(&client, &task_id, &opts, |round| {
+        let action = match round {
+            Round::Record(record) => Action::TaskUpdate {
+                task_id: task_id.clone(),
+                generation,
+                record: record.clone(),
+            },
+            Round::Failed(e) => {
                 let stopped = !e.is_retryable();
                 tracing::warn!(%task_id, stopped, "poll failed: {e}");
-                let failure = Failure::from(&e);
-                if tx
-                    .send(Action::PollFailed {
-                        task_id: task_id.clone(),
-                        generation,
-                        failure,
-                        stopped,
-                    })
-                    .is_err()
-                    || stopped
-                {
-                    return;
+                Action::PollFailed {
+                    task_id: task_id.clone(),
+                    generation,
+                    failure: Failure::from(e),
+                    stopped,
                 }
-                // The client has retried already: wait longer before the next round.
-                tokio::time::sleep(opts.max_interval).await;
             }
+        };
+        if tx.send(action).is_ok() {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
         }
-        if start.elapsed() >= opts.give_up_after {
-            let e = api::Error::StillRunning {
-                task_id: task_id.clone(),
-                minutes: opts.give_up_after.as_secs() / 60,
-            };
-            let failure = Failure::new(ErrorClass::Unavailable, e.to_string());
-            let _ = tx.send(Action::PollFailed {
-                task_id,
-                generation,
-                failure,
-                stopped: true,
-            });
-            return;
-        }
+    })
+    .await;
+    // Every other failure was reported as it happened.
+    if let Err(e @ api::Error::StillRunning { .. }) = result {
+        let _ = tx.send(Action::PollFailed {
+            task_id,
+            generation,
+            failure: Failure::new(ErrorClass::Unavailable, e.to_string()),
+            stopped: true,
+        });
     }
 }
 
