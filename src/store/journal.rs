@@ -1,6 +1,6 @@
-//! The task journal: every task id the service returns is appended here, and synced to disk,
-//! before anything else happens with it. The service cannot list an account's tasks, so an id
-//! not kept is a generation lost.
+//! The task journal: where a task id goes (appended and synced) when the history database
+//! cannot take it. The service cannot list an account's tasks, so an id not kept is a
+//! generation lost. The history takes the journal in when it next opens.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,6 +28,12 @@ impl Journal {
     pub fn in_dir(dir: &Path) -> Journal {
         Journal {
             path: dir.join("tasks.jsonl"),
+        }
+    }
+
+    pub fn at(path: &Path) -> Journal {
+        Journal {
+            path: path.to_owned(),
         }
     }
 

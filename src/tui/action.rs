@@ -13,6 +13,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::api::input::ImageSource;
 use crate::api::{ApiKey, ErrorClass, FallbackModel, Size, TaskRecord, Variants};
+use crate::store::{Entry, Query};
 use crate::tui::preview::Payload;
 
 /// An error as the app shows it: the message, and enough of its kind to react (a 401 asks for
@@ -79,12 +80,25 @@ pub enum SubmitStage {
     Creating,
 }
 
-/// A task the service accepted, already written to the journal.
+/// A task the service accepted, already written to the history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTask {
     pub task_id: String,
-    /// Set when the journal could not be written (the id is shown so it can be noted down).
+    /// When it was created (ms since the epoch, the worker's clock): names its images' folder.
+    pub created_at: i64,
+    /// Set when the history could not take it (it went to the journal, or nowhere: the id is
+    /// shown so it can be noted down).
     pub journal_warning: Option<String>,
+}
+
+/// One page of the history, as a query asked for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryPage {
+    /// How many entries match the query in all.
+    pub total: usize,
+    /// Where `entries` start among them.
+    pub offset: usize,
+    pub entries: Vec<Entry>,
 }
 
 /// An image decoded, fitted to a box of cells and encoded for the terminal: printing it is
@@ -165,6 +179,22 @@ pub enum Action {
     /// The worker could not use a new key (the client could not be built); the old key
     /// stays in use.
     KeyRejected(String),
+    /// At start: the history's tasks still generating or with images not saved, oldest
+    /// first, to be followed again.
+    Resumed(Vec<Entry>),
+    /// The history could not be read or written; the message says what to do.
+    HistoryError(String),
+    HistoryLoaded {
+        req: u64,
+        result: Result<HistoryPage, String>,
+    },
+    /// An entry was deleted: `files` of its images were removed.
+    EntryDeleted {
+        task_id: String,
+        result: Result<usize, String>,
+    },
+    /// Opening a file in the system viewer failed.
+    OpenFailed(String),
 }
 
 /// What a submission sends.
@@ -199,9 +229,11 @@ pub enum Effect {
         task_id: String,
         generation: u64,
     },
-    /// Fetch these results (index, URL) into the data directory.
+    /// Fetch these results (index, URL) into the data directory (the task's creation time
+    /// names the folder) and record them in the history.
     Download {
         task_id: String,
+        created_at: i64,
         items: Vec<(usize, String)>,
     },
     Decode {
@@ -217,4 +249,20 @@ pub enum Effect {
     SetKey(ApiKey),
     /// Put text on the clipboard (through the terminal: OSC 52).
     Copy(String),
+    /// Read entries `offset..offset + limit` of the history matching `query`, newest first,
+    /// and how many match; answered by `Action::HistoryLoaded`.
+    LoadHistory {
+        req: u64,
+        query: Query,
+        offset: usize,
+        limit: usize,
+    },
+    /// Delete an entry from the history, and its image files when `files`; answered by
+    /// `Action::EntryDeleted`.
+    DeleteEntry {
+        task_id: String,
+        files: bool,
+    },
+    /// Open a file in the system's viewer (xdg-open, open).
+    Open(PathBuf),
 }

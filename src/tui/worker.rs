@@ -164,7 +164,9 @@ impl Worker {
                 let handle = self.spawn(poll(clients, tx, task_id.clone(), generation, self.poll));
                 self.pollers.insert(task_id, handle);
             }
-            Effect::Download { task_id, items } => {
+            Effect::Download {
+                task_id, items, ..
+            } => {
                 let dir = self.data_dir.join("images");
                 self.spawn(download(clients, tx, dir, task_id, items));
             }
@@ -225,6 +227,7 @@ impl Worker {
             }
             // The runner writes to the terminal itself.
             Effect::Copy(_) => {}
+            Effect::LoadHistory { .. } | Effect::DeleteEntry { .. } | Effect::Open(_) => {}
         }
     }
 
@@ -321,10 +324,11 @@ async fn submit(
     };
     let task_id = client.generate(&request).await.map_err(Failure::from)?;
     tracing::info!(%task_id, "task created");
+    let entry_created = chrono::Utc::now().timestamp_millis();
     let entry = JournalEntry {
         task_id: task_id.clone(),
         base_url: client.base_url().to_owned(),
-        submitted_at: chrono::Utc::now().timestamp_millis(),
+        submitted_at: entry_created,
         request,
     };
     let path = journal.path().display().to_string();
@@ -340,6 +344,7 @@ async fn submit(
     }
     Ok(NewTask {
         task_id,
+        created_at: entry_created,
         journal_warning,
     })
 }

@@ -448,6 +448,7 @@ impl App {
             return;
         };
         let id = task.id.clone();
+        let created_at = task.created_at;
         if task.is_generating() {
             self.repoll(&id);
             return;
@@ -470,7 +471,11 @@ impl App {
                 }
             }
         }
-        self.emit(Effect::Download { task_id: id, items });
+        self.emit(Effect::Download {
+            task_id: id,
+            created_at,
+            items,
+        });
     }
 
     pub(super) fn on_mouse(&mut self, mouse: MouseEvent) -> bool {

@@ -142,6 +142,7 @@ impl App {
                     self.now,
                     generation,
                 );
+                task.created_at = new.created_at;
                 if let Some(warning) = new.journal_warning {
                     task.note = Some(warning.clone());
                     self.show(Level::Warning, warning);
@@ -173,8 +174,10 @@ impl App {
         if task.apply(record, now) {
             if record.status == TaskStatus::Success && !record.result_urls.is_empty() {
                 let items = record.result_urls.iter().cloned().enumerate().collect();
+                let created_at = task.created_at;
                 self.emit(Effect::Download {
                     task_id: task_id.to_owned(),
+                    created_at,
                     items,
                 });
             }

@@ -23,6 +23,8 @@ pub struct TaskView {
     /// 0.0 ..= 1.0, as the service reports it.
     pub progress: f64,
     pub submitted: Instant,
+    /// When the service created it (ms since the epoch): names its images' folder.
+    pub created_at: i64,
     pub ended: Option<Instant>,
     /// Why the task failed, as the service says.
     pub error: Option<String>,
@@ -57,6 +59,7 @@ impl TaskView {
             status: TaskStatus::Generating,
             progress: 0.0,
             submitted: now,
+            created_at: 0,
             ended: None,
             error: None,
             note: None,

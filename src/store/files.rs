@@ -1,0 +1,119 @@
+//! Downloaded images: where each one goes, and fetching one into place.
+
+use std::path::{Path, PathBuf};
+
+use chrono::TimeZone;
+
+use crate::api::{self, Client};
+use crate::store::History;
+
+/// Where image `index` (from 0) of a task created at `created_at` (ms) is saved:
+/// `<data dir>/images/<yyyy-mm-dd>/<taskId>-<n>.png`, the date local, `n` from 1.
+pub fn image_path(data_dir: &Path, task_id: &str, created_at: i64, index: usize) -> PathBuf {
+    let day = chrono::Local
+        .timestamp_millis_opt(created_at)
+        .single()
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "undated".to_owned());
+    data_dir
+        .join("images")
+        .join(day)
+        .join(format!("{}-{}.png", safe_name(task_id), index + 1))
+}
+
+/// Task ids come from the network: keep only what is safe in a file name.
+pub fn safe_name(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Why an image could not be saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error(transparent)]
+    Api(#[from] api::Error),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Downloads one result into its place (through a temporary file and a rename: a crash never
+/// leaves half an image) and records it in the history; a failure is recorded too, so that
+/// it is tried again later.
+pub async fn save_image(
+    client: &Client,
+    history: Option<&History>,
+    data_dir: &Path,
+    task_id: &str,
+    created_at: i64,
+    index: usize,
+    url: &str,
+) -> Result<PathBuf, SaveError> {
+    let path = image_path(data_dir, task_id, created_at, index);
+    let result = fetch_into(client, task_id, url, &path).await;
+    if let Some(history) = history {
+        let (h, id, p) = (history.clone(), task_id.to_owned(), path.clone());
+        let note = match &result {
+            Ok(()) => None,
+            Err(e) => Some(e.to_string()),
+        };
+        let recorded = tokio::task::spawn_blocking(move || match note {
+            None => h.image_saved(&id, index, &p),
+            Some(why) => h.image_failed(&id, index, &why),
+        })
+        .await;
+        match recorded {
+            Ok(Ok(())) => {}
+            // The file is on disk either way; the next sync finds and records it again.
+            Ok(Err(e)) => tracing::warn!(%task_id, index, "could not record the image: {e}"),
+            Err(e) => tracing::warn!(%task_id, index, "could not record the image: {e}"),
+        }
+    }
+    result.map(|()| path)
+}
+
+async fn fetch_into(
+    client: &Client,
+    task_id: &str,
+    url: &str,
+    path: &Path,
+) -> Result<(), SaveError> {
+    let bytes = client.download_result(task_id, url).await?;
+    let write = |e: std::io::Error| SaveError::Write {
+        path: path.to_owned(),
+        source: e,
+    };
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(write)?;
+    }
+    let part = path.with_extension("png.part");
+    tokio::fs::write(&part, &bytes).await.map_err(write)?;
+    tokio::fs::rename(&part, path).await.map_err(write)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_go_under_their_day_with_a_safe_name() {
+        let at = chrono::Local
+            .with_ymd_and_hms(2026, 3, 7, 12, 0, 0)
+            .single()
+            .map(|t| t.timestamp_millis())
+            .unwrap_or_default();
+        assert_eq!(
+            image_path(Path::new("/d"), "task_4o/../x", at, 1),
+            PathBuf::from("/d/images/2026-03-07/task_4o____x-2.png")
+        );
+    }
+}
