@@ -341,21 +341,26 @@ fn demo_generates_and_previews_an_image_in_tmux() {
         "the preview names the image:\n{screen}"
     );
 
-    // What reached the disk: the journal, the image.
-    let journal = std::fs::read_to_string(data.path().join("tasks.jsonl")).expect("the journal");
-    let task_id = journal
-        .split("\"taskId\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a task id in the journal")
-        .to_owned();
+    // What reached the disk: the history (the demo keeps its own), the image.
+    let demo = data.path().join("demo");
+    let history = fouro::store::History::open_in(&demo).expect("the demo's history");
+    let entries = history
+        .page(&fouro::store::Query::default(), 0, 10)
+        .expect("readable");
+    assert_eq!(entries.len(), 1, "one task in the history");
+    let entry = &entries[0];
+    assert_eq!(entry.status, fouro::store::Status::Success);
     assert!(screen.contains("SUCCESS"), "{screen}");
-    let image = data.path().join("images").join(format!("{task_id}-1.png"));
+    let image = entry.images[0].path.clone().expect("the image was recorded");
+    assert_eq!(
+        image,
+        fouro::store::files::image_path(&demo, &entry.task_id, entry.created_at, 0)
+    );
     assert_eq!(
         image::image_dimensions(&image).expect("the saved image"),
         (1536, 1024)
     );
-    let log = std::fs::read_to_string(data.path().join("logs/fouro.log")).expect("the log file");
+    let log = std::fs::read_to_string(demo.join("logs/fouro.log")).expect("the log file");
     assert!(!log.contains("demo-key"), "the key is never logged");
 
     // Quit: nothing generates, so no question; the terminal comes back.
@@ -401,4 +406,94 @@ fn demo_generates_and_previews_an_image_in_tmux() {
         command == "sh" || command == "dash" || command == "bash",
         "the shell runs again, not {command:?}"
     );
+}
+
+/// Nothing is lost when the app dies mid-generation: SIGKILL while a task generates, start it
+/// again, and the task finishes on screen, its image saved and recorded.
+#[test]
+fn a_task_survives_killing_the_app_in_tmux() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let key = "k-e2e-kill-7f3a";
+    let emulator = runtime
+        .block_on(fouro::emulator::Emulator::start(
+            fouro::emulator::EmulatorConfig {
+                keys: vec![key.to_owned()],
+                duration: Duration::from_secs(4),
+                ..fouro::emulator::EmulatorConfig::default()
+            },
+        ))
+        .expect("the emulator starts");
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let data = tempfile::tempdir().expect("a temp dir");
+    let pid_file = data.path().join("fouro.pid");
+    let tmux = Tmux::start(&repo);
+    tmux.wait_text(PROMPT.trim_end(), Duration::from_secs(10));
+    // `exec` keeps the shell's pid, so the file names fouro's own process.
+    let command = format!(
+        "sh -c 'echo $$ > {pid}; exec env FOURO_DATA_DIR={data} FOURO_API_KEY={key} FOURO_BASE_URL={url} FOURO_IMAGE_PROTOCOL=blocks {bin}'; echo \"fouro-exit=$?\"",
+        pid = pid_file.display(),
+        data = data.path().display(),
+        url = emulator.base_url(),
+        bin = env!("CARGO_BIN_EXE_fouro"),
+    );
+    tmux.type_text(&command);
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("Credits", Duration::from_secs(30));
+    tmux.type_text("a lantern that survives");
+    tmux.keys(&["C-s"]);
+    tmux.wait_text("GENERATING", Duration::from_secs(30));
+
+    // The id is in the history before the screen shows it; kill the app while it generates.
+    let history = fouro::store::History::open_in(data.path()).expect("the history");
+    let entries = history
+        .page(&fouro::store::Query::default(), 0, 10)
+        .expect("readable");
+    assert_eq!(entries.len(), 1, "the task is in the history");
+    let task_id = entries[0].task_id.clone();
+    assert_eq!(entries[0].status, fouro::store::Status::Generating);
+    let pid = std::fs::read_to_string(&pid_file).expect("the pid file");
+    let killed = Command::new("kill")
+        .args(["-KILL", pid.trim()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success(), "fouro was killed");
+    tmux.wait_text("fouro-exit=137", Duration::from_secs(10));
+
+    // The dead app could not restore the terminal: make the shell usable, start again.
+    tmux.type_text("stty sane");
+    tmux.keys(&["C-j"]);
+    tmux.type_text(&command);
+    tmux.keys(&["C-j"]);
+    let screen = tmux.wait_for(
+        "the resumed task to succeed",
+        Duration::from_secs(60),
+        false,
+        |s| s.contains("SUCCESS") && s.contains("a lantern that survives"),
+    );
+    assert!(
+        !screen.contains("GENERATING"),
+        "the task is no longer shown generating:\n{screen}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let entry = loop {
+        let entry = history.get(&task_id).expect("readable").expect("kept");
+        if entry.images.first().is_some_and(|i| i.path.is_some()) {
+            break entry;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the image was never recorded: {entry:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(entry.status, fouro::store::Status::Success);
+    let image = entry.images[0].path.clone().expect("recorded");
+    assert_eq!(
+        image::image_dimensions(&image).expect("the saved image"),
+        (1024, 1024)
+    );
+
+    tmux.keys(&["C-c"]);
+    tmux.wait_text("fouro-exit=0", Duration::from_secs(20));
+    runtime.block_on(emulator.shutdown());
 }

@@ -9,6 +9,7 @@ use crossterm::event::KeyCode;
 use fouro::api::poll::PollOptions;
 use fouro::api::{ApiKey, ClientConfig, ErrorClass, TaskStatus};
 use fouro::emulator::{Emulator, EmulatorConfig};
+use fouro::store::History;
 use fouro::tui::action::{Action, DirEntry, Effect, Failure, NewTask};
 use fouro::tui::app::tasks::ImageSlot;
 use fouro::tui::app::{App, Overlay};
@@ -86,6 +87,7 @@ fn with_task(
         job,
         result: Ok(NewTask {
             task_id: id.into(),
+            created_at: 0,
             journal_warning: None,
         }),
     })
@@ -115,6 +117,7 @@ fn add_task(
         job,
         result: Ok(NewTask {
             task_id: id.into(),
+            created_at: 0,
             journal_warning: None,
         }),
     })
@@ -208,7 +211,7 @@ fn a_task_that_ends_fetches_its_images_and_the_balance() {
     pump(&mut a, &mut rx);
     let effects = a.take_effects();
     let items = find(&effects, |e| match e {
-        Effect::Download { task_id, items } if task_id == "task_4o_2" => Some(items.clone()),
+        Effect::Download { task_id, items, .. } if task_id == "task_4o_2" => Some(items.clone()),
         _ => None,
     })
     .expect("the images are fetched");
@@ -554,10 +557,12 @@ async fn a_submission_runs_end_to_end_through_the_worker() {
         max_interval: Duration::from_millis(400),
         give_up_after: Duration::from_secs(60),
     };
+    let history = History::open_in(data.path()).expect("a history");
     let mut worker = Worker::new(
         tx,
         config,
         data.path().to_path_buf(),
+        history.clone(),
         Protocol::Blocks,
         poll,
         tracing::Dispatch::none(),
@@ -575,9 +580,8 @@ async fn a_submission_runs_end_to_end_through_the_worker() {
         [key(KeyCode::Enter), key(KeyCode::Tab), key(KeyCode::Right)],
     );
 
-    let journal = data.path().join("tasks.jsonl");
     let mut submitted = false;
-    let mut journaled_before_shown = false;
+    let mut recorded_before_shown = false;
     loop {
         for effect in a.take_effects() {
             worker.handle(effect);
@@ -612,15 +616,16 @@ async fn a_submission_runs_end_to_end_through_the_worker() {
             result: Ok(new), ..
         } = &action
         {
-            let written = std::fs::read_to_string(&journal).unwrap_or_default();
-            journaled_before_shown = written.contains(&new.task_id);
+            // A second connection, as another process would see the file.
+            let other = History::open_in(data.path()).expect("the history opens");
+            recorded_before_shown = other.get(&new.task_id).expect("readable").is_some();
         }
         a.set_now(Instant::now());
         a.update(action);
     }
     assert!(
-        journaled_before_shown,
-        "the id is in the journal before the app shows it"
+        recorded_before_shown,
+        "the id is in the history before the app shows it"
     );
     let task = &a.tasks.list[0];
     assert_eq!(task.status, TaskStatus::Success);
@@ -630,13 +635,21 @@ async fn a_submission_runs_end_to_end_through_the_worker() {
     };
     assert_eq!(
         path,
-        &data
-            .path()
-            .join("images")
-            .join(format!("{}-1.png", task.id))
+        &fouro::store::files::image_path(data.path(), &task.id, task.created_at, 0)
     );
     assert_eq!(image::image_dimensions(path).expect("a PNG"), (1536, 1024));
     assert_eq!(a.preview_image().map(|f| f.source_dims), Some((1536, 1024)));
+    // The history has it all: the status, the reference's origin and upload, the file.
+    let entry = history
+        .get(&task.id)
+        .expect("readable")
+        .expect("in the history");
+    assert_eq!(entry.status, fouro::store::Status::Success);
+    assert_eq!(entry.params.prompt.as_deref(), Some("a lighthouse at dusk"));
+    assert_eq!(entry.params.refs.len(), 1);
+    assert_eq!(entry.params.refs[0].origin, reference.display().to_string());
+    assert!(entry.params.refs[0].url.starts_with("http://127.0.0.1:"));
+    assert_eq!(entry.images[0].path.as_ref(), Some(path));
     drop(worker);
     emulator.shutdown().await;
 }
@@ -785,6 +798,7 @@ fn ctrl_s_submits_from_help_and_full_screen_but_not_while_typing() {
         job,
         result: Ok(NewTask {
             task_id: "task_4o_24".into(),
+            created_at: 0,
             journal_warning: None,
         }),
     })
@@ -1021,6 +1035,7 @@ fn full_screen_keeps_its_image_when_a_new_task_arrives() {
         job,
         result: Ok(NewTask {
             task_id: "task_4o_27".into(),
+            created_at: 0,
             journal_warning: None,
         }),
     })
@@ -1133,6 +1148,7 @@ fn demo_worker(
         tx,
         config,
         data.to_path_buf(),
+        History::open_in(data).expect("a history"),
         Protocol::Blocks,
         PollOptions::default(),
         tracing::Dispatch::none(),
@@ -1205,8 +1221,11 @@ async fn quitting_waits_for_a_submission_that_reached_the_service() {
     else {
         panic!("the task was created")
     };
-    let journal = std::fs::read_to_string(data.path().join("tasks.jsonl")).expect("a journal");
-    assert!(journal.contains(&new.task_id), "the paid task is journaled");
+    let history = History::open_in(data.path()).expect("the history opens");
+    assert!(
+        history.get(&new.task_id).expect("readable").is_some(),
+        "the paid task is in the history"
+    );
     drop(worker);
     emulator.shutdown().await;
 }

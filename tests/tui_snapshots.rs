@@ -93,6 +93,7 @@ fn submit(app: &mut App, prompt: &str, id: &str) -> u64 {
     app.update(Action::Submitted {
         job,
         result: Ok(NewTask {
+            created_at: 0,
             task_id: id.into(),
             journal_warning: None,
         }),

@@ -29,9 +29,13 @@ use std::time::Duration;
 use tracing::Dispatch;
 use tracing::instrument::WithSubscriber;
 
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
 use crate::api::{ApiKey, ClientConfig};
 use crate::cli::{DemoArgs, GlobalArgs, exit};
 use crate::emulator::{Emulator, EmulatorConfig};
+use crate::store::{History, StoreError};
 
 /// The demo's key, and what an image costs there.
 const DEMO_KEY: &str = "demo-key";
@@ -64,18 +68,77 @@ pub async fn run(global: &GlobalArgs) -> u8 {
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_else(|| global.base_url.clone());
+    let data_dir = crate::config::data_dir();
+    let Some(history) = open_history(&data_dir) else {
+        return exit::UNEXPECTED;
+    };
     open(
         config,
         endpoint,
-        logging::file_dispatch(&crate::config::data_dir()),
+        data_dir.clone(),
+        history,
+        logging::file_dispatch(&data_dir),
     )
     .await
+}
+
+/// Where the demo keeps its history and images: beside the real ones, never mixed in.
+fn demo_dir() -> PathBuf {
+    crate::config::data_dir().join("demo")
+}
+
+/// Opens the history before the terminal is taken over. A database that cannot be read, or
+/// that a newer fouro wrote, is left as it is unless the person agrees (on a terminal) to
+/// move it aside and start afresh; `None` means the app must not start (the reason printed).
+fn open_history(data_dir: &Path) -> Option<History> {
+    let err = match History::open_in(data_dir) {
+        Ok(h) => return Some(h),
+        Err(e) => e,
+    };
+    eprintln!("fouro: {err}");
+    let path = match &err {
+        StoreError::Corrupt { path, .. } | StoreError::Newer { path, .. } => path.clone(),
+        StoreError::Other { .. } => return None,
+    };
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    eprint!(
+        "Move {} aside (nothing is deleted) and start a fresh history? [y/N] ",
+        path.display()
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err()
+        || !matches!(answer.trim(), "y" | "Y" | "yes")
+    {
+        eprintln!("fouro: the history was left as it is; the app did not start.");
+        return None;
+    }
+    match crate::store::history::move_aside(&path) {
+        Ok(moved) => eprintln!("fouro: moved it to {}", moved.display()),
+        Err(e) => {
+            eprintln!("fouro: could not move {}: {e}", path.display());
+            return None;
+        }
+    }
+    match History::open_in(data_dir) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            eprintln!("fouro: {e}");
+            None
+        }
+    }
 }
 
 /// Starts the emulator in-process and opens the app against it. Returns the exit code.
 pub async fn run_demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
     // `--duration` was range-checked when the command line was parsed.
-    let logs = logging::file_dispatch(&crate::config::data_dir());
+    let data_dir = demo_dir();
+    let Some(history) = open_history(&data_dir) else {
+        return exit::UNEXPECTED;
+    };
+    let logs = logging::file_dispatch(&data_dir);
     let runtime = match emulator_runtime(&logs.0) {
         Ok(rt) => rt,
         Err(e) => {
@@ -109,7 +172,14 @@ pub async fn run_demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
         upload_url: None,
         ..config
     };
-    let code = open(config, "demo · built-in emulator".to_owned(), logs).await;
+    let code = open(
+        config,
+        "demo · built-in emulator".to_owned(),
+        data_dir,
+        history,
+        logs,
+    )
+    .await;
     let _ = runtime.spawn(emulator.shutdown()).await;
     runtime.shutdown_background();
     code
@@ -130,12 +200,19 @@ fn emulator_runtime(dispatch: &Dispatch) -> std::io::Result<tokio::runtime::Runt
         .build()
 }
 
-async fn open(client: ClientConfig, endpoint: String, logs: logging::Logs) -> u8 {
+async fn open(
+    client: ClientConfig,
+    endpoint: String,
+    data_dir: PathBuf,
+    history: History,
+    logs: logging::Logs,
+) -> u8 {
     let (dispatch, _guard, log_path) = logs;
     let config = runner::RunConfig {
         client,
         endpoint,
-        data_dir: crate::config::data_dir(),
+        data_dir,
+        history,
         dispatch: dispatch.clone(),
     };
     match runner::run(config).with_subscriber(dispatch).await {

@@ -42,6 +42,7 @@ pub struct RunConfig {
     pub client: ClientConfig,
     pub endpoint: String,
     pub data_dir: std::path::PathBuf,
+    pub history: crate::store::History,
     pub dispatch: Dispatch,
 }
 
@@ -126,6 +127,7 @@ async fn event_loop(
         tx.clone(),
         config.client,
         config.data_dir.clone(),
+        config.history.clone(),
         protocol,
         PollOptions::default(),
         config.dispatch.clone(),
@@ -144,10 +146,7 @@ async fn event_loop(
     let mut app = App::new(AppConfig {
         start_dir: std::env::current_dir().unwrap_or_else(|_| config.data_dir.clone()),
         endpoint: config.endpoint,
-        journal: crate::store::journal::Journal::in_dir(&config.data_dir)
-            .path()
-            .display()
-            .to_string(),
+        journal: config.history.path().display().to_string(),
         protocol: protocol.label().to_owned(),
         area: Rect::new(0, 0, size.width, size.height),
         now: Instant::now().into_std(),

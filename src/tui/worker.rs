@@ -10,7 +10,10 @@
 //!
 //! Submissions are kept in a set of their own: quitting cancels those still uploading (no task
 //! exists yet) and waits, bounded, for those that reached `generate`, so that a task the
-//! service accepted always reaches the journal.
+//! service accepted always reaches the history.
+//!
+//! The history database is written here only, on the blocking pool: a task id before the
+//! app hears of it, every status before the app sees it, every saved image.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -27,9 +30,10 @@ use tracing::instrument::WithSubscriber;
 
 use crate::api::input::ImageSource;
 use crate::api::poll::{PollOptions, Round, poll_task};
-use crate::api::{self, Client, ClientConfig, ErrorClass, GenerateRequest};
-use crate::store::journal::{Journal, JournalEntry};
-use crate::tui::action::{Action, Draft, Effect, Failure, NewTask, SubmitStage};
+use crate::api::{self, Client, ClientConfig, ErrorClass};
+use crate::store::files::{SaveError, save_image};
+use crate::store::{History, Params, Query, Reference};
+use crate::tui::action::{Action, Draft, Effect, Failure, HistoryPage, NewTask, SubmitStage};
 use crate::tui::preview::{Encoding, Protocol, decode_fitted};
 
 mod disk;
@@ -73,6 +77,7 @@ pub struct Worker {
     /// The settings the client was built with, minus the key (a new key replaces it).
     config: ClientConfig,
     data_dir: PathBuf,
+    history: History,
     poll: PollOptions,
     pollers: HashMap<String, AbortHandle>,
     submissions: JoinSet<()>,
@@ -83,11 +88,13 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Must be called inside the tokio runtime: it starts the decoder task.
+    /// Must be called inside the tokio runtime: it starts the decoder task, and reads the
+    /// history's unsettled tasks (answered with `Action::Resumed`).
     pub fn new(
         tx: Sender,
         config: ClientConfig,
         data_dir: PathBuf,
+        history: History,
         protocol: Protocol,
         poll: PollOptions,
         dispatch: Dispatch,
@@ -101,6 +108,7 @@ impl Worker {
             key_changes: 0,
             config,
             data_dir,
+            history,
             poll,
             pollers: HashMap::new(),
             submissions: JoinSet::new(),
@@ -109,6 +117,12 @@ impl Worker {
             dispatch,
         };
         w.spawn(decoder(rx, w.tx.clone(), protocol, w.dispatch.clone()));
+        w.spawn(resume(
+            w.history.clone(),
+            w.config.base_url.clone(),
+            w.tx.clone(),
+            w.dispatch.clone(),
+        ));
         Ok(w)
     }
 
@@ -137,14 +151,17 @@ impl Worker {
                 });
             }
             Effect::Submit { job, draft } => {
-                let journal = Journal::in_dir(&self.data_dir);
+                let keep = Keep {
+                    history: self.history.clone(),
+                    data_dir: self.data_dir.clone(),
+                };
                 let closing = self.closing.clone();
                 while self.submissions.try_join_next().is_some() {}
                 self.submissions.spawn(
                     async move {
                         let result = match current(clients).await {
                             Some(client) => {
-                                submit(&client, &tx, job, draft, journal, d, closing).await
+                                submit(&client, &tx, job, draft, keep, d, closing).await
                             }
                             None => return,
                         };
@@ -161,14 +178,26 @@ impl Worker {
                     old.abort();
                 }
                 self.pollers.retain(|_, h| !h.is_finished());
-                let handle = self.spawn(poll(clients, tx, task_id.clone(), generation, self.poll));
+                let job = PollJob {
+                    task_id: task_id.clone(),
+                    generation,
+                    opts: self.poll,
+                    history: self.history.clone(),
+                    dispatch: d,
+                };
+                let handle = self.spawn(poll(clients, tx, job));
                 self.pollers.insert(task_id, handle);
             }
             Effect::Download {
-                task_id, items, ..
+                task_id,
+                created_at,
+                items,
             } => {
-                let dir = self.data_dir.join("images");
-                self.spawn(download(clients, tx, dir, task_id, items));
+                let keep = Keep {
+                    history: self.history.clone(),
+                    data_dir: self.data_dir.clone(),
+                };
+                self.spawn(download(clients, tx, keep, task_id, created_at, items));
             }
             Effect::Decode { req, path, cells } => {
                 self.decode
@@ -227,7 +256,43 @@ impl Worker {
             }
             // The runner writes to the terminal itself.
             Effect::Copy(_) => {}
-            Effect::LoadHistory { .. } | Effect::DeleteEntry { .. } | Effect::Open(_) => {}
+            Effect::LoadHistory {
+                req,
+                query,
+                offset,
+                limit,
+            } => {
+                let history = self.history.clone();
+                self.spawn(async move {
+                    let result = blocking(d, move || load_page(&history, &query, offset, limit))
+                        .await
+                        .and_then(|r| r);
+                    let _ = tx.send(Action::HistoryLoaded { req, result });
+                });
+            }
+            Effect::DeleteEntry { task_id, files } => {
+                let history = self.history.clone();
+                self.spawn(async move {
+                    let id = task_id.clone();
+                    let result = blocking(d, move || delete_entry(&history, &id, files))
+                        .await
+                        .and_then(|r| r);
+                    let _ = tx.send(Action::EntryDeleted { task_id, result });
+                });
+            }
+            Effect::Open(path) => {
+                self.spawn(async move {
+                    let shown = path.display().to_string();
+                    let opened = blocking(d, move || open::that_detached(&path))
+                        .await
+                        .and_then(|r| r.map_err(|e| e.to_string()));
+                    if let Err(e) = opened {
+                        let _ = tx.send(Action::OpenFailed(format!(
+                            "could not open {shown} in the system viewer ({e}): open it yourself, or copy its path with y"
+                        )));
+                    }
+                });
+            }
         }
     }
 
@@ -282,14 +347,90 @@ async fn blocking<T: Send + 'static>(
     .map_err(|_| "internal error (see the log file)".to_owned())
 }
 
+/// Where a task's id and images are kept.
+#[derive(Debug, Clone)]
+struct Keep {
+    history: History,
+    data_dir: PathBuf,
+}
+
+/// At start: expires what the service no longer keeps, then hands the app every task of this
+/// service still generating or with images not saved, to be followed again.
+async fn resume(history: History, base_url: String, tx: Sender, d: Dispatch) {
+    let now = chrono::Utc::now().timestamp_millis();
+    let result = blocking(d, move || {
+        history.expire(now)?;
+        history.unsettled()
+    })
+    .await;
+    let action = match result {
+        Ok(Ok(entries)) => Action::Resumed {
+            entries: entries
+                .into_iter()
+                .filter(|e| crate::store::sync::same_service(&e.base_url, &base_url))
+                .collect(),
+            now,
+        },
+        Ok(Err(e)) => Action::HistoryError(e.to_string()),
+        Err(e) => Action::HistoryError(e),
+    };
+    let _ = tx.send(action);
+}
+
+fn load_page(
+    history: &History,
+    query: &Query,
+    offset: usize,
+    limit: usize,
+) -> Result<HistoryPage, String> {
+    let total = history.count(query).map_err(|e| e.to_string())?;
+    let entries = history
+        .page(query, offset, limit)
+        .map_err(|e| e.to_string())?;
+    Ok(HistoryPage {
+        total,
+        offset,
+        entries,
+    })
+}
+
+/// Removes the entry, and its image files when asked; returns how many files were removed.
+fn delete_entry(history: &History, task_id: &str, files: bool) -> Result<usize, String> {
+    let entry = history
+        .delete(task_id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("task {task_id} is not in the history any more"))?;
+    if !files {
+        return Ok(0);
+    }
+    let mut removed = 0;
+    let mut failed = Vec::new();
+    for path in entry.images.iter().filter_map(|i| i.path.as_ref()) {
+        match std::fs::remove_file(path) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => failed.push(format!("{}: {e}", path.display())),
+        }
+    }
+    if failed.is_empty() {
+        Ok(removed)
+    } else {
+        Err(format!(
+            "the entry was deleted, but {} file(s) could not be: {}",
+            failed.len(),
+            failed.join("; ")
+        ))
+    }
+}
+
 /// Uploads local references (saying which), creates the task, and writes its id to the
-/// journal before anyone sees it. Quitting (`closing`) stops it only before `generate`.
+/// history before anyone sees it. Quitting (`closing`) stops it only before `generate`.
 async fn submit(
     client: &Client,
     tx: &Sender,
     job: u64,
     draft: Draft,
-    journal: Journal,
+    keep: Keep,
     d: Dispatch,
     closing: CancellationToken,
 ) -> Result<NewTask, Failure> {
@@ -310,41 +451,63 @@ async fn submit(
         job,
         stage: SubmitStage::Creating,
     });
-    let request = GenerateRequest {
+    // A local file is kept by its absolute path, so that a remix finds it from anywhere.
+    let reference = |source: &ImageSource, url: String| Reference {
+        origin: match source {
+            ImageSource::File(p) => std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string(),
+            ImageSource::Url(u) => u.clone(),
+        },
+        url,
+    };
+    let params = Params {
         prompt: draft.prompt,
-        files_url,
+        refs: draft
+            .refs
+            .iter()
+            .zip(files_url)
+            .map(|(s, u)| reference(s, u))
+            .collect(),
+        mask: draft.mask.as_ref().zip(mask_url).map(|(s, u)| reference(s, u)),
         size: draft.size,
-        n_variants: Some(draft.variants),
-        mask_url,
-        is_enhance: draft.enhance.then_some(true),
-        enable_fallback: draft.fallback.is_some().then_some(true),
-        fallback_model: draft.fallback,
-        upload_cn: None,
-        call_back_url: None,
+        variants: draft.variants,
+        enhance: draft.enhance,
+        fallback: draft.fallback,
+        callback_url: None,
     };
-    let task_id = client.generate(&request).await.map_err(Failure::from)?;
+    let task_id = client
+        .generate(&params.request())
+        .await
+        .map_err(Failure::from)?;
     tracing::info!(%task_id, "task created");
-    let entry_created = chrono::Utc::now().timestamp_millis();
-    let entry = JournalEntry {
-        task_id: task_id.clone(),
-        base_url: client.base_url().to_owned(),
-        submitted_at: entry_created,
-        request,
+    let created_at = chrono::Utc::now().timestamp_millis();
+    let (id, base_url) = (task_id.clone(), client.base_url().to_owned());
+    let kept = blocking(d, move || {
+        crate::store::keep_task(
+            Some(&keep.history),
+            &keep.data_dir,
+            &id,
+            &base_url,
+            &params,
+            created_at,
+        )
+    })
+    .await;
+    let journal_warning = match kept {
+        Ok(Ok(None)) => None,
+        Ok(Ok(Some(warning))) | Ok(Err(warning)) => Some(warning),
+        Err(e) => Some(format!(
+            "task {task_id} could not be recorded ({e}): note the id down"
+        )),
     };
-    let path = journal.path().display().to_string();
-    let written = blocking(d, move || journal.append(&entry)).await;
-    let journal_warning = match written {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(e) => Some(e),
-    }
-    .map(|e| format!("could not record task {task_id} in {path}: {e}; note the id down"));
     if let Some(w) = &journal_warning {
         tracing::warn!("{w}");
     }
     Ok(NewTask {
         task_id,
-        created_at: entry_created,
+        created_at,
         journal_warning,
     })
 }
@@ -388,99 +551,117 @@ async fn resolve_all(
     Ok((files_url, mask_url))
 }
 
+/// What one poller follows.
+struct PollJob {
+    task_id: String,
+    generation: u64,
+    opts: PollOptions,
+    history: History,
+    dispatch: Dispatch,
+}
+
 /// Polls one task (`api::poll::poll_task`: the contract's limits and back-off), sending every
 /// answer and every failure to the app, until the task ends, a failure stops it, or the app
-/// is gone.
-async fn poll(clients: Clients, tx: Sender, task_id: String, generation: u64, opts: PollOptions) {
+/// is gone. Each answer is written to the history before the app sees it (so that the rows
+/// its images are recorded in exist before they are downloaded).
+async fn poll(clients: Clients, tx: Sender, job: PollJob) {
     let Some(client) = current(clients).await else {
         return;
     };
-    let result = poll_task(&client, &task_id, &opts, |round| {
-        let action = match round {
-            Round::Record(record) => Action::TaskUpdate {
-                task_id: task_id.clone(),
-                generation,
-                record: record.clone(),
-            },
-            Round::Failed(e) => {
-                let stopped = !e.is_retryable();
-                tracing::warn!(%task_id, stopped, "poll failed: {e}");
-                Action::PollFailed {
-                    task_id: task_id.clone(),
+    let PollJob {
+        task_id,
+        generation,
+        opts,
+        history,
+        dispatch,
+    } = job;
+    let (rounds, mut received) = mpsc::unbounded_channel::<Action>();
+    let polling = {
+        let task_id = task_id.clone();
+        let tx = tx.clone();
+        async move {
+            let result = poll_task(&client, &task_id, &opts, |round| {
+                let action = match round {
+                    Round::Record(record) => Action::TaskUpdate {
+                        task_id: task_id.clone(),
+                        generation,
+                        record: record.clone(),
+                    },
+                    Round::Failed(e) => {
+                        let stopped = !e.is_retryable();
+                        tracing::warn!(%task_id, stopped, "poll failed: {e}");
+                        Action::PollFailed {
+                            task_id: task_id.clone(),
+                            generation,
+                            failure: Failure::from(e),
+                            stopped,
+                        }
+                    }
+                };
+                if tx.is_closed() || rounds.send(action).is_err() {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .await;
+            // Every other failure was reported as it happened.
+            if let Err(e @ api::Error::StillRunning { .. }) = result {
+                let _ = rounds.send(Action::PollFailed {
+                    task_id,
                     generation,
-                    failure: Failure::from(e),
-                    stopped,
+                    failure: Failure::new(ErrorClass::Unavailable, e.to_string()),
+                    stopped: true,
+                });
+            }
+        }
+    };
+    let forwarding = async move {
+        while let Some(action) = received.recv().await {
+            if let Action::TaskUpdate { record, .. } = &action {
+                let (h, r) = (history.clone(), record.clone());
+                let now = chrono::Utc::now().timestamp_millis();
+                match blocking(dispatch.clone(), move || h.record(&r, now)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(%task_id, "could not record the status: {e}"),
+                    Err(e) => tracing::warn!(%task_id, "could not record the status: {e}"),
                 }
             }
-        };
-        if tx.send(action).is_ok() {
-            ControlFlow::Continue(())
-        } else {
-            ControlFlow::Break(())
-        }
-    })
-    .await;
-    // Every other failure was reported as it happened.
-    if let Err(e @ api::Error::StillRunning { .. }) = result {
-        let _ = tx.send(Action::PollFailed {
-            task_id,
-            generation,
-            failure: Failure::new(ErrorClass::Unavailable, e.to_string()),
-            stopped: true,
-        });
-    }
-}
-
-/// Task ids come from the network: keep only what is safe in a file name.
-fn safe_name(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
+            if tx.send(action).is_err() {
+                return;
             }
-        })
-        .collect()
+        }
+    };
+    tokio::join!(polling, forwarding);
 }
 
-/// Saves each result as `<dir>/<taskId>-<n>.png` (through a temporary file and a rename).
+/// Saves each result into the data directory (`store::files`) and records it.
 async fn download(
     clients: Clients,
     tx: Sender,
-    dir: PathBuf,
+    keep: Keep,
     task_id: String,
+    created_at: i64,
     items: Vec<(usize, String)>,
 ) {
     let Some(client) = current(clients).await else {
         return;
     };
-    let made = tokio::fs::create_dir_all(&dir).await;
     for (index, url) in items {
-        let result = async {
-            if let Err(e) = &made {
-                return Err(Failure::new(
-                    ErrorClass::Other,
-                    format!("cannot create {}: {e}", dir.display()),
-                ));
-            }
-            let bytes = client
-                .download_result(&task_id, &url)
-                .await
-                .map_err(Failure::from)?;
-            let path = dir.join(format!("{}-{}.png", safe_name(&task_id), index + 1));
-            let part = path.with_extension("png.part");
-            let io = |e: std::io::Error| {
-                Failure::new(
-                    ErrorClass::Other,
-                    format!("cannot write {}: {e}", path.display()),
-                )
-            };
-            tokio::fs::write(&part, &bytes).await.map_err(io)?;
-            tokio::fs::rename(&part, &path).await.map_err(io)?;
-            Ok(path)
-        }
-        .await;
+        let result = save_image(
+            &client,
+            Some(&keep.history),
+            &keep.data_dir,
+            &task_id,
+            created_at,
+            index,
+            &url,
+        )
+        .await
+        .map_err(|e| match e {
+            SaveError::Api(e) => Failure::from(e),
+            other => Failure::new(ErrorClass::Other, other.to_string()),
+        });
         if let Err(f) = &result {
             tracing::warn!(%task_id, index, "download failed: {}", f.message);
         }
@@ -519,15 +700,5 @@ async fn decoder(
         if tx.send(Action::ImageDecoded { req, result }).is_err() {
             return;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn task_ids_make_safe_file_names() {
-        assert_eq!(safe_name("task_4o/../x"), "task_4o____x");
     }
 }

@@ -4,7 +4,11 @@
 
 use super::tasks::{ImageSlot, TaskView};
 use super::{App, Level, Overlay};
+use std::time::Duration;
+
 use crate::api::{ErrorClass, TaskRecord, TaskStatus};
+use crate::store::text::escape_controls;
+use crate::store::{Entry, Status};
 use crate::tui::action::{Action, Effect, Failure, NewTask};
 use crate::tui::app::line::LineInput;
 
@@ -122,6 +126,7 @@ impl App {
                 self.ask_key(&why);
                 true
             }
+            Action::Resumed { entries, now } => self.on_resumed(entries, now),
             _ => false,
         }
     }
@@ -183,6 +188,82 @@ impl App {
             }
             // The balance changes when a task ends.
             self.refresh_credits();
+        }
+        true
+    }
+
+    /// Follows again what the history says is unsettled: polls the tasks still generating,
+    /// downloads the images not saved. Entries come oldest first, so the newest ends on top.
+    fn on_resumed(&mut self, entries: Vec<Entry>, now_ms: i64) -> bool {
+        if entries.is_empty() {
+            return false;
+        }
+        let was_empty = self.tasks.list.is_empty();
+        for entry in entries {
+            if self.tasks.get(&entry.task_id).is_some() {
+                continue;
+            }
+            let generation = self.id();
+            let age = Duration::from_millis(
+                u64::try_from(now_ms.saturating_sub(entry.created_at)).unwrap_or(0),
+            );
+            let prompt = entry
+                .params
+                .prompt
+                .as_deref()
+                .map(|p| escape_controls(p).into_owned())
+                .unwrap_or_else(|| "(references only)".into());
+            let mut task = TaskView::new(
+                entry.task_id.clone(),
+                prompt,
+                entry.params.size,
+                entry.params.variants.count(),
+                self.now.checked_sub(age).unwrap_or(self.now),
+                generation,
+            );
+            task.created_at = entry.created_at;
+            task.progress = entry.progress.clamp(0.0, 1.0);
+            task.note = Some("resumed from the history".into());
+            if entry.status == Status::Generating {
+                self.tasks.push_behind(task);
+                self.emit(Effect::Poll {
+                    task_id: entry.task_id,
+                    generation,
+                });
+                continue;
+            }
+            task.status = match entry.status {
+                Status::Success => TaskStatus::Success,
+                Status::CreateTaskFailed => TaskStatus::CreateTaskFailed,
+                _ => TaskStatus::GenerateFailed,
+            };
+            task.polling = false;
+            task.ended = Some(self.now);
+            task.urls = entry.images.iter().map(|i| i.url.clone()).collect();
+            task.images = entry
+                .images
+                .iter()
+                .map(|i| match &i.path {
+                    Some(path) => ImageSlot::Saved(path.clone()),
+                    None if i.gone => ImageSlot::Failed("expired on the service".into()),
+                    None => ImageSlot::Pending,
+                })
+                .collect();
+            let items: Vec<(usize, String)> = entry
+                .missing()
+                .map(|i| (i.index, i.url.clone()))
+                .collect();
+            self.tasks.push_behind(task);
+            if !items.is_empty() {
+                self.emit(Effect::Download {
+                    task_id: entry.task_id,
+                    created_at: entry.created_at,
+                    items,
+                });
+            }
+        }
+        if was_empty {
+            self.tasks.select(0);
         }
         true
     }
