@@ -87,10 +87,19 @@ async fn generate_wait_downloads_every_variant() {
         "{task}"
     );
     assert_eq!(task["request"]["nVariants"], 2);
-    // The id was journaled, and the journal holds no key.
-    let journal = std::fs::read_to_string(data.path().join("tasks.jsonl")).unwrap();
-    assert!(journal.contains(&task_id));
-    assert!(!journal.contains(KEY));
+    // The id is in the history, with the reference by its path and the image where it was
+    // saved before the copy.
+    let entry = fouro::store::History::open_in(data.path())
+        .unwrap()
+        .get(&task_id)
+        .unwrap()
+        .expect("the task is in the history");
+    assert_eq!(entry.params.refs[0].origin, sunset.to_str().unwrap());
+    assert_eq!(entry.images.len(), 2);
+    for image in &entry.images {
+        let kept = image.path.as_deref().expect("saved in the data directory");
+        assert!(kept.starts_with(data.path().join("images")), "{kept:?}");
+    }
 }
 
 #[tokio::test]

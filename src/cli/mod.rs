@@ -2,7 +2,10 @@
 
 mod commands;
 mod emulator;
+mod history;
 mod output;
+mod saving;
+mod sync;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +14,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::api::{self, ApiKey, Client, ClientConfig, ErrorClass, FallbackModel, Size, Variants};
+use crate::store::{History, StatusFilter, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(name = "fouro", version, about = "A terminal client for the 4o Image API", long_about = None)]
@@ -54,7 +58,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Submit a generation; with --wait, follow it and download the images
+    /// Submit a generation (kept in the history); with --wait, follow it and download the images
     Generate(GenerateArgs),
     /// Show a task's status
     Status {
@@ -69,13 +73,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Download a finished task's images
+    /// Download a finished task's images into the data directory (and --out)
     Download {
+        /// The task id `fouro generate` printed
         task_id: String,
-        /// Directory to save into
-        #[arg(long, default_value = ".")]
-        out: PathBuf,
+        /// Also copy the images into this directory
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
+    /// Settle the history: follow unfinished tasks, download missing images, expire old ones
+    Sync {
+        /// Print one JSON object: the report
+        #[arg(long)]
+        json: bool,
+    },
+    /// List past generations, newest first
+    History(HistoryArgs),
     /// Run the built-in emulator of the service
     Emulator(emulator::EmulatorArgs),
     /// Open the app against a built-in emulator: no key, no network
@@ -117,15 +130,38 @@ pub struct GenerateArgs {
     /// Where the service should POST the result
     #[arg(long, value_name = "URL")]
     pub callback_url: Option<String>,
-    /// Wait for the task to end and download its images
+    /// Wait for the task to end and download its images into the data directory
     #[arg(long)]
     pub wait: bool,
-    /// Directory for downloaded images (with --wait)
-    #[arg(long, default_value = ".")]
-    pub out: PathBuf,
+    /// Also copy the downloaded images into this directory (with --wait)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// Only entries whose prompt or task id contains this text
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Only entries in this state: generating, success, failed or expired
+    #[arg(long, value_parser = parse_status_filter)]
+    pub status: Option<StatusFilter>,
+    /// Only entries of this aspect ratio: 1:1, 3:2 or 2:3
+    #[arg(long, value_parser = parse_size)]
+    pub aspect: Option<Size>,
+    /// At most this many entries
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: u32,
+    /// Print a JSON array of entries
+    #[arg(long)]
+    pub json: bool,
+    /// Move a history database that cannot be read (or that a newer fouro wrote) aside, so
+    /// that a fresh one starts; nothing is deleted
+    #[arg(long, conflicts_with_all = ["search", "status", "aspect", "json"])]
+    pub move_aside: bool,
 }
 
 /// A duration in seconds, from 0 to a day.
@@ -155,6 +191,9 @@ fn parse_variants(s: &str) -> Result<Variants, String> {
 fn parse_fallback(s: &str) -> Result<FallbackModel, String> {
     s.parse()
 }
+fn parse_status_filter(s: &str) -> Result<StatusFilter, String> {
+    s.parse()
+}
 
 /// Exit codes, as the README lists them.
 pub mod exit {
@@ -178,6 +217,57 @@ pub fn exit_code(err: &api::Error) -> u8 {
         ErrorClass::Usage => exit::USAGE,
         ErrorClass::Other => exit::UNEXPECTED,
     }
+}
+
+/// What ends a subcommand early. Each says what happened and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Api(#[from] api::Error),
+    /// The history database could not be opened or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A message of its own, with the exit code that fits it.
+    #[error("{message}")]
+    Said { message: String, code: u8 },
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Api(e) => exit_code(e),
+            Failure::Store(_) => exit::UNEXPECTED,
+            Failure::Said { code, .. } => *code,
+        }
+    }
+}
+
+/// Opens the history in the data directory, off the async threads (it may wait for another
+/// process's lock).
+pub(crate) async fn open_history(data_dir: &std::path::Path) -> Result<History, StoreError> {
+    let dir = data_dir.to_owned();
+    let path = dir.join(crate::store::history::FILE_NAME);
+    tokio::task::spawn_blocking(move || History::open_in(&dir))
+        .await
+        .map_err(|e| StoreError::Other {
+            path,
+            detail: format!("internal error: {e}"),
+        })?
+}
+
+/// Runs `f` on the history, off the async threads.
+pub(crate) async fn with_history<T: Send + 'static>(
+    history: &History,
+    f: impl FnOnce(&History) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let h = history.clone();
+    let path = h.path().to_owned();
+    tokio::task::spawn_blocking(move || f(&h))
+        .await
+        .map_err(|e| StoreError::Other {
+            path,
+            detail: format!("internal error: {e}"),
+        })?
 }
 
 /// By hand, so that the key never reaches a log line through `{:?}`.
@@ -264,14 +354,16 @@ async fn run(cli: Cli) -> u8 {
         }
         Some(Command::Credits { json }) => commands::credits(&cli.global, json).await,
         Some(Command::Download { task_id, out }) => {
-            commands::download(&cli.global, &task_id, &out).await
+            commands::download(&cli.global, &task_id, out.as_deref()).await
         }
+        Some(Command::Sync { json }) => sync::run(&cli.global, json).await,
+        Some(Command::History(args)) => history::run(&args).await,
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("fouro: {e}");
-            exit_code(&e)
+            e.exit_code()
         }
     }
 }

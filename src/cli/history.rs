@@ -1,0 +1,126 @@
+//! `fouro history`: past generations, newest first, narrowed by text, status and aspect;
+//! and `--move-aside`, the way out when the database cannot be read.
+
+use std::io::IsTerminal;
+
+use super::output::{entry_json, entry_line, entry_prefix_width};
+use super::{Failure, HistoryArgs, exit, open_history, with_history};
+use crate::api::Error;
+use crate::store::history::{FILE_NAME, move_aside};
+use crate::store::{Query, StoreError};
+
+/// The prompt's width when stdout is not a terminal, and its most on one.
+const PROMPT_WIDTH: usize = 60;
+/// The least a prompt gets however narrow the terminal.
+const MIN_PROMPT_WIDTH: usize = 20;
+
+pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
+    if args.move_aside {
+        return move_database_aside().await;
+    }
+    let history = open_history(&crate::config::data_dir()).await?;
+    let query = Query {
+        search: args.search.clone(),
+        status: args.status,
+        size: args.aspect,
+    };
+    let limit = args.limit as usize;
+    let (entries, total) = {
+        let query = query.clone();
+        with_history(&history, move |h| {
+            Ok((h.page(&query, 0, limit)?, h.count(&query)?))
+        })
+        .await?
+    };
+
+    if args.json {
+        let list = entries
+            .iter()
+            .map(entry_json)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Failure::Said {
+                message: format!("cannot write the history as JSON: {e}"),
+                code: exit::UNEXPECTED,
+            })?;
+        println!("{}", serde_json::Value::Array(list));
+        return Ok(exit::OK);
+    }
+
+    let columns = terminal_columns();
+    for entry in &entries {
+        let width = match columns {
+            Some(cols) => cols
+                .saturating_sub(entry_prefix_width(entry) + 2)
+                .clamp(MIN_PROMPT_WIDTH, PROMPT_WIDTH),
+            None => PROMPT_WIDTH,
+        };
+        println!("{}", entry_line(entry, width));
+    }
+    // Counts go to stderr: stdout stays one line per entry for scripts.
+    if entries.is_empty() {
+        if query == Query::default() {
+            eprintln!("the history is empty: tasks appear here once `fouro generate` submits them");
+        } else {
+            eprintln!("no entry matches");
+        }
+    } else if total > entries.len() {
+        eprintln!(
+            "{} of {total} entries shown: raise --limit to see more",
+            entries.len()
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// The terminal's width, when stdout is one.
+fn terminal_columns() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    crossterm::terminal::size()
+        .ok()
+        .map(|(cols, _)| usize::from(cols))
+}
+
+/// Moves a database that cannot be opened aside (never deletes it). A healthy one, or one
+/// that is merely locked or unreachable, stays where it is.
+async fn move_database_aside() -> Result<u8, Failure> {
+    let data_dir = crate::config::data_dir();
+    let path = data_dir.join(FILE_NAME);
+    if !path.exists() {
+        println!(
+            "there is no history database at {}: nothing to move",
+            path.display()
+        );
+        return Ok(exit::OK);
+    }
+    match open_history(&data_dir).await {
+        Ok(_) => {
+            println!(
+                "the history database {} opens fine: nothing was moved",
+                path.display()
+            );
+            Ok(exit::OK)
+        }
+        Err(StoreError::Corrupt { .. } | StoreError::Newer { .. }) => {
+            let moved = tokio::task::spawn_blocking({
+                let path = path.clone();
+                move || move_aside(&path)
+            })
+            .await
+            .map_err(|e| Failure::Said {
+                message: format!("internal error: {e}"),
+                code: exit::UNEXPECTED,
+            })?
+            .map_err(|e| Error::io(format!("cannot move {} aside", path.display()), e))?;
+            println!(
+                "moved {} to {}; a fresh history starts on the next run (the old file is kept)",
+                path.display(),
+                moved.display()
+            );
+            Ok(exit::OK)
+        }
+        // Locked by another process, or a permission problem: moving would not help.
+        Err(e) => Err(e.into()),
+    }
+}
