@@ -39,6 +39,7 @@ fn busy_app(w: u16, h: u16, n: usize) -> App {
             job,
             result: Ok(NewTask {
                 task_id: id.clone(),
+                created_at: 0,
                 journal_warning: None,
             }),
         });

@@ -1,7 +1,7 @@
 //! Every key binding, in one table: the help overlay lists it, the status line quotes it.
 //! The handlers live in `app/input.rs`; keep the two in step.
 
-use crate::tui::app::{App, Focus, Overlay};
+use crate::tui::app::{App, Focus, Overlay, Screen};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
@@ -22,7 +22,7 @@ pub struct Section {
 pub const GLOBAL: &[Binding] = &[
     b(
         "Ctrl-S",
-        "submit the prompt, references and options: from any pane, the help or full screen (not while typing in a dialog)",
+        "submit the prompt, references and options: from any pane, the help, full screen or the history (not while typing in a dialog or the history's search)",
     ),
     b("Tab / Shift-Tab", "focus the next / previous pane"),
     b(
@@ -36,6 +36,10 @@ pub const GLOBAL: &[Binding] = &[
     b(
         "F1, ?",
         "this help (? outside the prompt, or in an empty prompt)",
+    ),
+    b(
+        "F3, H",
+        "the history of every generation (H outside the prompt); the same key comes back",
     ),
     b("F5, c", "refresh the credit balance (c outside the prompt)"),
     b("Esc", "dismiss the message; close a dialog"),
@@ -143,6 +147,52 @@ pub const FULLSCREEN: &[Binding] = &[
     b("Esc, Enter, f, q", "back (Esc first dismisses a message)"),
 ];
 
+pub const HISTORY: &[Binding] = &[
+    b("↑/↓, k/j", "select a generation"),
+    b("PgUp/PgDn", "a page up / down"),
+    b("Home/End, g/G", "the newest / the oldest"),
+    b("←/→, h/l, [/]", "previous / next variant"),
+    b(
+        "/",
+        "search the prompts (and task ids) as you type; Enter keeps the search, Esc clears it",
+    ),
+    b(
+        "s",
+        "status filter: all, generating, success, failed, expired",
+    ),
+    b("a", "aspect filter: all, 1:1, 3:2, 2:3"),
+    b("Enter, f", "show the image full screen"),
+    b(
+        "r",
+        "remix: its prompt, references, mask and options into the editor",
+    ),
+    b(
+        "R",
+        "run it again as it was (references by the URLs they were uploaded to)",
+    ),
+    b("o", "open the image in the system viewer"),
+    b("y / Y", "copy the image's path / URL (OSC 52 clipboard)"),
+    b("i", "every detail: parameters, times, cost, each image"),
+    b(
+        "d, Delete",
+        "delete: asks whether to remove the entry only, or its image files too",
+    ),
+    b(
+        "e / f / Esc",
+        "in the delete question: the entry only / the entry and its files / cancel",
+    ),
+    b(
+        "Esc, q, F3, H",
+        "back to the main screen (Esc first dismisses a message)",
+    ),
+];
+
+pub const DETAILS: &[Binding] = &[
+    b("↑/↓, k/j, PgUp/PgDn", "scroll"),
+    b("Home/End, g/G", "top / bottom"),
+    b("Esc, Enter, i, q", "close"),
+];
+
 pub const HELP: &[Binding] = &[
     b("↑/↓, k/j", "scroll a line"),
     b("PageUp/PageDown, Space", "scroll a page"),
@@ -201,6 +251,14 @@ pub const SECTIONS: &[Section] = &[
         bindings: FULLSCREEN,
     },
     Section {
+        title: "History (F3)",
+        bindings: HISTORY,
+    },
+    Section {
+        title: "History details",
+        bindings: DETAILS,
+    },
+    Section {
         title: "This help",
         bindings: HELP,
     },
@@ -221,18 +279,28 @@ pub enum Place {
     Url,
     Key,
     Question,
+    History,
+    /// Typing in the history's search line.
+    HistorySearch,
+    Details,
+    ConfirmDelete,
 }
 
 impl Place {
     pub fn of(app: &App) -> Place {
+        let history = app.screen == Screen::History;
         match &app.overlay {
             None if app.fullscreen => Place::FullScreen,
+            None if history && app.history.search.is_some() => Place::HistorySearch,
+            None if history => Place::History,
             None => Place::Pane(app.focus),
             Some(Overlay::Help { .. }) => Place::Help,
             Some(Overlay::Browser(_)) => Place::Browser,
             Some(Overlay::Url { .. }) => Place::Url,
             Some(Overlay::KeyPrompt { .. }) => Place::Key,
             Some(Overlay::ConfirmQuit) => Place::Question,
+            Some(Overlay::Details { .. }) => Place::Details,
+            Some(Overlay::ConfirmDelete { .. }) => Place::ConfirmDelete,
         }
     }
 }
@@ -249,6 +317,7 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
             ("Tab", "next pane"),
             ("Ctrl-U/R", "undo/redo"),
             ("Ctrl-C", "quit"),
+            ("F3", "history"),
         ],
         Place::Pane(Focus::References) => &[
             ("Ctrl-S", "submit"),
@@ -257,12 +326,14 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
             ("d", "remove"),
             ("K/J", "move"),
             ("m", "mask"),
+            ("H", "history"),
         ],
         Place::Pane(Focus::Options) => &[
             ("Ctrl-S", "submit"),
             ("↑↓", "option"),
             ("←→", "change"),
             ("a/v/e/f", "quick keys"),
+            ("H", "history"),
         ],
         Place::Pane(Focus::Tasks) => &[
             ("Ctrl-S", "submit"),
@@ -271,11 +342,13 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
             ("f", "full screen"),
             ("y", "copy id"),
             ("p", "retry"),
+            ("H", "history"),
         ],
         Place::Pane(Focus::Preview) => &[
             ("Ctrl-S", "submit"),
             ("←→", "variant"),
             ("f", "full screen"),
+            ("H", "history"),
             ("q", "quit"),
         ],
         Place::FullScreen => &[("←→", "variant"), ("Esc", "back"), ("Ctrl-S", "submit")],
@@ -297,6 +370,35 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
             NO_SUBMIT,
         ],
         Place::Question => &[("y", "quit"), ("n", "stay"), ("Ctrl-S", "stay and submit")],
+        Place::History => &[
+            ("Esc", "back"),
+            ("/", "search"),
+            ("s/a", "filter"),
+            ("r", "remix"),
+            ("R", "re-run"),
+            ("i", "details"),
+            ("d", "delete"),
+            ("f", "full screen"),
+            ("←→", "variant"),
+            ("o", "open"),
+            ("y/Y", "copy path/URL"),
+        ],
+        Place::HistorySearch => &[
+            ("Enter", "keep"),
+            ("Esc", "clear"),
+            ("↑↓", "select"),
+            NO_SUBMIT,
+        ],
+        Place::Details => &[
+            ("↑↓ PgUp PgDn", "scroll"),
+            ("Esc", "close"),
+            ("Ctrl-S", "submit"),
+        ],
+        Place::ConfirmDelete => &[
+            ("e", "entry only"),
+            ("f", "entry and files"),
+            ("Esc", "cancel"),
+        ],
     }
 }
 
@@ -305,7 +407,7 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
 pub fn help_hint(app: &App) -> Option<(&'static str, &'static str)> {
     match Place::of(app) {
         Place::Pane(Focus::Prompt) if !app.prompt.is_empty() => Some(("F1", "help")),
-        Place::Pane(_) => Some(("?", "help")),
+        Place::Pane(_) | Place::History => Some(("?", "help")),
         _ => None,
     }
 }

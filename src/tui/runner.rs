@@ -148,6 +148,7 @@ async fn event_loop(
         endpoint: config.endpoint,
         journal: config.history.path().display().to_string(),
         protocol: protocol.label().to_owned(),
+        utc_offset_secs: chrono::Local::now().offset().local_minus_utc(),
         area: Rect::new(0, 0, size.width, size.height),
         now: Instant::now().into_std(),
     });

@@ -25,6 +25,7 @@ pub fn app(w: u16, h: u16, now: Instant) -> App {
         endpoint: "demo · built-in emulator".into(),
         journal: "/home/ana/.local/share/fouro/tasks.jsonl".into(),
         protocol: "half blocks".into(),
+        utc_offset_secs: 0,
         area: Rect::new(0, 0, w, h),
         now,
     })

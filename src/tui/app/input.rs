@@ -16,7 +16,7 @@ use super::browser::{Browser, Row};
 use super::line::LineInput;
 use super::refs::{References, Slot};
 use super::tasks::ImageSlot;
-use super::{App, Focus, Level, OptionRow, Options, Overlay};
+use super::{App, Focus, Level, OptionRow, Options, Overlay, Screen};
 use crate::api::ApiKey;
 use crate::tui::action::Effect;
 use crate::tui::ui::{layout, overlays};
@@ -72,10 +72,14 @@ impl App {
         if self.fullscreen {
             return self.fullscreen_key(key);
         }
+        if self.screen == Screen::History {
+            return self.history_key(key);
+        }
         match key.code {
             KeyCode::Tab => self.set_focus(self.focus.step(1)),
             KeyCode::BackTab => self.set_focus(self.focus.step(-1)),
             KeyCode::F(1) => self.open_help(),
+            KeyCode::F(3) => self.open_history(),
             KeyCode::F(5) => self.refresh_credits(),
             KeyCode::Char('l') if ctrl => self.screen_epoch += 1,
             KeyCode::Esc if self.message.is_some() => self.message = None,
@@ -84,6 +88,7 @@ impl App {
                 self.open_help()
             }
             _ if self.focus == Focus::Prompt => return self.prompt_key(key),
+            KeyCode::Char('H') => self.open_history(),
             KeyCode::Char('q') => self.request_quit(),
             KeyCode::Char('c') => self.refresh_credits(),
             _ => {
@@ -101,13 +106,18 @@ impl App {
         true
     }
 
-    /// Ctrl-S: submits from any pane, the help and full screen (closing them first). In the
-    /// dialogs that take typing (file browser, URL, key) it does nothing; their status line
-    /// says so.
+    /// Ctrl-S: submits from any pane, the help, full screen and the history screen (closing
+    /// them first). In the dialogs that take typing (file browser, URL, key) and the history's
+    /// search line it does nothing; their status line says so.
     fn submit_from_anywhere(&mut self) -> bool {
         match self.overlay.take() {
+            None if self.screen == Screen::History && self.history.search.is_some() => {
+                return false;
+            }
             None => {}
-            Some(Overlay::Help { .. }) => {}
+            Some(
+                Overlay::Help { .. } | Overlay::Details { .. } | Overlay::ConfirmDelete { .. },
+            ) => {}
             Some(Overlay::ConfirmQuit) => {
                 self.overlay = self.stashed.take();
                 if self.overlay.is_some() {
@@ -120,6 +130,9 @@ impl App {
             }
         }
         self.fullscreen = false;
+        if self.screen == Screen::History {
+            self.close_history();
+        }
         self.submit();
         true
     }
@@ -224,6 +237,12 @@ impl App {
                 // Anything else stays, back in the dialog the question interrupted.
                 _ => (self.stashed.take(), true),
             },
+            Overlay::Details { entry, scroll } => self.details_key(entry, scroll, key),
+            Overlay::ConfirmDelete {
+                task_id,
+                prompt,
+                files,
+            } => self.delete_key(task_id, prompt, files, key),
         };
         self.overlay = next;
         changed
@@ -330,9 +349,14 @@ impl App {
     }
 
     fn fullscreen_key(&mut self, key: KeyEvent) -> bool {
+        let history = self.screen == Screen::History;
         match key.code {
             KeyCode::Esc if self.message.is_some() => self.message = None,
             KeyCode::Esc | KeyCode::Enter | KeyCode::Char('f' | 'q') => self.fullscreen = false,
+            KeyCode::F(3) if history => self.close_history(),
+            KeyCode::F(3) => self.open_history(),
+            KeyCode::Left | KeyCode::Char('h' | '[') if history => return self.history_variant(-1),
+            KeyCode::Right | KeyCode::Char('l' | ']') if history => return self.history_variant(1),
             KeyCode::Left | KeyCode::Char('h') => return self.tasks.step_variant(-1),
             KeyCode::Right | KeyCode::Char('l') => return self.tasks.step_variant(1),
             _ => return false,

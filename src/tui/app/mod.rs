@@ -7,12 +7,15 @@
 
 pub mod browser;
 mod entries;
+pub mod history;
+mod history_actions;
 mod input;
 pub mod line;
 pub mod refs;
 pub mod results;
 pub mod tasks;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -21,11 +24,13 @@ use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::api::{FallbackModel, Size, Variants};
+use crate::store::Entry;
 use crate::tui::action::{Action, Draft, Effect, Fitted, SubmitStage};
 use crate::tui::preview::Payload;
 use crate::tui::ui::layout;
 
 use browser::Browser;
+use history::HistoryView;
 use line::LineInput;
 use refs::{References, Slot};
 use tasks::{ImageSlot, Tasks};
@@ -55,6 +60,15 @@ impl Focus {
     }
 }
 
+/// What fills the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// The editor, the tasks of this run and the preview.
+    Main,
+    /// Every past generation (`app.history`).
+    History,
+}
+
 /// A window over the panes. While one is open the inline image is hidden.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
@@ -74,6 +88,17 @@ pub enum Overlay {
         reason: String,
     },
     ConfirmQuit,
+    /// Every field of a history entry, scrolled by `scroll` lines.
+    Details {
+        entry: Box<Entry>,
+        scroll: u16,
+    },
+    /// Whether to delete a history entry, and its `files` image files with it.
+    ConfirmDelete {
+        task_id: String,
+        prompt: String,
+        files: usize,
+    },
 }
 
 /// The option rows of the options pane.
@@ -220,6 +245,9 @@ pub struct AppConfig {
     pub journal: String,
     /// How images are drawn, for the help.
     pub protocol: String,
+    /// The local time zone's offset from UTC, in seconds east (the runner reads it once at
+    /// start): the history shows local times without reading the clock or the zone.
+    pub utc_offset_secs: i32,
     pub area: Rect,
     pub now: Instant,
 }
@@ -239,6 +267,12 @@ pub struct App {
     pub message: Option<Message>,
     pub submission: Option<Submission>,
     pub preview: PreviewState,
+    pub screen: Screen,
+    /// The history screen's state; its pages are only kept while it is shown.
+    pub history: HistoryView,
+    /// References a remix added from a local file, by check id: the URL the file was uploaded
+    /// to then, used if the file cannot be used now.
+    remix_urls: HashMap<u64, String>,
     /// Where the file browser opens next.
     pub last_dir: PathBuf,
     /// The dialog the quit question interrupted, back when the answer is "stay".
@@ -278,6 +312,9 @@ impl App {
             message: None,
             submission: None,
             preview: PreviewState::default(),
+            screen: Screen::Main,
+            history: HistoryView::default(),
+            remix_urls: HashMap::new(),
             stashed: None,
             key_request: None,
             effects: Vec::new(),
@@ -301,14 +338,26 @@ impl App {
     pub fn update(&mut self, action: Action) {
         let changed = match action {
             Action::Key(key) => self.on_key(key),
+            Action::Paste(text) if self.screen == Screen::History => self.history_paste(&text),
             Action::Paste(text) => self.on_paste(&text),
+            Action::Mouse(mouse) if self.screen == Screen::History => self.history_mouse(mouse),
             Action::Mouse(mouse) => self.on_mouse(mouse),
             Action::Resize(w, h) => {
                 self.area = Rect::new(0, 0, w, h);
                 self.screen_epoch += 1;
-                if let Some(Overlay::Help { scroll }) = &mut self.overlay {
-                    let max = crate::tui::ui::overlays::help_max_scroll(&self.config, self.area);
-                    *scroll = (*scroll).min(max);
+                match &mut self.overlay {
+                    Some(Overlay::Help { scroll }) => {
+                        let max =
+                            crate::tui::ui::overlays::help_max_scroll(&self.config, self.area);
+                        *scroll = (*scroll).min(max);
+                    }
+                    Some(Overlay::Details { entry, scroll }) => {
+                        let offset = self.config.utc_offset_secs;
+                        let max =
+                            crate::tui::ui::details::details_max_scroll(entry, offset, self.area);
+                        *scroll = (*scroll).min(max);
+                    }
+                    _ => {}
                 }
                 true
             }
@@ -344,9 +393,27 @@ impl App {
                 );
                 true
             }
-            other => self.on_result(other),
+            Action::HistoryLoaded { req, result } => self.on_history_loaded(req, result),
+            Action::EntryDeleted { task_id, result } => self.on_entry_deleted(&task_id, result),
+            Action::HistoryError(why) | Action::OpenFailed(why) => {
+                self.show(Level::Error, why);
+                true
+            }
+            Action::ReferenceChecked { id, result } => {
+                let result = self.remixed_check(id, result);
+                self.on_result(Action::ReferenceChecked { id, result })
+            }
+            other => {
+                if self.changes_history(&other) {
+                    self.history.reload();
+                }
+                self.on_result(other)
+            }
         };
         let reopened = self.reopen_key_prompt();
+        if self.screen == Screen::History {
+            self.fetch_history();
+        }
         self.sync_preview();
         self.dirty |= changed || reopened;
     }
@@ -460,17 +527,25 @@ impl App {
             - 1
     }
 
-    /// Where the image goes: the preview pane's inside, or the screen in full-screen mode.
+    /// Where the image goes: the preview pane's inside (of the screen shown), or the screen in
+    /// full-screen mode.
     pub fn preview_area(&self) -> Rect {
         if self.fullscreen {
             layout::fullscreen_image_area(self.area)
+        } else if self.screen == Screen::History {
+            layout::history(self.area).preview_inner
         } else {
             layout::panes(self).preview_inner
         }
     }
 
-    /// The saved image the preview should show now, if any.
+    /// The saved image the preview should show now, if any: the selected task's on the main
+    /// screen, the selected entry's on the history screen.
     fn wanted_image(&self) -> Option<(String, usize, PathBuf)> {
+        if self.screen == Screen::History {
+            let (entry, image) = self.history_image()?;
+            return Some((entry.task_id.clone(), image.index, image.path.clone()?));
+        }
         let task = self.tasks.selected()?;
         match task.images.get(self.tasks.variant)? {
             ImageSlot::Saved(path) => Some((task.id.clone(), self.tasks.variant, path.clone())),
@@ -562,26 +637,39 @@ impl App {
     }
 
     fn submit(&mut self) {
+        if self.refuse_second_submission() {
+            return;
+        }
+        match self.draft() {
+            Ok(draft) => self.submit_draft(draft),
+            Err(why) => self.show(Level::Warning, why),
+        }
+    }
+
+    /// One submission at a time: says so when one is on its way.
+    fn refuse_second_submission(&mut self) -> bool {
         if self.submission.is_some() {
             self.show(
                 Level::Warning,
                 "a submission is already on its way: wait for it to reach the service",
             );
+        }
+        self.submission.is_some()
+    }
+
+    /// Sends `draft` (the editor's, or a history entry's as it was).
+    fn submit_draft(&mut self, draft: Draft) {
+        if self.refuse_second_submission() {
             return;
         }
-        match self.draft() {
-            Ok(draft) => {
-                let job = self.id();
-                self.message = None;
-                self.submission = Some(Submission {
-                    job,
-                    stage: None,
-                    draft: draft.clone(),
-                });
-                self.emit(Effect::Submit { job, draft });
-            }
-            Err(why) => self.show(Level::Warning, why),
-        }
+        let job = self.id();
+        self.message = None;
+        self.submission = Some(Submission {
+            job,
+            stage: None,
+            draft: draft.clone(),
+        });
+        self.emit(Effect::Submit { job, draft });
     }
 
     /// Quits, or asks first while tasks generate or a submission is on its way. The dialog

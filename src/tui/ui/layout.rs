@@ -35,6 +35,58 @@ pub fn inner(r: Rect) -> Rect {
     Block::default().borders(Borders::ALL).inner(r)
 }
 
+/// Where the history screen's parts go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HistoryPanes {
+    /// The list's frame.
+    pub list: Rect,
+    /// The search and filter line, the list's first inner row.
+    pub query: Rect,
+    /// The entries, below it.
+    pub rows: Rect,
+    pub preview: Rect,
+    /// Inside the preview's border: where the image goes.
+    pub preview_inner: Rect,
+    /// What the selected entry is.
+    pub info: Rect,
+    pub status: Rect,
+}
+
+/// The history screen: the list beside the preview and the selected entry (wide), or above
+/// them (compact).
+pub fn history(area: Rect) -> HistoryPanes {
+    let [main, status] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    let (list, preview, info) = if is_compact(area) {
+        let [list, bottom] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(main.height / 2 + 1)])
+                .areas(main);
+        let [preview, info] =
+            Layout::horizontal([Constraint::Length(bottom.width * 2 / 5), Constraint::Min(0)])
+                .areas(bottom);
+        (list, preview, info)
+    } else {
+        let [list, right] =
+            Layout::horizontal([Constraint::Percentage(58), Constraint::Min(0)]).areas(main);
+        let [preview, info] = Layout::vertical([
+            Constraint::Min(3),
+            Constraint::Length((right.height * 3 / 10).max(8)),
+        ])
+        .areas(right);
+        (list, preview, info)
+    };
+    let inside = inner(list);
+    let [query, rows] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inside);
+    HistoryPanes {
+        list,
+        query,
+        rows,
+        preview,
+        preview_inner: inner(preview),
+        info,
+        status,
+    }
+}
+
 /// The panes for the app's own idea of the screen size.
 pub fn panes(app: &App) -> Panes {
     panes_in(app, app.area)

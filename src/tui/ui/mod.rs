@@ -3,6 +3,8 @@
 //! The inline image is not drawn here: its cells are only marked to be skipped by ratatui's
 //! diff, and `preview.rs` prints the image over them after the frame.
 
+pub mod details;
+pub mod history;
 pub mod layout;
 pub mod overlays;
 mod panes;
@@ -18,7 +20,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
 use crate::api::TaskStatus;
-use crate::tui::app::{App, Focus, Level};
+use crate::tui::app::{App, Focus, Level, Screen};
 use crate::tui::keys;
 
 pub const ACCENT: Color = Color::Cyan;
@@ -29,6 +31,8 @@ pub fn render(app: &App, frame: &mut Frame) {
     let area = frame.area();
     if app.fullscreen {
         panes::fullscreen(app, frame, area);
+    } else if app.screen == Screen::History {
+        history::render(app, frame, area);
     } else {
         let p = layout::panes_in(app, area);
         panes::prompt(app, frame, p.prompt);
@@ -216,8 +220,8 @@ pub fn message_look(level: Level) -> (&'static str, Color) {
     }
 }
 
-/// A message the person dismisses with Esc, over the bottom of the left column (never over
-/// the preview).
+/// A message the person dismisses with Esc, over the bottom of the left column (or of the
+/// history's list): never over the preview.
 fn message(app: &App, frame: &mut Frame, left: Rect) {
     let Some(msg) = &app.message else { return };
     let (title, color) = message_look(msg.level);

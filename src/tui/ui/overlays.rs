@@ -1,4 +1,5 @@
-//! Windows over the panes: help, file browser, URL input, key prompt, quit question.
+//! Windows over the panes: help, file browser, URL input, key prompt, quit question (the
+//! history's details and delete question are drawn in `history.rs`).
 //! While one is open the inline image is hidden (the preview never sits under a window).
 
 use ratatui::Frame;
@@ -77,6 +78,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ]));
             simple(frame, area, " Quit? ", lines, 64, Color::Yellow);
         }
+        Some(Overlay::Details { entry, scroll }) => {
+            super::details::details(app, frame, area, entry, *scroll)
+        }
+        Some(Overlay::ConfirmDelete {
+            task_id,
+            prompt,
+            files,
+        }) => super::details::confirm_delete(frame, area, task_id, prompt, *files),
     }
 }
 
@@ -131,7 +140,7 @@ fn input_line(input: &LineInput, masked: bool) -> Line<'static> {
     ])
 }
 
-fn frame_block(title: &str, color: Color) -> Block<'static> {
+pub(super) fn frame_block(title: &str, color: Color) -> Block<'static> {
     Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(Style::default().fg(color))

@@ -9,13 +9,14 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::layout::{self, wrap};
 use super::{
-    ACCENT, DIM, ellipsize, focused, format_bytes, format_elapsed, message_look, pane_block,
-    status_line_with, width as text_width,
+    ACCENT, DIM, ellipsize, focused, format_bytes, format_elapsed, history, message_look,
+    pane_block, status_line_with, width as text_width,
 };
 use crate::api::types::MAX_REFERENCES;
 use crate::api::types::format_credits;
+use crate::store::text::escape_controls;
 use crate::tui::app::refs::{RefEntry, RefState};
-use crate::tui::app::{App, Focus, OptionRow};
+use crate::tui::app::{App, Focus, OptionRow, Screen};
 
 pub fn prompt(app: &App, frame: &mut Frame, area: Rect) {
     let count = app.char_count();
@@ -231,7 +232,8 @@ pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
 /// The selected image over the whole screen, with a title row (or the message, when there is
 /// one: it would be hidden otherwise) and the status line.
 pub fn fullscreen(app: &App, frame: &mut Frame, area: Rect) {
-    let task = app.tasks.selected();
+    let history = app.screen == Screen::History;
+    let task = app.tasks.selected().filter(|_| !history);
     let n = task.map(|t| t.images.len()).unwrap_or(0);
     let title_row = Rect {
         height: 1.min(area.height),
@@ -246,14 +248,22 @@ pub fn fullscreen(app: &App, frame: &mut Frame, area: Rect) {
             title_row,
         );
     } else {
-        let mut title = match task {
-            Some(t) => format!(
+        let mut title = match (task, app.history.selected_entry()) {
+            (Some(t), _) => format!(
                 " {} · {} · image {}/{n}",
                 t.id,
                 t.size,
                 app.tasks.variant + 1
             ),
-            None => String::new(),
+            (None, Some(e)) if history => format!(
+                " {} · {} · image {}/{} · {}",
+                escape_controls(&e.task_id),
+                e.params.size,
+                app.history.variant + 1,
+                e.images.len(),
+                history::local_time(e.created_at, app.config.utc_offset_secs, "%Y-%m-%d %H:%M")
+            ),
+            _ => String::new(),
         };
         if let Some(f) = app.preview_image() {
             title.push_str(&format!(" · {}×{}", f.source_dims.0, f.source_dims.1));
