@@ -1,6 +1,7 @@
 //! fouro: a terminal client for the 4o Image API, with a built-in emulator of the service.
 
 pub mod api;
+pub mod callback;
 pub mod cli;
 pub mod config;
 pub mod emulator;
