@@ -1,6 +1,7 @@
 //! Downloaded images: where each one goes, and fetching one into place.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::TimeZone;
 
@@ -95,9 +96,48 @@ async fn fetch_into(
     if let Some(dir) = path.parent() {
         tokio::fs::create_dir_all(dir).await.map_err(write)?;
     }
-    let part = path.with_extension("png.part");
-    tokio::fs::write(&part, &bytes).await.map_err(write)?;
-    tokio::fs::rename(&part, path).await.map_err(write)
+    // A name of its own: the app and `fouro sync` may fetch the same image at once, and
+    // must not write into one file.
+    let part = part_path(path);
+    let result = match write_synced(&part, &bytes).await {
+        Ok(()) => rename_synced(&part, path).await,
+        Err(e) => Err(e),
+    };
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&part).await;
+    }
+    result.map_err(write)
+}
+
+/// Writes and syncs, so that the rename that follows never exposes an empty file after a
+/// power cut.
+async fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut file = tokio::fs::File::create(path).await?;
+    file.write_all(bytes).await?;
+    file.sync_all().await
+}
+
+/// Renames, then (on Unix) syncs the directory: the history records the image as saved
+/// right after, and must not outlive the file's name.
+async fn rename_synced(from: &Path, to: &Path) -> std::io::Result<()> {
+    tokio::fs::rename(from, to).await?;
+    #[cfg(unix)]
+    if let Some(dir) = to.parent() {
+        tokio::fs::File::open(dir).await?.sync_all().await?;
+    }
+    Ok(())
+}
+
+/// `<name>.<pid>-<n>.part` beside `path`.
+fn part_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!("{name}.{}-{n}.part", std::process::id()))
 }
 
 #[cfg(test)]
@@ -115,5 +155,33 @@ mod tests {
             image_path(Path::new("/d"), "task_4o/../x", at, 1),
             PathBuf::from("/d/images/2026-03-07/task_4o____x-2.png")
         );
+    }
+
+    #[test]
+    fn names_from_the_network_cannot_leave_the_directory() {
+        for id in ["..", "/", "a/../../b", "C:\\x", "\0", "é", ""] {
+            let name = safe_name(id);
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "{id:?} gave {name:?}"
+            );
+        }
+        assert_eq!(safe_name("task_4o-AZ09"), "task_4o-AZ09");
+        let p = image_path(Path::new("/d"), "../../etc/passwd", 0, 0);
+        assert!(p.starts_with("/d/images/"), "{}", p.display());
+        assert_eq!(
+            p.components().count(),
+            Path::new("/d/images/x/y").components().count()
+        );
+    }
+
+    #[test]
+    fn every_part_file_has_its_own_name_beside_the_image() {
+        let path = Path::new("/d/images/2026-03-07/t-1.png");
+        let (a, b) = (part_path(path), part_path(path));
+        assert_ne!(a, b);
+        assert_eq!(a.parent(), path.parent());
+        assert!(a.to_string_lossy().ends_with(".part"), "{}", a.display());
     }
 }

@@ -7,12 +7,15 @@
 //! message, and only [`move_aside`] (which the person must agree to) puts it out of the way.
 //! The API key is never stored: nothing here takes one.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, Row, params, params_from_iter};
+use rusqlite::config::DbConfig;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{FallbackModel, GenerateRequest, Size, TaskRecord, TaskStatus, Variants};
@@ -27,6 +30,11 @@ pub const KEEP_DAYS: i64 = 14;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Each entry migrates the schema from its index to the next version.
+///
+/// `tasks_newest` is ascending on purpose: every row of an index ends with the rowid, so read
+/// backwards it gives `created_at DESC, rowid DESC`, the order of [`History::page`], with no
+/// sorting; `tasks_status` does the same within one status. `images_missing` finds what
+/// [`History::unsettled`] and [`History::expire`] look for without reading every image.
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE tasks (
@@ -49,8 +57,8 @@ const MIGRATIONS: &[&str] = &[
         cost          REAL,
         updated_at    INTEGER NOT NULL
     );
-    CREATE INDEX tasks_newest ON tasks (created_at DESC);
-    CREATE INDEX tasks_status ON tasks (status);
+    CREATE INDEX tasks_newest ON tasks (created_at);
+    CREATE INDEX tasks_status ON tasks (status, created_at);
     CREATE TABLE images (
         task_id TEXT NOT NULL REFERENCES tasks (task_id) ON DELETE CASCADE,
         idx     INTEGER NOT NULL,
@@ -59,8 +67,11 @@ const MIGRATIONS: &[&str] = &[
         error   TEXT,
         gone    INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (task_id, idx)
-    );",
+    );
+    CREATE INDEX images_missing ON images (task_id) WHERE path IS NULL AND gone = 0;",
 ];
+
+const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -215,6 +226,7 @@ impl std::fmt::Display for StatusFilter {
 
 /// A reference image (or mask): where the person took it from, and the URL the service got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Reference {
     /// A local path or a URL, as given.
     pub origin: String,
@@ -224,6 +236,7 @@ pub struct Reference {
 
 /// Everything a generation was asked with.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Params {
     pub prompt: Option<String>,
     pub refs: Vec<Reference>,
@@ -280,7 +293,9 @@ impl Params {
             size: req.size,
             variants: req.n_variants.unwrap_or(Variants::One),
             enhance: req.is_enhance.unwrap_or(false),
-            fallback: req.fallback_model.filter(|_| req.enable_fallback == Some(true)),
+            fallback: req
+                .fallback_model
+                .filter(|_| req.enable_fallback == Some(true)),
             callback_url: req.call_back_url.clone(),
         }
     }
@@ -288,6 +303,7 @@ impl Params {
 
 /// One result image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Image {
     pub index: usize,
     pub url: String,
@@ -306,7 +322,11 @@ impl Image {
 }
 
 /// One task as the history knows it.
+///
+/// Serialized (for `fouro history --json`) with camelCase fields, the status by its
+/// upper-case name, times in milliseconds since the Unix epoch.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Entry {
     pub task_id: String,
     pub base_url: String,
@@ -342,17 +362,23 @@ pub struct Query {
 
 impl Query {
     /// The WHERE clause and its parameters.
-    fn clause(&self) -> (String, Vec<String>) {
+    fn clause(&self) -> (String, Vec<Value>) {
         let mut parts = Vec::new();
-        let mut args = Vec::new();
-        if let Some(text) = self.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(text) = self
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            // `%` and `_` in the text are themselves, not wildcards.
             let pattern = format!(
                 "%{}%",
                 text.replace('\\', "\\\\")
                     .replace('%', "\\%")
                     .replace('_', "\\_")
             );
-            args.push(pattern);
+            args.push(pattern.into());
             parts.push(format!(
                 "(prompt LIKE ?{n} ESCAPE '\\' OR task_id LIKE ?{n} ESCAPE '\\')",
                 n = args.len()
@@ -361,13 +387,13 @@ impl Query {
         if let Some(filter) = self.status {
             let mut marks = Vec::new();
             for s in filter.statuses() {
-                args.push(s.as_str().to_owned());
+                args.push(s.as_str().to_owned().into());
                 marks.push(format!("?{}", args.len()));
             }
             parts.push(format!("status IN ({})", marks.join(", ")));
         }
         if let Some(size) = self.size {
-            args.push(size.as_str().to_owned());
+            args.push(size.as_str().to_owned().into());
             parts.push(format!("size = ?{}", args.len()));
         }
         if parts.is_empty() {
@@ -396,37 +422,56 @@ impl History {
     /// in `dir` kept while the database could not.
     pub fn open_in(dir: &Path) -> Result<History> {
         let history = History::open(&dir.join(FILE_NAME))?;
-        history.import_journal(&Journal::in_dir(dir));
+        history.import_journal(dir);
         Ok(history)
     }
 
-    /// Inserts every journal entry not known yet, then renames the journal (never deletes
-    /// it). A failure leaves the journal in place for the next try.
-    fn import_journal(&self, journal: &Journal) {
-        if !journal.path().exists() {
-            return;
+    /// Inserts every journal entry not known yet and renames the journal (it is never
+    /// deleted). A journal whose import failed half-way is kept aside and taken in again at
+    /// the next open; an id already in the history is left as it is there.
+    fn import_journal(&self, dir: &Path) {
+        if let Err(e) = Journal::take(dir) {
+            tracing::warn!(
+                "could not take in {}: {e}",
+                Journal::in_dir(dir).path().display()
+            );
         }
-        let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S%3f");
-        let taken = journal.path().with_file_name(format!("tasks-imported-{stamp}.jsonl"));
-        // Renamed first: a process appending meanwhile starts a new journal.
-        if let Err(e) = std::fs::rename(journal.path(), &taken) {
-            tracing::warn!("could not take in {}: {e}", journal.path().display());
-            return;
-        }
-        let entries = match Journal::at(&taken).entries() {
-            Ok(entries) => entries,
+        let pending = match Journal::pending(dir) {
+            Ok(p) => p,
             Err(e) => {
-                tracing::warn!("could not read {}: {e}", taken.display());
+                tracing::warn!("could not list the journals in {}: {e}", dir.display());
                 return;
             }
         };
-        for e in &entries {
-            let params = Params::from_request(&e.request);
-            if let Err(err) = self.insert(&e.task_id, &e.base_url, &params, e.submitted_at) {
-                tracing::warn!(task_id = %e.task_id, "could not take in a journal entry: {err}");
+        for journal in pending {
+            match self.import_file(&journal) {
+                Ok(count) => match journal.mark_imported() {
+                    Ok(done) => tracing::info!(count, "took in the journal {}", done.display()),
+                    Err(e) => tracing::warn!("took in {}: {e}", journal.path().display()),
+                },
+                Err(e) => {
+                    tracing::warn!("could not take in {}: {e}", journal.path().display());
+                }
             }
         }
-        tracing::info!(count = entries.len(), "took in the journal {}", taken.display());
+    }
+
+    /// Inserts a taken journal's entries; read again until no process appended to it
+    /// meanwhile (one that opened it just before it was taken may still write).
+    fn import_file(&self, journal: &Journal) -> std::result::Result<usize, String> {
+        let size = || std::fs::metadata(journal.path()).map(|m| m.len());
+        loop {
+            let before = size().map_err(|e| e.to_string())?;
+            let entries = journal.entries().map_err(|e| e.to_string())?;
+            for e in &entries {
+                let params = Params::from_request(&e.request);
+                self.insert(&e.task_id, &e.base_url, &params, e.submitted_at)
+                    .map_err(|err| format!("task {}: {err}", e.task_id))?;
+            }
+            if size().map_err(|e| e.to_string())? == before {
+                return Ok(entries.len());
+            }
+        }
     }
 
     /// Opens (creating if needed) the database at `path` and migrates it to this version.
@@ -448,6 +493,14 @@ impl History {
         .map_err(|e| classify(path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| classify(path, e))?;
+        // Until the file is known to be sound and ours, closing must not write to it: by
+        // default the last connection to close copies the WAL into the database and deletes
+        // the WAL.
+        let no_checkpoint = |conn: &Connection, on: bool| {
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, on)
+                .map_err(|e| classify(path, e))
+        };
+        no_checkpoint(&conn, true)?;
         // Reading the header first tells a file that is not a database from one that is.
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -468,8 +521,16 @@ impl History {
                 detail: check,
             });
         }
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| classify(path, e))?;
+        no_checkpoint(&conn, false)?;
+        let mode = enable_wal(&conn, path)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // Some network file systems cannot share memory; the history still works, but
+            // a second fouro then waits for the first one's writes.
+            tracing::warn!(
+                "the history database {} is in {mode} mode, not WAL",
+                path.display()
+            );
+        }
         // Every commit reaches the disk before the call returns: a task id is never lost.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| classify(path, e))?;
@@ -513,9 +574,10 @@ impl History {
             .and_then(|m| serde_json::to_string(m).ok());
         self.conn()
             .execute(
-                "INSERT OR IGNORE INTO tasks (task_id, base_url, prompt, refs, mask, size, variants,
+                "INSERT INTO tasks (task_id, base_url, prompt, refs, mask, size, variants,
                     enhance, fallback, callback_url, status, progress, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'GENERATING', 0, ?11, ?11)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'GENERATING', 0, ?11, ?11)
+                 ON CONFLICT (task_id) DO NOTHING",
                 params![
                     task_id,
                     base_url,
@@ -537,29 +599,54 @@ impl History {
     /// Takes in what the service said of a task: status, progress, error, result URLs.
     /// `now` (ms) is the completion time when the record has none. Returns whether the task
     /// was known.
+    ///
+    /// A task the history already saw end is not put back to GENERATING: that is a late
+    /// reply (another process polled the same task), not news.
     pub fn record(&self, record: &TaskRecord, now: i64) -> Result<bool> {
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
         let status = Status::from(record.status);
-        let completed = status.is_final().then(|| record.complete_time.unwrap_or(now));
+        let completed = status
+            .is_final()
+            .then(|| record.complete_time.unwrap_or(now));
+        // NaN would be stored as NULL, which the column refuses.
+        let progress = if record.progress.is_nan() {
+            0.0
+        } else {
+            record.progress.clamp(0.0, 1.0)
+        };
         let changed = tx
             .execute(
                 "UPDATE tasks SET status = ?2, progress = ?3, error_code = ?4, error_message = ?5,
                     completed_at = COALESCE(completed_at, ?6), updated_at = ?7
-                 WHERE task_id = ?1",
+                 WHERE task_id = ?1
+                   AND NOT (?2 = 'GENERATING'
+                            AND status IN ('SUCCESS', 'CREATE_TASK_FAILED', 'GENERATE_FAILED'))",
                 params![
                     record.task_id,
                     status.as_str(),
-                    record.progress.clamp(0.0, 1.0),
+                    progress,
                     record.error_code.filter(|_| status.is_failure()),
-                    record.error_message.as_deref().filter(|_| status.is_failure()),
+                    record
+                        .error_message
+                        .as_deref()
+                        .filter(|_| status.is_failure()),
                     completed,
                     now,
                 ],
             )
             .map_err(|e| self.err(e))?;
         if changed == 0 {
-            return Ok(false);
+            let known = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM tasks WHERE task_id = ?1)",
+                    params![record.task_id],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.err(e))?;
+            return Ok(known);
         }
         for (idx, url) in record.result_urls.iter().enumerate() {
             // A URL that changed (a re-signed link) replaces the old one; a saved file stays.
@@ -608,29 +695,42 @@ impl History {
     }
 
     /// Marks what the service no longer keeps (created before `now` minus 14 days): tasks
-    /// never seen to end become EXPIRED, images never saved become gone. Returns how many
-    /// tasks changed.
+    /// never seen to end become EXPIRED, images never saved become gone.
+    ///
+    /// Returns how many tasks lost something to this call: those now EXPIRED and those with
+    /// images now gone, each counted once. A second call at the same `now` returns 0.
     pub fn expire(&self, now: i64) -> Result<usize> {
         let cutoff = now - KEEP_DAYS * DAY_MS;
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let tasks = tx
-            .execute(
-                "UPDATE tasks SET status = 'EXPIRED', updated_at = ?2
-                 WHERE status = 'GENERATING' AND created_at < ?1",
-                params![cutoff, now],
-            )
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        let images = tx
-            .execute(
-                "UPDATE images SET gone = 1
-                 WHERE path IS NULL AND gone = 0
-                   AND task_id IN (SELECT task_id FROM tasks WHERE created_at < ?1)",
+        let touched: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM tasks
+                 WHERE created_at < ?1
+                   AND (status = 'GENERATING'
+                        OR task_id IN (SELECT task_id FROM images
+                                       WHERE path IS NULL AND gone = 0))",
                 params![cutoff],
+                |r| r.get(0),
             )
             .map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE tasks SET status = 'EXPIRED', updated_at = ?2
+             WHERE status = 'GENERATING' AND created_at < ?1",
+            params![cutoff, now],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE images SET gone = 1
+             WHERE path IS NULL AND gone = 0
+               AND task_id IN (SELECT task_id FROM tasks WHERE created_at < ?1)",
+            params![cutoff],
+        )
+        .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
-        Ok(tasks + images.min(1))
+        Ok(usize::try_from(touched).unwrap_or(0))
     }
 
     /// Tasks to resume: those still generating, and those with results not saved yet,
@@ -646,7 +746,7 @@ impl History {
 
     pub fn get(&self, task_id: &str) -> Result<Option<Entry>> {
         Ok(self
-            .select("WHERE task_id = ?1", &[task_id.to_owned()])?
+            .select("WHERE task_id = ?1", &[task_id.to_owned().into()])?
             .into_iter()
             .next())
     }
@@ -668,16 +768,9 @@ impl History {
     /// Entries `offset..offset + limit` of those matching, newest first.
     pub fn page(&self, query: &Query, offset: usize, limit: usize) -> Result<Vec<Entry>> {
         let (clause, mut args) = query.clause();
-        args.push(limit.to_string());
-        args.push(offset.to_string());
-        let n = args.len();
-        self.select(
-            &format!(
-                "{clause} ORDER BY created_at DESC, rowid DESC LIMIT ?{} OFFSET ?{n}",
-                n - 1
-            ),
-            &args,
-        )
+        args.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+        args.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+        self.select(&page_tail(&clause, args.len()), &args)
     }
 
     /// Removes an entry (its images' rows too) and returns it, so that the caller can
@@ -692,35 +785,50 @@ impl History {
         Ok(entry)
     }
 
-    fn select(&self, tail: &str, args: &[String]) -> Result<Vec<Entry>> {
+    /// The entries `SELECT … FROM tasks <tail>` finds, with their images: two queries read
+    /// in one snapshot, however many entries.
+    fn select(&self, tail: &str, args: &[Value]) -> Result<Vec<Entry>> {
         let conn = self.conn();
-        let mut stmt = conn
+        let snapshot = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let mut entries = snapshot
             .prepare_cached(&format!("SELECT {COLUMNS} FROM tasks {tail}"))
+            .and_then(|mut stmt| {
+                stmt.query_map(params_from_iter(args.iter()), entry_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
             .map_err(|e| self.err(e))?;
-        let mut entries = stmt
-            .query_map(params_from_iter(args.iter()), entry_from_row)
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
-        let mut images = conn
+        if entries.is_empty() {
+            return Ok(entries);
+        }
+        let ids: Vec<&str> = entries.iter().map(|e| e.task_id.as_str()).collect();
+        let ids = serde_json::to_string(&ids).map_err(|e| StoreError::Other {
+            path: self.path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        let mut images: HashMap<String, Vec<Image>> = HashMap::new();
+        snapshot
             .prepare_cached(
-                "SELECT idx, url, path, error, gone FROM images WHERE task_id = ?1 ORDER BY idx",
+                "SELECT task_id, idx, url, path, error, gone FROM images
+                 WHERE task_id IN (SELECT value FROM json_each(?1))
+                 ORDER BY task_id, idx",
             )
+            .and_then(|mut stmt| {
+                let mut rows = stmt.query(params![ids])?;
+                while let Some(r) = rows.next()? {
+                    let image = Image {
+                        index: usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        url: r.get(2)?,
+                        path: r.get::<_, Option<String>>(3)?.map(PathBuf::from),
+                        error: r.get(4)?,
+                        gone: r.get(5)?,
+                    };
+                    images.entry(r.get(0)?).or_default().push(image);
+                }
+                Ok(())
+            })
             .map_err(|e| self.err(e))?;
         for entry in &mut entries {
-            entry.images = images
-                .query_map(params![entry.task_id], |r| {
-                    Ok(Image {
-                        index: usize::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
-                        url: r.get(1)?,
-                        path: r.get::<_, Option<String>>(2)?.map(PathBuf::from),
-                        error: r.get(3)?,
-                        gone: r.get(4)?,
-                    })
-                })
-                .map_err(|e| self.err(e))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(|e| self.err(e))?;
+            entry.images = images.remove(&entry.task_id).unwrap_or_default();
         }
         Ok(entries)
     }
@@ -731,6 +839,16 @@ impl History {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| self.err(e))
     }
+}
+
+/// What follows `SELECT … FROM tasks` for a page: the filter, newest first (the later
+/// inserted first among those created together), and the limit and offset as the last two of
+/// `n` parameters.
+fn page_tail(clause: &str, n: usize) -> String {
+    format!(
+        "{clause} ORDER BY created_at DESC, rowid DESC LIMIT ?{} OFFSET ?{n}",
+        n - 1
+    )
 }
 
 /// A row into an Entry; values another version may have written oddly fall back to defaults
@@ -774,12 +892,20 @@ fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     loop {
         let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(path, e))?;
         let version: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| classify(path, e))?;
-        if version >= SCHEMA_VERSION {
+        // A newer fouro may have migrated it since `open` looked.
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Newer {
+                path: path.to_owned(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if version == SCHEMA_VERSION {
             return Ok(());
         }
         let Some(step) = usize::try_from(version)
@@ -795,6 +921,27 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         tx.pragma_update(None, "user_version", version + 1)
             .map_err(|e| classify(path, e))?;
         tx.commit().map_err(|e| classify(path, e))?;
+    }
+}
+
+/// Switches the database to WAL (a no-op once it is) and returns the mode it is in.
+///
+/// The switch turns a read lock into a write lock, which SQLite does not wait for (two
+/// connections waiting so would wait for each other): when several fouros open a fresh
+/// history at once, all but one are told "database is locked". They try again here, within
+/// the busy timeout, instead.
+fn enable_wal(conn: &Connection, path: &Path) -> Result<String> {
+    let started = Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            result => return result.map_err(|e| classify(path, e)),
+        }
     }
 }
 
@@ -819,24 +966,153 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
 }
 
 /// Moves the database (and its WAL and shared-memory files) aside to
-/// `<name>.moved-<timestamp>`, so that a fresh one can be made. Nothing is deleted. Returns
-/// the new path of the database file.
+/// `<name>.moved-<timestamp>` (`-2`, `-3`… if that is taken), so that a fresh one can be
+/// made. Nothing is deleted or replaced. Returns the new path of the database file.
+///
+/// All three move or none does: a WAL left behind would be replayed into the fresh database.
+/// No fouro may have the database open meanwhile.
 pub fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| FILE_NAME.to_owned());
-    let target = path.with_file_name(format!("{name}.moved-{stamp}"));
-    std::fs::rename(path, &target)?;
-    for suffix in ["-wal", "-shm"] {
-        let side = path.with_file_name(format!("{name}{suffix}"));
-        if side.exists() {
-            let _ = std::fs::rename(&side, target.with_file_name(format!(
-                "{}{suffix}",
-                target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
-            )));
+    let with = |base: &str, suffix: &str| path.with_file_name(format!("{base}{suffix}"));
+    let taken = |base: &str| ["", "-wal", "-shm"].iter().any(|s| with(base, s).exists());
+    let mut target = format!("{name}.moved-{stamp}");
+    let mut n = 2;
+    while taken(&target) {
+        target = format!("{name}.moved-{stamp}-{n}");
+        n += 1;
+    }
+    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let (from, to) = (with(&name, suffix), with(&target, suffix));
+        if !suffix.is_empty() && !from.exists() {
+            continue;
+        }
+        if let Err(e) = std::fs::rename(&from, &to) {
+            for (from, to) in moved.iter().rev() {
+                let _ = std::fs::rename(to, from);
+            }
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!("cannot move {} to {}: {e}", from.display(), to.display()),
+            ));
+        }
+        moved.push((from, to));
+    }
+    Ok(with(&target, ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(conn: &Connection, sql: &str, args: &[Value]) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
+    }
+
+    #[test]
+    fn pages_are_read_in_index_order_without_sorting() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join(FILE_NAME)).unwrap();
+        let queries = [
+            Query::default(),
+            Query {
+                status: Some(StatusFilter::Success),
+                ..Query::default()
+            },
+            Query {
+                search: Some("fox".into()),
+                size: Some(Size::Portrait),
+                ..Query::default()
+            },
+        ];
+        for query in queries {
+            let (clause, mut args) = query.clause();
+            args.extend([Value::Integer(100), Value::Integer(5_000)]);
+            let sql = format!(
+                "SELECT {COLUMNS} FROM tasks {}",
+                page_tail(&clause, args.len())
+            );
+            let plan = plan(&h.conn(), &sql, &args);
+            assert!(plan.contains("USING INDEX"), "{query:?}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{query:?}: {plan}");
         }
     }
-    Ok(target)
+
+    #[test]
+    fn missing_images_are_found_through_their_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join(FILE_NAME)).unwrap();
+        let sql = "SELECT task_id FROM images WHERE path IS NULL AND gone = 0";
+        let plan = plan(&h.conn(), sql, &[]);
+        assert!(plan.contains("images_missing"), "{plan}");
+    }
+
+    #[test]
+    fn a_failed_migration_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut conn = Connection::open(&path).unwrap();
+        // A file that is some other program's: the first migration cannot run on it.
+        conn.execute_batch("CREATE TABLE images (x);").unwrap();
+        let err = migrate(&mut conn, &path).unwrap_err();
+        assert!(matches!(err, StoreError::Other { .. }), "{err:?}");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 0);
+        let tasks: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'tasks'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tasks, 0, "the half-done migration was rolled back");
+    }
+
+    #[test]
+    fn a_newer_schema_met_while_migrating_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 3)
+            .unwrap();
+        match migrate(&mut conn, &path) {
+            Err(StoreError::Newer { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 3),
+            other => panic!("expected Newer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_search_escapes_its_wildcards() {
+        let query = Query {
+            search: Some(" 50%_off\\ ".into()),
+            ..Query::default()
+        };
+        let (clause, args) = query.clause();
+        assert_eq!(args, [Value::Text("%50\\%\\_off\\\\%".into())]);
+        assert!(clause.contains("ESCAPE '\\'"), "{clause}");
+    }
+
+    #[test]
+    fn statuses_parse_from_their_names_in_any_case() {
+        for status in Status::ALL {
+            assert_eq!(status.as_str().to_lowercase().parse::<Status>(), Ok(status));
+        }
+        assert_eq!(" FAILED ".parse::<StatusFilter>(), Ok(StatusFilter::Failed));
+        assert!(
+            "done"
+                .parse::<StatusFilter>()
+                .unwrap_err()
+                .contains("generating")
+        );
+    }
 }

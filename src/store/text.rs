@@ -2,15 +2,17 @@
 
 use std::borrow::Cow;
 
-/// `text` with control characters escaped (`\n`, `\t`, `\u{1b}`…): a prompt from the
-/// database must not move the cursor or change colours when printed.
+/// `text` with control characters escaped (`\n`, `\t`, `\u{1b}`, `\u{9b}`…): a prompt from the
+/// database must not move the cursor or change colours when printed. The bidirectional
+/// overrides and isolates, and the line and paragraph separators, are escaped too: they
+/// would reorder or break what is shown around them.
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c.is_control() {
+        if needs_escape(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -19,13 +21,46 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn control_characters_are_escaped_and_the_rest_kept() {
-        assert_eq!(escape_controls("a\nb\t\u{1b}[31mc\u{7f}"), "a\\nb\\t\\u{1b}[31mc\\u{7f}");
-        assert!(matches!(escape_controls("plain é 字"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_controls("a\nb\t\u{1b}[31mc\u{7f}"),
+            "a\\nb\\t\\u{1b}[31mc\\u{7f}"
+        );
+        assert!(matches!(escape_controls("plain é 字 🙂"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn carriage_returns_nul_and_c1_controls_are_escaped() {
+        // U+009B is the one-byte CSI some terminals obey.
+        assert_eq!(escape_controls("x\r\0\u{9b}2Jy"), "x\\r\\u{0}\\u{9b}2Jy");
+    }
+
+    #[test]
+    fn reordering_characters_are_escaped() {
+        assert_eq!(
+            escape_controls("a\u{202e}b\u{2066}c\u{2028}d"),
+            "a\\u{202e}b\\u{2066}c\\u{2028}d"
+        );
+        // Joiners and ordinary punctuation nearby are left alone.
+        assert!(matches!(
+            escape_controls("a\u{200d}b\u{2030}"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn escaped_text_has_no_control_characters_left() {
+        let all: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        let out = escape_controls(&all);
+        assert!(!out.chars().any(needs_escape));
     }
 }
