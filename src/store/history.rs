@@ -24,7 +24,7 @@ use crate::store::journal::Journal;
 /// The database file's name in the data directory.
 pub const FILE_NAME: &str = "history.db";
 /// The schema this fouro writes; older ones are migrated up to it.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 /// How long the service keeps a task and its images.
 pub const KEEP_DAYS: i64 = 14;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -69,6 +69,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (task_id, idx)
     );
     CREATE INDEX images_missing ON images (task_id) WHERE path IS NULL AND gone = 0;",
+    // 1 -> 2: balance readings, for the spending and the balance over time.
+    "CREATE TABLE balances (
+        base_url TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        balance  REAL NOT NULL
+    );
+    CREATE INDEX balances_at ON balances (base_url, at);",
 ];
 
 const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
@@ -548,13 +555,13 @@ impl History {
         &self.path
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(super) fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while the lock was held leaves SQLite consistent (each call is one
         // statement or one transaction), so the poison is ignored.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn err(&self, e: rusqlite::Error) -> StoreError {
+    pub(super) fn err(&self, e: rusqlite::Error) -> StoreError {
         classify(&self.path, e)
     }
 

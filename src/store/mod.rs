@@ -6,6 +6,7 @@ pub mod history;
 pub mod journal;
 pub mod sync;
 pub mod text;
+pub mod usage;
 
 use std::path::Path;
 

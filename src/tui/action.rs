@@ -13,6 +13,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::api::input::ImageSource;
 use crate::api::{ApiKey, ErrorClass, FallbackModel, Size, TaskRecord, Variants};
+use crate::store::usage::Usage;
 use crate::store::{Entry, Query};
 use crate::tui::preview::Payload;
 
@@ -99,6 +100,53 @@ pub struct HistoryPage {
     /// Where `entries` start among them.
     pub offset: usize,
     pub entries: Vec<Entry>,
+}
+
+/// The account the app runs with, as it may be shown: never the key itself.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccountInfo {
+    /// The profile in use, if any.
+    pub profile: Option<String>,
+    pub base_url: String,
+    /// The key masked (at most its first 3 and last 4 characters); `None`: no key.
+    pub masked_key: Option<String>,
+    /// Where the key came from: "--api-key", "FOURO_API_KEY", "profile \"kie\"", "demo".
+    pub key_source: String,
+    /// Warn below this balance.
+    pub low_balance: Option<f64>,
+    /// Where callbacks are received, when a listener runs.
+    pub callback_url: Option<String>,
+}
+
+/// One profile of `config.toml`, as it may be shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileSummary {
+    pub name: String,
+    pub base_url: String,
+    pub upload_url: Option<String>,
+    /// The key masked; `None`: no key saved.
+    pub masked_key: Option<String>,
+    pub has_webhook_key: bool,
+}
+
+/// `config.toml`'s profiles.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProfilesView {
+    pub path: PathBuf,
+    pub default: Option<String>,
+    pub profiles: Vec<ProfileSummary>,
+    /// Warnings from reading the file (its mode was repaired, unknown keys).
+    pub warnings: Vec<String>,
+}
+
+/// A profile to add or edit (its key is set apart, checked first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileEdit {
+    pub name: String,
+    pub base_url: String,
+    pub upload_url: Option<String>,
+    /// Replace a profile of that name (editing); otherwise an existing name is an error.
+    pub replace: bool,
 }
 
 /// An image decoded, fitted to a box of cells and encoded for the terminal: printing it is
@@ -196,6 +244,26 @@ pub enum Action {
     },
     /// Opening a file in the system viewer failed.
     OpenFailed(String),
+    /// The service's callback for a task (already written to the history): the task ended.
+    CallbackReceived(TaskRecord),
+    /// `config.toml`'s profiles, after `LoadProfiles` or a change (`SaveProfile`,
+    /// `RemoveProfile`); `Err` says what went wrong and nothing was changed.
+    Profiles {
+        req: u64,
+        result: Result<ProfilesView, String>,
+    },
+    /// A key was checked (and, if asked, saved): the balance it reads.
+    KeyChecked {
+        req: u64,
+        result: Result<f64, Failure>,
+    },
+    /// The app now runs with another account (a profile switched to, or a key saved for the
+    /// profile in use).
+    AccountChanged(AccountInfo),
+    UsageLoaded {
+        req: u64,
+        result: Result<Usage, String>,
+    },
 }
 
 /// What a submission sends.
@@ -266,4 +334,49 @@ pub enum Effect {
     },
     /// Open a file in the system's viewer (xdg-open, open).
     Open(PathBuf),
+    /// Read `config.toml`'s profiles; answered by `Action::Profiles`.
+    LoadProfiles {
+        req: u64,
+    },
+    /// Add or edit a profile (not its key); answered by `Action::Profiles`.
+    SaveProfile {
+        req: u64,
+        edit: ProfileEdit,
+    },
+    /// Remove a profile; answered by `Action::Profiles`.
+    RemoveProfile {
+        req: u64,
+        name: String,
+    },
+    /// Check `key` against `profile`'s service (the credit endpoint; a profile not in the file
+    /// yet is made from `create`) and, when it works and `save` is set, save it in that
+    /// profile, making it the default when `make_default`. Answered by `Action::KeyChecked`,
+    /// then `Action::Profiles`; when the profile is the one in use (or becomes the default),
+    /// the app switches to it (`Action::AccountChanged`).
+    CheckKey {
+        req: u64,
+        profile: String,
+        create: Option<ProfileEdit>,
+        key: ApiKey,
+        save: bool,
+        make_default: bool,
+    },
+    /// Make a profile the default and run with it from now on; answered by
+    /// `Action::AccountChanged` (or `Action::Profiles` with the error).
+    UseProfile {
+        req: u64,
+        name: String,
+    },
+    /// Read the balance with the key in use, as a connection test; answered by
+    /// `Action::KeyChecked`.
+    TestConnection {
+        req: u64,
+    },
+    /// Read the balance history and spending of the last 30 days; answered by
+    /// `Action::UsageLoaded`.
+    LoadUsage {
+        req: u64,
+    },
+    /// Leave the app and open the demo instead (from the welcome screen).
+    StartDemo,
 }

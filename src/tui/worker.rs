@@ -254,8 +254,15 @@ impl Worker {
                     }
                 });
             }
-            // The runner writes to the terminal itself.
-            Effect::Copy(_) => {}
+            // The runner writes to the terminal itself, and leaves for the demo.
+            Effect::Copy(_) | Effect::StartDemo => {}
+            Effect::LoadProfiles { .. }
+            | Effect::SaveProfile { .. }
+            | Effect::RemoveProfile { .. }
+            | Effect::CheckKey { .. }
+            | Effect::UseProfile { .. }
+            | Effect::TestConnection { .. }
+            | Effect::LoadUsage { .. } => self.account(effect),
             Effect::LoadHistory {
                 req,
                 query,
@@ -294,6 +301,11 @@ impl Worker {
                 });
             }
         }
+    }
+
+    /// The account's effects: profiles, keys, usage (`worker/account.rs`).
+    fn account(&mut self, effect: Effect) {
+        let _ = effect;
     }
 
     /// Submissions not finished yet.
