@@ -40,6 +40,8 @@ use crate::store::{History, StoreError};
 /// The demo's key, and what an image costs there.
 const DEMO_KEY: &str = "demo-key";
 const DEMO_COST: i64 = 6;
+/// The demo's webhook key: its emulator signs callbacks, its listener checks them.
+const DEMO_WEBHOOK_KEY: &str = "demo-webhook-key";
 
 /// The client settings from the command line (as `GlobalArgs::client` makes them), for
 /// `base_url` and `key`; the worker keeps them to rebuild the client with a new key.
@@ -72,14 +74,62 @@ pub async fn run(global: &GlobalArgs) -> u8 {
     let Some(history) = open_history(&data_dir) else {
         return exit::UNEXPECTED;
     };
-    open(
-        config,
+    let account = worker::AccountSetup {
+        config_dir: Some(crate::config::config_dir()),
+        info: crate::tui::action::AccountInfo {
+            profile: None,
+            base_url: global.base_url.clone(),
+            masked_key: config.api_key.as_ref().map(ApiKey::masked),
+            key_source: "--api-key or FOURO_API_KEY".into(),
+            low_balance: None,
+            callback_url: None,
+        },
+        callbacks: None,
+        utc_offset: chrono::Local::now().offset().local_minus_utc(),
+    };
+    let session = Session {
+        client: config,
         endpoint,
-        data_dir.clone(),
+        data_dir: data_dir.clone(),
         history,
-        logging::file_dispatch(&data_dir),
-    )
-    .await
+        account,
+    };
+    let (code, ending) = open(session, logging::file_dispatch(&data_dir)).await;
+    match ending {
+        runner::Ending::Demo => {
+            let args = DemoArgs {
+                duration: 6.0,
+                credits: 100,
+            };
+            run_demo(global, &args).await
+        }
+        runner::Ending::Quit => code,
+    }
+}
+
+/// Starts the callback listener on `addr`; results for this run's tasks arrive through it.
+async fn start_callbacks(
+    addr: std::net::SocketAddr,
+    public_url: Option<String>,
+    webhook_key: Option<String>,
+) -> std::io::Result<(
+    worker::Callbacks,
+    tokio::sync::mpsc::UnboundedReceiver<crate::api::types::CallbackPayload>,
+)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let config = crate::callback::ListenerConfig {
+        addr,
+        webhook_key,
+        ..crate::callback::ListenerConfig::default()
+    };
+    let listener = crate::callback::Listener::start(config, tx).await?;
+    Ok((
+        worker::Callbacks {
+            listener,
+            public_url,
+        },
+        rx,
+    ))
 }
 
 /// Where the demo keeps its history and images: beside the real ones, never mixed in.
@@ -151,6 +201,7 @@ pub async fn run_demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
         credits: args.credits,
         cost: DEMO_COST,
         duration: Duration::from_secs_f64(args.duration),
+        webhook_key: Some(DEMO_WEBHOOK_KEY.to_owned()),
         ..EmulatorConfig::default()
     };
     let emulator = match runtime.spawn(Emulator::start(config)).await {
@@ -172,14 +223,41 @@ pub async fn run_demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
         upload_url: None,
         ..config
     };
-    let code = open(
-        config,
-        "demo · built-in emulator".to_owned(),
+    // The emulator calls the app's listener directly: results arrive by callback.
+    let callbacks = match start_callbacks(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        None,
+        Some(DEMO_WEBHOOK_KEY.to_owned()),
+    )
+    .await
+    {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!("the demo's callback listener could not start: {e}");
+            None
+        }
+    };
+    let account = worker::AccountSetup {
+        config_dir: None,
+        info: crate::tui::action::AccountInfo {
+            profile: None,
+            base_url: emulator.base_url(),
+            masked_key: ApiKey::new(DEMO_KEY).map(|k| k.masked()),
+            key_source: "demo".into(),
+            low_balance: None,
+            callback_url: callbacks.as_ref().map(|(c, _)| c.url()),
+        },
+        callbacks,
+        utc_offset: chrono::Local::now().offset().local_minus_utc(),
+    };
+    let session = Session {
+        client: config,
+        endpoint: "demo · built-in emulator".to_owned(),
         data_dir,
         history,
-        logs,
-    )
-    .await;
+        account,
+    };
+    let (code, _) = open(session, logs).await;
     let _ = runtime.spawn(emulator.shutdown()).await;
     runtime.shutdown_background();
     code
@@ -200,29 +278,33 @@ fn emulator_runtime(dispatch: &Dispatch) -> std::io::Result<tokio::runtime::Runt
         .build()
 }
 
-async fn open(
+/// Where the app runs: the service, its history, the account.
+struct Session {
     client: ClientConfig,
     endpoint: String,
     data_dir: PathBuf,
     history: History,
-    logs: logging::Logs,
-) -> u8 {
+    account: worker::AccountSetup,
+}
+
+async fn open(session: Session, logs: logging::Logs) -> (u8, runner::Ending) {
     let (dispatch, _guard, log_path) = logs;
     let config = runner::RunConfig {
-        client,
-        endpoint,
-        data_dir,
-        history,
+        client: session.client,
+        endpoint: session.endpoint,
+        data_dir: session.data_dir,
+        history: session.history,
+        account: session.account,
         dispatch: dispatch.clone(),
     };
     match runner::run(config).with_subscriber(dispatch).await {
-        Ok(()) => exit::OK,
+        Ok(ending) => (exit::OK, ending),
         Err(e) => {
             eprintln!(
                 "fouro: the terminal could not be used: {e} (log: {})",
                 log_path.display()
             );
-            exit::UNEXPECTED
+            (exit::UNEXPECTED, runner::Ending::Quit)
         }
     }
 }

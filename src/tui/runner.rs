@@ -43,11 +43,20 @@ pub struct RunConfig {
     pub endpoint: String,
     pub data_dir: std::path::PathBuf,
     pub history: crate::store::History,
+    pub account: crate::tui::worker::AccountSetup,
     pub dispatch: Dispatch,
 }
 
+/// How the app ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Quit,
+    /// The person asked for the demo instead (from the welcome screen).
+    Demo,
+}
+
 /// Runs the app until the person quits. Errors are terminal errors (the app's own never end it).
-pub async fn run(config: RunConfig) -> io::Result<()> {
+pub async fn run(config: RunConfig) -> io::Result<Ending> {
     // Set first: an initialisation that fails half-way (raw mode on, no alternate screen)
     // is undone too.
     ACTIVE.store(true, Ordering::SeqCst);
@@ -121,7 +130,7 @@ async fn event_loop(
     terminal: &mut DefaultTerminal,
     config: RunConfig,
     protocol: Protocol,
-) -> io::Result<()> {
+) -> io::Result<Ending> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut worker = Worker::new(
         tx.clone(),
@@ -133,6 +142,8 @@ async fn event_loop(
         config.dispatch.clone(),
     )
     .map_err(io::Error::other)?;
+    worker.set_account(config.account);
+    let mut ending = Ending::Quit;
     let reader = tokio::spawn(event::read(tx.clone()).with_subscriber(config.dispatch.clone()));
     let watcher_tx = tx.clone();
     tokio::spawn(async move {
@@ -162,6 +173,10 @@ async fn event_loop(
             match effect {
                 Effect::Copy(text) => {
                     let _ = execute!(stdout(), CopyToClipboard::to_clipboard_from(text));
+                }
+                Effect::StartDemo => {
+                    ending = Ending::Demo;
+                    app.update(Action::Quit);
                 }
                 other => worker.handle(other),
             }
@@ -215,7 +230,7 @@ async fn event_loop(
     .await?;
     let mut out = stdout();
     preview.invalidate(&mut out)?;
-    Ok(())
+    Ok(ending)
 }
 
 /// Before leaving: a submission may have reached `generate`, and its task id must reach the

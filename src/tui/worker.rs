@@ -20,6 +20,8 @@ use std::future::Future;
 use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -32,11 +34,14 @@ use crate::api::input::ImageSource;
 use crate::api::poll::{PollOptions, Round, poll_task};
 use crate::api::{self, Client, ClientConfig, ErrorClass};
 use crate::store::files::{SaveError, save_image};
+use crate::store::usage::{CostWatch, observed_cost};
 use crate::store::{History, Params, Query, Reference};
 use crate::tui::action::{Action, Draft, Effect, Failure, HistoryPage, NewTask, SubmitStage};
 use crate::tui::preview::{Encoding, Protocol, decode_fitted};
 
+mod account;
 mod disk;
+pub use account::{AccountSetup, Callbacks};
 pub use disk::{check_reference, list_dir};
 
 pub type Sender = mpsc::UnboundedSender<Action>;
@@ -62,6 +67,68 @@ impl ClientSlot {
 
 type Clients = watch::Receiver<ClientSlot>;
 
+/// Changes the client all new work uses: the settings (base URL, upload URL, key) are kept
+/// for the next change, and the slot says "building" until the new client is ready, so that
+/// nothing asked for after the change goes out with the old settings. Shared with the tasks
+/// that switch accounts.
+#[derive(Debug, Clone)]
+struct Switch {
+    clients: watch::Sender<ClientSlot>,
+    config: Arc<Mutex<ClientConfig>>,
+    changes: Arc<AtomicU64>,
+}
+
+impl Switch {
+    fn config(&self) -> ClientConfig {
+        self.config.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Starts using `config`; the returned future builds the client (on the blocking pool)
+    /// and settles the slot. `Err(why)`: it could not be built, and the old one stays.
+    fn begin(
+        &self,
+        config: ClientConfig,
+        d: Dispatch,
+    ) -> impl Future<Output = Result<(), String>> + Send + 'static {
+        let previous = std::mem::replace(
+            &mut *self.config.lock().unwrap_or_else(|p| p.into_inner()),
+            config.clone(),
+        );
+        let change = self.changes.fetch_add(1, Ordering::SeqCst) + 1;
+        let last = self.clients.borrow().last().clone();
+        self.clients
+            .send_replace(ClientSlot::Building { last, key: change });
+        let this = self.clone();
+        async move {
+            let built = blocking(d, move || Client::new(config).map_err(|e| e.to_string()))
+                .await
+                .and_then(|r| r);
+            let mut rejected = None;
+            // Only the newest change settles the slot.
+            this.clients.send_if_modified(|s| match s {
+                ClientSlot::Building { last, key } if *key == change => {
+                    *s = match &built {
+                        Ok(client) => ClientSlot::Ready(client.clone()),
+                        Err(why) => {
+                            rejected = Some(why.clone());
+                            ClientSlot::Ready(last.clone())
+                        }
+                    };
+                    true
+                }
+                _ => false,
+            });
+            match rejected {
+                Some(why) => {
+                    *this.config.lock().unwrap_or_else(|p| p.into_inner()) = previous;
+                    Err(why)
+                }
+                None => Ok(()),
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct DecodeJob {
     req: u64,
@@ -72,10 +139,11 @@ struct DecodeJob {
 pub struct Worker {
     tx: Sender,
     clients: watch::Sender<ClientSlot>,
-    /// Key changes so far: only the newest one's client is used.
-    key_changes: u64,
-    /// The settings the client was built with, minus the key (a new key replaces it).
-    config: ClientConfig,
+    switch: Switch,
+    /// Where profiles are kept, the account shown, the callback listener.
+    account: account::Account,
+    /// Tasks whose cost can be observed (nothing else ran while they did).
+    costs: Arc<Mutex<CostWatch>>,
     data_dir: PathBuf,
     history: History,
     poll: PollOptions,
@@ -102,11 +170,29 @@ impl Worker {
         let client = Client::new(config.clone())?;
         let (clients, _) = watch::channel(ClientSlot::Ready(client));
         let (decode, rx) = watch::channel(None);
+        let switch = Switch {
+            clients: clients.clone(),
+            config: Arc::new(Mutex::new(config.clone())),
+            changes: Arc::new(AtomicU64::new(0)),
+        };
+        let base_url = config.base_url.clone();
         let w = Worker {
-            tx,
+            tx: tx.clone(),
             clients,
-            key_changes: 0,
-            config,
+            switch,
+            account: account::Account::new(
+                AccountSetup {
+                    info: crate::tui::action::AccountInfo {
+                        base_url,
+                        ..Default::default()
+                    },
+                    ..AccountSetup::default()
+                },
+                history.clone(),
+                tx.clone(),
+                dispatch.clone(),
+            ),
+            costs: Arc::default(),
             data_dir,
             history,
             poll,
@@ -119,11 +205,29 @@ impl Worker {
         w.spawn(decoder(rx, w.tx.clone(), protocol, w.dispatch.clone()));
         w.spawn(resume(
             w.history.clone(),
-            w.config.base_url.clone(),
+            config.base_url.clone(),
             w.tx.clone(),
             w.dispatch.clone(),
         ));
         Ok(w)
+    }
+
+    /// Where profiles are kept and what the account is; with a callback listener, results
+    /// arrive through it as well as through polling (which then goes slower).
+    pub fn set_account(&mut self, setup: account::AccountSetup) {
+        if setup.callbacks.is_some() {
+            self.poll = PollOptions {
+                first_interval: Duration::from_secs(5),
+                max_interval: Duration::from_secs(20),
+                ..self.poll
+            };
+        }
+        self.account = account::Account::new(
+            setup,
+            self.history.clone(),
+            self.tx.clone(),
+            self.dispatch.clone(),
+        );
     }
 
     fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> AbortHandle {
@@ -154,6 +258,8 @@ impl Worker {
                 let keep = Keep {
                     history: self.history.clone(),
                     data_dir: self.data_dir.clone(),
+                    costs: self.costs.clone(),
+                    callbacks: self.account.callbacks(),
                 };
                 let closing = self.closing.clone();
                 while self.submissions.try_join_next().is_some() {}
@@ -183,6 +289,8 @@ impl Worker {
                     generation,
                     opts: self.poll,
                     history: self.history.clone(),
+                    costs: self.costs.clone(),
+                    callbacks: self.account.callbacks(),
                     dispatch: d,
                 };
                 let handle = self.spawn(poll(clients, tx, job));
@@ -196,6 +304,8 @@ impl Worker {
                 let keep = Keep {
                     history: self.history.clone(),
                     data_dir: self.data_dir.clone(),
+                    costs: self.costs.clone(),
+                    callbacks: None,
                 };
                 self.spawn(download(clients, tx, keep, task_id, created_at, items));
             }
@@ -204,53 +314,30 @@ impl Worker {
                     .send_replace(Some(DecodeJob { req, path, cells }));
             }
             Effect::RefreshCredits { req } => {
+                let history = self.history.clone();
                 self.spawn(async move {
                     let Some(client) = current(clients).await else {
                         return;
                     };
-                    let result = client.credits().await.map_err(Failure::from);
+                    let result = read_balance(&client, &history, &d).await;
                     let _ = tx.send(Action::Credits { req, result });
                 });
             }
             Effect::SetKey(key) => {
                 let config = ClientConfig {
                     api_key: Some(key),
-                    ..self.config.clone()
+                    ..self.switch.config()
                 };
                 // From here on, new work waits for the new client.
-                self.key_changes += 1;
-                let key = self.key_changes;
-                let last = self.clients.borrow().last().clone();
-                self.clients
-                    .send_replace(ClientSlot::Building { last, key });
-                let slot = self.clients.clone();
+                let switched = self.switch.begin(config, d);
                 self.spawn(async move {
-                    let built = blocking(d, move || Client::new(config).map_err(|e| e.to_string()))
-                        .await
-                        .and_then(|r| r);
-                    let mut rejected = None;
-                    // Only the newest key change settles the slot.
-                    let settled = slot.send_if_modified(|s| match s {
-                        ClientSlot::Building { last, key: k } if *k == key => {
-                            *s = match &built {
-                                Ok(client) => ClientSlot::Ready(client.clone()),
-                                Err(why) => {
-                                    rejected = Some(why.clone());
-                                    ClientSlot::Ready(last.clone())
-                                }
-                            };
-                            true
-                        }
-                        _ => false,
-                    });
-                    match rejected {
-                        Some(why) => {
+                    match switched.await {
+                        Ok(()) => tracing::info!("using a new API key for this run"),
+                        Err(why) => {
                             let _ = tx.send(Action::KeyRejected(format!(
                                 "the new key could not be used ({why}); the old one stays"
                             )));
                         }
-                        None if settled => tracing::info!("using a new API key for this run"),
-                        None => {}
                     }
                 });
             }
@@ -305,7 +392,11 @@ impl Worker {
 
     /// The account's effects: profiles, keys, usage (`worker/account.rs`).
     fn account(&mut self, effect: Effect) {
-        let _ = effect;
+        let clients = self.clients.subscribe();
+        let job = self
+            .account
+            .handle(effect, self.switch.clone(), clients);
+        self.spawn(job);
     }
 
     /// Submissions not finished yet.
@@ -317,7 +408,8 @@ impl Worker {
     /// How long quitting may wait for a submission the service may have accepted: one
     /// request's time (connecting included), and a little for the journal.
     pub fn submission_grace(&self) -> Duration {
-        self.config.connect_timeout + self.config.request_timeout + Duration::from_secs(2)
+        let config = self.switch.config();
+        config.connect_timeout + config.request_timeout + Duration::from_secs(2)
     }
 
     /// Cancels the submissions still uploading (they have created nothing) and waits until
@@ -364,6 +456,22 @@ async fn blocking<T: Send + 'static>(
 struct Keep {
     history: History,
     data_dir: PathBuf,
+    costs: Arc<Mutex<CostWatch>>,
+    /// The listener results may arrive through, if one runs.
+    callbacks: Option<Arc<Callbacks>>,
+}
+
+/// Reads the balance and keeps the reading in the history.
+async fn read_balance(client: &Client, history: &History, d: &Dispatch) -> Result<f64, Failure> {
+    let balance = client.credits().await.map_err(Failure::from)?;
+    let (h, base) = (history.clone(), client.base_url().to_owned());
+    let at = chrono::Utc::now().timestamp_millis();
+    match blocking(d.clone(), move || h.record_balance(&base, at, balance)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("could not keep the balance reading: {e}"),
+        Err(e) => tracing::warn!("could not keep the balance reading: {e}"),
+    }
+    Ok(balance)
 }
 
 /// At start: expires what the service no longer keeps, then hands the app every task of this
@@ -487,12 +595,23 @@ async fn submit(
         variants: draft.variants,
         enhance: draft.enhance,
         fallback: draft.fallback,
-        callback_url: None,
+        callback_url: keep.callbacks.as_ref().map(|c| c.url()),
     };
+    // The balance just before: what the task costs is the difference after it.
+    let before = read_balance(client, &keep.history, &d).await.ok();
     let task_id = client
         .generate(&params.request())
         .await
         .map_err(Failure::from)?;
+    if let Some(callbacks) = &keep.callbacks {
+        callbacks.listener.expect(&task_id);
+    }
+    if let Some(before) = before {
+        keep.costs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .started(&task_id, before);
+    }
     tracing::info!(%task_id, "task created");
     let created_at = chrono::Utc::now().timestamp_millis();
     let (id, base_url) = (task_id.clone(), client.base_url().to_owned());
@@ -569,6 +688,8 @@ struct PollJob {
     generation: u64,
     opts: PollOptions,
     history: History,
+    costs: Arc<Mutex<CostWatch>>,
+    callbacks: Option<Arc<Callbacks>>,
     dispatch: Dispatch,
 }
 
@@ -580,11 +701,14 @@ async fn poll(clients: Clients, tx: Sender, job: PollJob) {
     let Some(client) = current(clients).await else {
         return;
     };
+    let client_for_cost = client.clone();
     let PollJob {
         task_id,
         generation,
         opts,
         history,
+        costs,
+        callbacks,
         dispatch,
     } = job;
     let (rounds, mut received) = mpsc::unbounded_channel::<Action>();
@@ -638,6 +762,12 @@ async fn poll(clients: Clients, tx: Sender, job: PollJob) {
                     Ok(Err(e)) => tracing::warn!(%task_id, "could not record the status: {e}"),
                     Err(e) => tracing::warn!(%task_id, "could not record the status: {e}"),
                 }
+                if record.status.is_final() {
+                    if let Some(callbacks) = &callbacks {
+                        callbacks.listener.forget(&task_id);
+                    }
+                    ended(&client_for_cost, &history, &costs, &task_id, &dispatch).await;
+                }
             }
             if tx.send(action).is_err() {
                 return;
@@ -645,6 +775,32 @@ async fn poll(clients: Clients, tx: Sender, job: PollJob) {
         }
     };
     tokio::join!(polling, forwarding);
+}
+
+/// A task ended: if nothing else ran while it did, the balance now tells what it cost.
+async fn ended(
+    client: &Client,
+    history: &History,
+    costs: &Mutex<CostWatch>,
+    task_id: &str,
+    d: &Dispatch,
+) {
+    let before = costs
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .ended(task_id);
+    let Some(before) = before else {
+        return;
+    };
+    let Ok(after) = read_balance(client, history, d).await else {
+        return;
+    };
+    if let Some(cost) = observed_cost(before, after) {
+        let (h, id) = (history.clone(), task_id.to_owned());
+        if let Ok(Err(e)) = blocking(d.clone(), move || h.set_cost(&id, cost)).await {
+            tracing::warn!(%task_id, "could not keep the cost: {e}");
+        }
+    }
 }
 
 /// Saves each result into the data directory (`store::files`) and records it.

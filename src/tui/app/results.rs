@@ -127,6 +127,18 @@ impl App {
                 true
             }
             Action::Resumed { entries, now } => self.on_resumed(entries, now),
+            Action::CallbackReceived(record) => {
+                let Some(generation) = self.tasks.get(&record.task_id).map(|t| t.poll_gen) else {
+                    return false;
+                };
+                let task_id = record.task_id.clone();
+                let was_generating = self.tasks.get(&task_id).is_some_and(|t| t.is_generating());
+                let changed = self.on_task_update(&task_id, generation, &record);
+                if let Some(task) = self.tasks.get_mut(&task_id) {
+                    task.via_callback |= was_generating && !task.is_generating();
+                }
+                changed
+            }
             _ => false,
         }
     }

@@ -37,6 +37,8 @@ pub struct TaskView {
     pub poll_gen: u64,
     /// Whether a poller is at work on it (false once it ended, or its poller stopped).
     pub polling: bool,
+    /// Its end arrived through the service's callback (before a poll saw it).
+    pub via_callback: bool,
     /// When its poller stopped before the task ended: its time stands still from then (the
     /// screen cannot know more) until it is polled again.
     pub stopped_at: Option<Instant>,
@@ -67,6 +69,7 @@ impl TaskView {
             urls: Vec::new(),
             poll_gen: generation,
             polling: true,
+            via_callback: false,
             stopped_at: None,
         }
     }

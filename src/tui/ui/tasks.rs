@@ -124,6 +124,9 @@ fn images_summary(app: &App, task: &TaskView, selected: bool, width: usize) -> S
         None if saved == n => format!("{n} {plural} saved"),
         None => format!("downloading {saved}/{n}…"),
     };
+    if task.via_callback {
+        text.push_str(" · via callback");
+    }
     if selected && n > 1 {
         text = format!("◀ {}/{n} ▶  {text}", app.tasks.variant + 1);
     }
