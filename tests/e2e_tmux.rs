@@ -497,3 +497,85 @@ fn a_task_survives_killing_the_app_in_tmux() {
     tmux.wait_text("fouro-exit=0", Duration::from_secs(20));
     runtime.block_on(emulator.shutdown());
 }
+
+/// The history in a real terminal: two generations, then F3, a search, a remix back into the
+/// editor, and a submit of the remixed prompt.
+#[test]
+fn history_search_remix_and_submit_in_tmux() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let data = tempfile::tempdir().expect("a temp dir");
+    let tmux = Tmux::start(&repo);
+    tmux.wait_text(PROMPT.trim_end(), Duration::from_secs(10));
+    let command = format!(
+        "FOURO_DATA_DIR='{}' FOURO_IMAGE_PROTOCOL=blocks '{}' demo --duration 1; echo \"fouro-exit=$?\"",
+        data.path().display(),
+        env!("CARGO_BIN_EXE_fouro")
+    );
+    tmux.type_text(&command);
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("100 credits", Duration::from_secs(30));
+    let successes = |s: &str| s.matches("SUCCESS").count();
+
+    // Two generations, one of them 3:2.
+    tmux.type_text("a red fox in the snow");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("the first task", Duration::from_secs(30), false, |s| {
+        successes(s) == 1
+    });
+    // The prompt keeps what was sent: clear it (line start, delete to the end).
+    tmux.keys(&["C-a", "C-k"]);
+    tmux.type_text("a blue whale");
+    tmux.keys(&["Tab", "Tab", "Right", "C-s"]);
+    tmux.wait_for("the second task", Duration::from_secs(30), false, |s| {
+        successes(s) == 2
+    });
+
+    // The history: both, newest first; a search narrows it to the fox.
+    tmux.keys(&["F3"]);
+    let screen = tmux.wait_text("History · 2", Duration::from_secs(10));
+    let whale = screen.find("a blue whale").expect("the whale is listed");
+    let fox = screen.find("a red fox in the snow").expect("the fox is listed");
+    assert!(whale < fox, "newest first:\n{screen}");
+    tmux.keys(&["/"]);
+    tmux.type_text("fox");
+    let screen = tmux.wait_text("History · 1 match", Duration::from_secs(10));
+    assert!(!screen.contains("a blue whale"), "the search hides it:\n{screen}");
+    tmux.keys(&["Enter"]);
+
+    // Remix: the fox's prompt and aspect come back into the editor, on the main screen.
+    tmux.keys(&["r"]);
+    let screen = tmux.wait_text("Aspect   1:1", Duration::from_secs(10));
+    assert!(
+        !screen.contains("History ·"),
+        "back on the main screen:\n{screen}"
+    );
+    tmux.type_text(", at night");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("the remixed task", Duration::from_secs(30), false, |s| {
+        successes(s) == 3 && s.contains("a red fox in the snow, at night")
+    });
+
+    // The history holds all three, the remix newest.
+    let history =
+        fouro::store::History::open_in(&data.path().join("demo")).expect("the demo's history");
+    let entries = history
+        .page(&fouro::store::Query::default(), 0, 10)
+        .expect("readable");
+    let prompts: Vec<_> = entries
+        .iter()
+        .map(|e| e.params.prompt.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        prompts,
+        [
+            "a red fox in the snow, at night",
+            "a blue whale",
+            "a red fox in the snow"
+        ]
+    );
+    assert_eq!(entries[1].params.size.as_str(), "3:2");
+    assert_eq!(entries[0].params.size.as_str(), "1:1", "the remix kept the fox's aspect");
+
+    tmux.keys(&["C-c"]);
+    tmux.wait_text("fouro-exit=0", Duration::from_secs(20));
+}
