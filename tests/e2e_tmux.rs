@@ -351,7 +351,10 @@ fn demo_generates_and_previews_an_image_in_tmux() {
     let entry = &entries[0];
     assert_eq!(entry.status, fouro::store::Status::Success);
     assert!(screen.contains("SUCCESS"), "{screen}");
-    let image = entry.images[0].path.clone().expect("the image was recorded");
+    let image = entry.images[0]
+        .path
+        .clone()
+        .expect("the image was recorded");
     assert_eq!(
         image,
         fouro::store::files::image_path(&demo, &entry.task_id, entry.created_at, 0)
@@ -534,12 +537,17 @@ fn history_search_remix_and_submit_in_tmux() {
     tmux.keys(&["F3"]);
     let screen = tmux.wait_text("History · 2", Duration::from_secs(10));
     let whale = screen.find("a blue whale").expect("the whale is listed");
-    let fox = screen.find("a red fox in the snow").expect("the fox is listed");
+    let fox = screen
+        .find("a red fox in the snow")
+        .expect("the fox is listed");
     assert!(whale < fox, "newest first:\n{screen}");
     tmux.keys(&["/"]);
     tmux.type_text("fox");
     let screen = tmux.wait_text("History · 1 match", Duration::from_secs(10));
-    assert!(!screen.contains("a blue whale"), "the search hides it:\n{screen}");
+    assert!(
+        !screen.contains("a blue whale"),
+        "the search hides it:\n{screen}"
+    );
     tmux.keys(&["Enter"]);
 
     // Remix: the fox's prompt and aspect come back into the editor, on the main screen.
@@ -574,7 +582,11 @@ fn history_search_remix_and_submit_in_tmux() {
         ]
     );
     assert_eq!(entries[1].params.size.as_str(), "3:2");
-    assert_eq!(entries[0].params.size.as_str(), "1:1", "the remix kept the fox's aspect");
+    assert_eq!(
+        entries[0].params.size.as_str(),
+        "1:1",
+        "the remix kept the fox's aspect"
+    );
 
     tmux.keys(&["C-c"]);
     tmux.wait_text("fouro-exit=0", Duration::from_secs(20));

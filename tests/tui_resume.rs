@@ -106,7 +106,12 @@ async fn the_app_resumes_unsettled_tasks_from_the_history() {
             .unwrap_or_else(|_| panic!("timed out; tasks: {:#?}", a.tasks.list))
             .expect("the worker keeps the channel open");
         if let Action::Resumed { entries, .. } = &action {
-            resumed = Some(entries.iter().map(|e| e.task_id.clone()).collect::<Vec<_>>());
+            resumed = Some(
+                entries
+                    .iter()
+                    .map(|e| e.task_id.clone())
+                    .collect::<Vec<_>>(),
+            );
         }
         a.set_now(Instant::now());
         a.update(action);
@@ -115,7 +120,10 @@ async fn the_app_resumes_unsettled_tasks_from_the_history() {
     resumed.sort();
     let mut expected = vec![generating.clone(), finished.clone()];
     expected.sort();
-    assert_eq!(resumed, expected, "only this service's recent unsettled tasks");
+    assert_eq!(
+        resumed, expected,
+        "only this service's recent unsettled tasks"
+    );
     assert!(a.tasks.get("task_4o_old").is_none());
 
     for id in [&generating, &finished] {

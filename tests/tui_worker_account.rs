@@ -295,7 +295,9 @@ async fn a_key_is_checked_before_it_is_saved_and_the_app_switches_to_it() {
         name: "kie".into(),
     });
     match answer(&mut rx, 5).await {
-        Action::Profiles { result: Err(why), .. } => assert!(why.contains("no key"), "{why}"),
+        Action::Profiles {
+            result: Err(why), ..
+        } => assert!(why.contains("no key"), "{why}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
     let text = std::fs::read_to_string(config.path().join("config.toml")).expect("saved");

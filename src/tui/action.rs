@@ -230,7 +230,10 @@ pub enum Action {
     /// At start: the history's tasks still generating or with images not saved, oldest
     /// first, to be followed again; `now` is the worker's clock (ms since the epoch) when it
     /// read them, to show how long each has run.
-    Resumed { entries: Vec<Entry>, now: i64 },
+    Resumed {
+        entries: Vec<Entry>,
+        now: i64,
+    },
     /// The history could not be read or written; the message says what to do.
     HistoryError(String),
     HistoryLoaded {

@@ -80,7 +80,10 @@ struct Switch {
 
 impl Switch {
     fn config(&self) -> ClientConfig {
-        self.config.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Starts using `config`; the returned future builds the client (on the blocking pool)
@@ -393,9 +396,7 @@ impl Worker {
     /// The account's effects: profiles, keys, usage (`worker/account.rs`).
     fn account(&mut self, effect: Effect) {
         let clients = self.clients.subscribe();
-        let job = self
-            .account
-            .handle(effect, self.switch.clone(), clients);
+        let job = self.account.handle(effect, self.switch.clone(), clients);
         self.spawn(job);
     }
 
@@ -590,7 +591,11 @@ async fn submit(
             .zip(files_url)
             .map(|(s, u)| reference(s, u))
             .collect(),
-        mask: draft.mask.as_ref().zip(mask_url).map(|(s, u)| reference(s, u)),
+        mask: draft
+            .mask
+            .as_ref()
+            .zip(mask_url)
+            .map(|(s, u)| reference(s, u)),
         size: draft.size,
         variants: draft.variants,
         enhance: draft.enhance,

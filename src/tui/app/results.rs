@@ -261,10 +261,8 @@ impl App {
                     None => ImageSlot::Pending,
                 })
                 .collect();
-            let items: Vec<(usize, String)> = entry
-                .missing()
-                .map(|i| (i.index, i.url.clone()))
-                .collect();
+            let items: Vec<(usize, String)> =
+                entry.missing().map(|i| (i.index, i.url.clone())).collect();
             self.tasks.push_behind(task);
             if !items.is_empty() {
                 self.emit(Effect::Download {
