@@ -1,9 +1,11 @@
 //! What fouro keeps on disk: the history database, the downloaded images, and the journal
 //! that takes a task id when the database cannot.
 
+mod entry;
 pub mod files;
 pub mod history;
 pub mod journal;
+mod schema;
 pub mod sync;
 pub mod text;
 pub mod usage;

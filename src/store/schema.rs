@@ -1,0 +1,54 @@
+//! The history database's schema: the migrations that bring it to the current version.
+
+/// Each entry migrates the schema from its index to the next version.
+///
+/// `tasks_newest` is ascending on purpose: every row of an index ends with the rowid, so read
+/// backwards it gives `created_at DESC, rowid DESC`, the order of [`History::page`], with no
+/// sorting; `tasks_status` does the same within one status. `images_missing` finds what
+/// [`History::unsettled`] and [`History::expire`] look for without reading every image.
+///
+/// [`History::page`]: super::History::page
+/// [`History::unsettled`]: super::History::unsettled
+/// [`History::expire`]: super::History::expire
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 0 -> 1
+    "CREATE TABLE tasks (
+        task_id       TEXT PRIMARY KEY NOT NULL,
+        base_url      TEXT NOT NULL,
+        prompt        TEXT,
+        refs          TEXT NOT NULL DEFAULT '[]',
+        mask          TEXT,
+        size          TEXT NOT NULL,
+        variants      INTEGER NOT NULL,
+        enhance       INTEGER NOT NULL DEFAULT 0,
+        fallback      TEXT,
+        callback_url  TEXT,
+        status        TEXT NOT NULL,
+        progress      REAL NOT NULL DEFAULT 0,
+        error_code    INTEGER,
+        error_message TEXT,
+        created_at    INTEGER NOT NULL,
+        completed_at  INTEGER,
+        cost          REAL,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE INDEX tasks_newest ON tasks (created_at);
+    CREATE INDEX tasks_status ON tasks (status, created_at);
+    CREATE TABLE images (
+        task_id TEXT NOT NULL REFERENCES tasks (task_id) ON DELETE CASCADE,
+        idx     INTEGER NOT NULL,
+        url     TEXT NOT NULL,
+        path    TEXT,
+        error   TEXT,
+        gone    INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (task_id, idx)
+    );
+    CREATE INDEX images_missing ON images (task_id) WHERE path IS NULL AND gone = 0;",
+    // 1 -> 2: balance readings, for the spending and the balance over time.
+    "CREATE TABLE balances (
+        base_url TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        balance  REAL NOT NULL
+    );
+    CREATE INDEX balances_at ON balances (base_url, at);",
+];
