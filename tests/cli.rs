@@ -15,6 +15,8 @@ async fn fouro(emu: &Emulator, data: &Path, key: Option<&str>, args: &[&str]) ->
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("FOURO_DATA_DIR", data)
+        // Never a config.toml of the machine's: its profile would change what is sent.
+        .env("FOURO_CONFIG_DIR", data.join("config"))
         .env("FOURO_BASE_URL", emu.base_url())
         .arg("--retries")
         .arg("1");
@@ -312,9 +314,13 @@ async fn the_emulator_subcommand_serves_until_interrupted() {
         .expect("the base URL is printed");
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
 
+    // `credits` keeps its reading in the history: a private data directory, and no profile.
+    let data = tempfile::tempdir().unwrap();
     let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_fouro"))
         .args(["credits", "--base-url", &base, "--api-key", "k-1"])
         .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("FOURO_DATA_DIR", data.path())
+        .env("FOURO_CONFIG_DIR", data.path().join("config"))
         .output()
         .await
         .unwrap();
@@ -437,6 +443,7 @@ async fn a_prompt_can_come_from_stdin() {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_fouro"))
         .env_clear()
         .env("FOURO_DATA_DIR", data.path())
+        .env("FOURO_CONFIG_DIR", data.path().join("config"))
         .args([
             "generate",
             "-",
@@ -589,6 +596,7 @@ async fn the_user_agent_names_fouro_and_proxies_are_honoured() {
             tokio::process::Command::new(env!("CARGO_BIN_EXE_fouro"))
                 .env_clear()
                 .env("FOURO_DATA_DIR", &data)
+                .env("FOURO_CONFIG_DIR", data.join("config"))
                 .env("HTTP_PROXY", format!("http://{proxy_addr}"))
                 .env("NO_PROXY", no_proxy)
                 .args([

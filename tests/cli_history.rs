@@ -22,6 +22,8 @@ fn command(base_url: &str, data: &Path, key: Option<&str>) -> tokio::process::Co
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("FOURO_DATA_DIR", data)
+        // Never a config.toml of the machine's: its profile would change what is sent.
+        .env("FOURO_CONFIG_DIR", data.join("config"))
         .env("FOURO_BASE_URL", base_url)
         .arg("--retries")
         .arg("1")

@@ -1,20 +1,32 @@
 //! The command line: global options, subcommands, and the exit codes scripts rely on.
 
+mod balance;
+mod callbacks;
 mod commands;
 mod emulator;
+mod generate;
 mod history;
+mod key;
 mod output;
+mod profile;
 mod saving;
+mod settings;
 mod sync;
+mod usage;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::api::{self, ApiKey, Client, ClientConfig, ErrorClass, FallbackModel, Size, Variants};
+use crate::config::Resolved;
 use crate::store::{History, StatusFilter, StoreError};
+
+pub use settings::{Account, ENV_PROFILE};
 
 #[derive(Debug, Parser)]
 #[command(name = "fouro", version, about = "A terminal client for the 4o Image API", long_about = None)]
@@ -27,15 +39,29 @@ pub struct Cli {
 
 #[derive(Clone, Args)]
 pub struct GlobalArgs {
-    /// API key (prefer the environment variable: arguments show up in process lists)
-    #[arg(long, global = true, env = "FOURO_API_KEY", hide_env_values = true)]
+    /// The profile of config.toml to use [env: FOURO_PROFILE] [default: the default profile,
+    /// or the only one]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// API key [env: FOURO_API_KEY] (prefer `fouro key set` or the environment: arguments show
+    /// up in process lists)
+    #[arg(long, global = true, value_name = "KEY")]
     pub api_key: Option<String>,
-    /// Base URL of the API
-    #[arg(long, global = true, env = "FOURO_BASE_URL", default_value = api::DEFAULT_BASE_URL)]
-    pub base_url: String,
-    /// Base URL of the file-upload endpoints [default: the base URL]
-    #[arg(long, global = true, env = "FOURO_UPLOAD_URL")]
+    /// Base URL of the API [env: FOURO_BASE_URL] [default: the profile's, else
+    /// https://4oimageapiio.erweima.ai]
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Base URL of the file-upload endpoints [env: FOURO_UPLOAD_URL] [default: the base URL]
+    #[arg(long, global = true, value_name = "URL")]
     pub upload_url: Option<String>,
+    /// With `generate --wait`: receive the completion callback on this address, e.g.
+    /// 127.0.0.1:8787 [env: FOURO_CALLBACK_LISTEN]
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub callback_listen: Option<SocketAddr>,
+    /// The public URL the service posts callbacks to, e.g. a tunnel to --callback-listen
+    /// [env: FOURO_CALLBACK_PUBLIC_URL]
+    #[arg(long, global = true, value_name = "URL", value_parser = parse_http_url)]
+    pub callback_public_url: Option<String>,
     /// Seconds to wait for one HTTP answer
     #[arg(
         long,
@@ -54,6 +80,9 @@ pub struct GlobalArgs {
         value_name = "N"
     )]
     pub retries: u32,
+    /// config.toml and the environment, resolved on first use (clones share it).
+    #[arg(skip)]
+    account: Arc<OnceLock<Result<Account, (String, u8)>>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,12 +96,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show the credit balance
-    Credits {
-        /// Print one JSON object
-        #[arg(long)]
-        json: bool,
-    },
+    /// Show the credit balance; with --usage, what was spent and on which tasks
+    Credits(CreditsArgs),
     /// Download a finished task's images into the data directory (and --out)
     Download {
         /// The task id `fouro generate` printed
@@ -89,6 +114,12 @@ pub enum Command {
     },
     /// List past generations, newest first
     History(HistoryArgs),
+    /// Manage the profiles of config.toml: one per account or service
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
+    /// Set a profile's API key (read from standard input), or check the key in force
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// Run the built-in emulator of the service
     Emulator(emulator::EmulatorArgs),
     /// Open the app against a built-in emulator: no key, no network
@@ -142,6 +173,20 @@ pub struct GenerateArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct CreditsArgs {
+    /// Also show what was spent per day and what each recent task cost
+    #[arg(long)]
+    pub usage: bool,
+    /// With --usage: over this many days, today included
+    #[arg(long, default_value_t = 30, value_name = "N", requires = "usage",
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct HistoryArgs {
     /// Only entries whose prompt or task id contains this text
     #[arg(long, value_name = "TEXT")]
@@ -179,6 +224,15 @@ pub(crate) fn parse_share(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
         _ => Err(format!("{s:?} is not a share from 0 to 1, e.g. 0.2")),
+    }
+}
+
+/// An http(s) URL.
+fn parse_http_url(s: &str) -> Result<String, String> {
+    match url::Url::parse(s.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(s.trim().to_owned()),
+        Ok(_) => Err(format!("{s:?} must start with https:// or http://")),
+        Err(e) => Err(format!("{s:?} is not a URL ({e})")),
     }
 }
 
@@ -274,32 +328,79 @@ pub(crate) async fn with_history<T: Send + 'static>(
 impl std::fmt::Debug for GlobalArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GlobalArgs")
-            .field("api_key", &self.key())
+            .field("profile", &self.profile)
+            .field("api_key", &self.api_key.as_deref().and_then(ApiKey::new))
             .field("base_url", &self.base_url)
             .field("upload_url", &self.upload_url)
+            .field("callback_listen", &self.callback_listen)
+            .field("callback_public_url", &self.callback_public_url)
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl GlobalArgs {
-    /// The API key, if one was given (trimmed; an empty one is none).
+    /// The settings in force (command line, environment, active profile, defaults), with the
+    /// config file's `low_balance` and path. `config.toml` is read on the first call, its
+    /// warnings printed on stderr then; later calls (and clones) reuse the result. A file that
+    /// cannot be used, or an unknown profile, is an error that says why (exit 2, or 1 for I/O).
+    pub fn account(&self) -> Result<&Account, Failure> {
+        let loaded = self.account.get_or_init(|| {
+            let dir = crate::config::config_dir();
+            match settings::load(self, |k| std::env::var(k).ok(), &dir) {
+                Ok((account, warnings)) => {
+                    settings::print_warnings(&warnings);
+                    Ok(account)
+                }
+                Err(e) => {
+                    let f = settings::config_failure(e);
+                    Err((f.to_string(), f.exit_code()))
+                }
+            }
+        });
+        loaded.as_ref().map_err(|(message, code)| Failure::Said {
+            message: message.clone(),
+            code: *code,
+        })
+    }
+
+    /// The resolved settings: each value and where it came from (see [`GlobalArgs::account`]).
+    pub fn resolved(&self) -> Result<Resolved, Failure> {
+        self.account().map(|a| a.resolved.clone())
+    }
+
+    /// The resolved settings, or, when `config.toml` cannot be used, those of the command line
+    /// and the environment alone (the subcommands check [`GlobalArgs::account`] first).
+    fn settings(&self) -> Resolved {
+        match self.account() {
+            Ok(a) => a.resolved.clone(),
+            Err(_) => settings::without_config(self),
+        }
+    }
+
+    /// The API key in force, if any.
     pub fn key(&self) -> Option<ApiKey> {
-        self.api_key.as_deref().and_then(ApiKey::new)
+        self.settings().api_key
+    }
+
+    /// The base URL in force.
+    pub fn base_url(&self) -> String {
+        self.settings().base_url
     }
 
     pub fn client(&self) -> api::Result<Client> {
         Client::new(self.client_config())
     }
 
-    /// The client settings these options give; the app rebuilds its client from them when the
-    /// key changes.
+    /// The client settings in force; the app rebuilds its client from them when the key
+    /// changes.
     pub fn client_config(&self) -> ClientConfig {
+        let resolved = self.settings();
         ClientConfig {
-            base_url: self.base_url.clone(),
-            upload_url: self.upload_url.clone(),
-            api_key: self.key(),
+            base_url: resolved.base_url,
+            upload_url: resolved.upload_url,
+            api_key: resolved.api_key,
             request_timeout: Duration::from_secs(self.timeout.max(1)),
             retry: api::limits::RetryPolicy {
                 max_attempts: self.retries.saturating_add(1).min(20),
@@ -344,28 +445,74 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> u8 {
+    // Everything that talks to the service reads config.toml first: a broken file or an
+    // unknown profile stops here, before anything is sent.
+    let needs_settings = match &cli.command {
+        None | Some(Command::Generate(_)) | Some(Command::Status { .. }) => true,
+        Some(Command::Credits(_)) | Some(Command::Download { .. }) | Some(Command::Sync { .. }) => {
+            true
+        }
+        Some(Command::Key(k)) => k.needs_settings(),
+        Some(Command::Profile(_))
+        | Some(Command::History(_))
+        | Some(Command::Emulator(_))
+        | Some(Command::Demo(_)) => false,
+    };
+    if needs_settings && let Err(e) = cli.global.account() {
+        eprintln!("fouro: {e}");
+        return e.exit_code();
+    }
     let result = match cli.command {
         None => return crate::tui::run(&cli.global).await,
         Some(Command::Demo(args)) => return crate::tui::run_demo(&cli.global, &args).await,
         Some(Command::Emulator(args)) => return emulator::run(args).await,
-        Some(Command::Generate(args)) => commands::generate(&cli.global, args).await,
+        Some(Command::Generate(args)) => generate::run(&cli.global, args).await,
         Some(Command::Status { task_id, json }) => {
             commands::status(&cli.global, &task_id, json).await
         }
-        Some(Command::Credits { json }) => commands::credits(&cli.global, json).await,
+        Some(Command::Credits(args)) => commands::credits(&cli.global, &args).await,
         Some(Command::Download { task_id, out }) => {
             commands::download(&cli.global, &task_id, out.as_deref()).await
         }
         Some(Command::Sync { json }) => sync::run(&cli.global, json).await,
         Some(Command::History(args)) => history::run(&args).await,
+        Some(Command::Profile(command)) => profile::run(&cli.global, command).await,
+        Some(Command::Key(command)) => key::run(&cli.global, command).await,
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("fouro: {e}");
+            if let Some(hint) = key_hint(&cli.global, &e) {
+                eprintln!("  {hint}");
+            }
             e.exit_code()
         }
     }
+}
+
+/// For a refused or missing key: where the key in force came from, and how to set another.
+fn key_hint(global: &GlobalArgs, failure: &Failure) -> Option<String> {
+    let Failure::Api(e @ (api::Error::Unauthorized { .. } | api::Error::MissingKey)) = failure
+    else {
+        return None;
+    };
+    let account = global.account().ok()?;
+    let profile = account
+        .resolved
+        .profile
+        .as_deref()
+        .map(|p| format!(" --profile {p}"))
+        .unwrap_or_default();
+    Some(match e {
+        api::Error::MissingKey => format!(
+            "save one in config.toml with `fouro key set{profile}` (it reads the key from standard input)"
+        ),
+        _ => format!(
+            "the key came from {}; `fouro key set{profile}` saves another, `fouro key check` shows which is used",
+            account.key_origin()
+        ),
+    })
 }
 
 /// Scripts get quiet stderr unless FOURO_LOG asks for more.

@@ -21,7 +21,7 @@ pub async fn run(global: &GlobalArgs, json: bool) -> Result<u8, Failure> {
     if !waiting.is_empty() && client.api_key().is_none() {
         return Err(Failure::Said {
             message: format!(
-                "{} task(s) in the history wait to be settled, and no API key is set: pass --api-key or set FOURO_API_KEY, then run `fouro sync` again",
+                "{} task(s) in the history wait to be settled, and no API key is set: save one with `fouro key set` (or set FOURO_API_KEY), then run `fouro sync` again",
                 waiting.len()
             ),
             code: exit::AUTH,

@@ -53,38 +53,66 @@ fn client_config(global: &GlobalArgs, base_url: &str, key: Option<ApiKey>) -> Cl
     }
 }
 
-/// Opens the app for the configured key and base URL. Returns the exit code.
+/// Opens the app for the configured profile, key and base URL; with no key, on the welcome
+/// screen. Returns the exit code.
 pub async fn run(global: &GlobalArgs) -> u8 {
-    let Some(key) = global.key() else {
-        eprintln!(
-            "fouro: no API key is set.\n  Pass --api-key <KEY> or set FOURO_API_KEY (the environment keeps it out of process lists).\n  To try the app without a key or network: fouro demo"
-        );
-        return exit::AUTH;
+    let account = match global.account() {
+        Ok(a) => a.clone(),
+        Err(e) => {
+            eprintln!("fouro: {e}");
+            return e.exit_code();
+        }
     };
-    let config = client_config(global, &global.base_url, Some(key));
+    let resolved = &account.resolved;
+    let key = resolved.api_key.clone();
+    let base_url = resolved.base_url.clone();
+    let config = ClientConfig {
+        base_url: base_url.clone(),
+        upload_url: resolved.upload_url.clone(),
+        api_key: key.clone(),
+        ..global.client_config()
+    };
     if let Err(e) = crate::api::Client::new(config.clone()) {
         eprintln!("fouro: {e}");
         return crate::cli::exit_code(&e);
     }
-    let endpoint = url::Url::parse(&global.base_url)
+    let endpoint = url::Url::parse(&base_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| global.base_url.clone());
+        .unwrap_or_else(|| base_url.clone());
     let data_dir = crate::config::data_dir();
     let Some(history) = open_history(&data_dir) else {
         return exit::UNEXPECTED;
     };
-    let account = worker::AccountSetup {
+    let callbacks = match resolved.callback_listen {
+        Some(addr) => match start_callbacks(
+            addr,
+            resolved.callback_public_url.clone(),
+            resolved.webhook_key.as_ref().map(|k| k.expose().to_owned()),
+        )
+        .await
+        {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!(
+                    "fouro: cannot listen for callbacks on {addr}: {e}; pick another address (--callback-listen) or leave it out"
+                );
+                return exit::USAGE;
+            }
+        },
+        None => None,
+    };
+    let account_setup = worker::AccountSetup {
         config_dir: Some(crate::config::config_dir()),
         info: crate::tui::action::AccountInfo {
-            profile: None,
-            base_url: global.base_url.clone(),
-            masked_key: config.api_key.as_ref().map(ApiKey::masked),
-            key_source: "--api-key or FOURO_API_KEY".into(),
-            low_balance: None,
-            callback_url: None,
+            profile: resolved.profile.clone(),
+            base_url: base_url.clone(),
+            masked_key: key.as_ref().map(ApiKey::masked),
+            key_source: account.key_origin(),
+            low_balance: account.low_balance,
+            callback_url: callbacks.as_ref().map(|(c, _)| c.url()),
         },
-        callbacks: None,
+        callbacks,
         utc_offset: chrono::Local::now().offset().local_minus_utc(),
     };
     let session = Session {
@@ -92,7 +120,8 @@ pub async fn run(global: &GlobalArgs) -> u8 {
         endpoint,
         data_dir: data_dir.clone(),
         history,
-        account,
+        account: account_setup,
+        welcome: key.is_none(),
     };
     let (code, ending) = open(session, logging::file_dispatch(&data_dir)).await;
     match ending {
@@ -256,6 +285,7 @@ pub async fn run_demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
         data_dir,
         history,
         account,
+        welcome: false,
     };
     let (code, _) = open(session, logs).await;
     let _ = runtime.spawn(emulator.shutdown()).await;
@@ -285,6 +315,7 @@ struct Session {
     data_dir: PathBuf,
     history: History,
     account: worker::AccountSetup,
+    welcome: bool,
 }
 
 async fn open(session: Session, logs: logging::Logs) -> (u8, runner::Ending) {
@@ -295,6 +326,7 @@ async fn open(session: Session, logs: logging::Logs) -> (u8, runner::Ending) {
         data_dir: session.data_dir,
         history: session.history,
         account: session.account,
+        welcome: session.welcome,
         dispatch: dispatch.clone(),
     };
     match runner::run(config).with_subscriber(dispatch).await {

@@ -44,6 +44,8 @@ pub struct RunConfig {
     pub data_dir: std::path::PathBuf,
     pub history: crate::store::History,
     pub account: crate::tui::worker::AccountSetup,
+    /// No key yet: the app opens on the welcome screen.
+    pub welcome: bool,
     pub dispatch: Dispatch,
 }
 
@@ -142,6 +144,7 @@ async fn event_loop(
         config.dispatch.clone(),
     )
     .map_err(io::Error::other)?;
+    let account = config.account.info.clone();
     worker.set_account(config.account);
     let mut ending = Ending::Quit;
     let reader = tokio::spawn(event::read(tx.clone()).with_subscriber(config.dispatch.clone()));
@@ -160,6 +163,8 @@ async fn event_loop(
         journal: config.history.path().display().to_string(),
         protocol: protocol.label().to_owned(),
         utc_offset_secs: chrono::Local::now().offset().local_minus_utc(),
+        account,
+        welcome: config.welcome,
         area: Rect::new(0, 0, size.width, size.height),
         now: Instant::now().into_std(),
     });
