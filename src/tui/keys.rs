@@ -41,6 +41,10 @@ pub const GLOBAL: &[Binding] = &[
         "F3, H",
         "the history of every generation (H outside the prompt); the same key comes back",
     ),
+    b(
+        "F4, A",
+        "the account: balance, usage, API keys and profiles (A outside the prompt); the same key comes back",
+    ),
     b("F5, c", "refresh the credit balance (c outside the prompt)"),
     b("Esc", "dismiss the message; close a dialog"),
     b("Ctrl-L", "redraw the screen"),
@@ -187,6 +191,68 @@ pub const HISTORY: &[Binding] = &[
     ),
 ];
 
+pub const WELCOME: &[Binding] = &[
+    b(
+        "type, paste",
+        "the API key (shown as bullets only); Ctrl-U clears it",
+    ),
+    b("↑/↓, Tab", "choose the service: 4oImageApi.io or kie.ai"),
+    b(
+        "Enter",
+        "check the key and save it in config.toml as the default profile",
+    ),
+    b("d, Ctrl-D", "try the demo instead (d with nothing typed)"),
+    b("Esc, q", "quit (q with nothing typed)"),
+];
+
+pub const ACCOUNT: &[Binding] = &[
+    b("↑/↓, Home/End", "select a profile"),
+    b(
+        "Enter, u",
+        "use the selected profile from now on (it becomes the default)",
+    ),
+    b(
+        "a",
+        "add a profile: name, service or base URL, upload URL, then its key (checked before it is saved)",
+    ),
+    b(
+        "e",
+        "edit the selected profile's service, base and upload URL",
+    ),
+    b(
+        "k",
+        "give the selected profile a new key (checked before it is saved)",
+    ),
+    b(
+        "x, d",
+        "remove the selected profile (asks first: y removes)",
+    ),
+    b(
+        "t",
+        "test the connection: read the balance with the key in use",
+    ),
+    b("r", "read the profiles and the usage again"),
+    b("F5, c", "refresh the balance"),
+    b(
+        "Esc, q, F4, A",
+        "back to the main screen (Esc first dismisses a message)",
+    ),
+];
+
+pub const PROFILE_FORM: &[Binding] = &[
+    b("Tab/Shift-Tab, ↑/↓", "next / previous field"),
+    b("←/→, Space", "on the service row: the next service"),
+    b(
+        "type, paste",
+        "edit the field (Ctrl-A/E start/end, Ctrl-U clear); the key shows as bullets",
+    ),
+    b(
+        "Enter",
+        "save (a key is checked with the service first; a wrong one is not saved)",
+    ),
+    b("Esc", "close (a check on its way still reports)"),
+];
+
 pub const DETAILS: &[Binding] = &[
     b("↑/↓, k/j, PgUp/PgDn", "scroll"),
     b("Home/End, g/G", "top / bottom"),
@@ -214,6 +280,10 @@ pub const DIALOGS: &[Binding] = &[
     b(
         "y, q, Enter, Ctrl-C / n, Esc",
         "answer the quit question (any other key stays; Ctrl-S stays and submits)",
+    ),
+    b(
+        "y / any other key",
+        "the low-balance question before a submit: submit anyway / cancel",
     ),
 ];
 
@@ -259,6 +329,18 @@ pub const SECTIONS: &[Section] = &[
         bindings: DETAILS,
     },
     Section {
+        title: "Account (F4)",
+        bindings: ACCOUNT,
+    },
+    Section {
+        title: "Profile form (account)",
+        bindings: PROFILE_FORM,
+    },
+    Section {
+        title: "Welcome (no key yet)",
+        bindings: WELCOME,
+    },
+    Section {
         title: "This help",
         bindings: HELP,
     },
@@ -284,6 +366,13 @@ pub enum Place {
     HistorySearch,
     Details,
     ConfirmDelete,
+    /// The welcome screen (no key yet).
+    Welcome,
+    Account,
+    ProfileForm,
+    ConfirmRemove,
+    /// The low-balance question before a submit.
+    ConfirmSubmit,
 }
 
 impl Place {
@@ -293,6 +382,8 @@ impl Place {
             None if app.fullscreen => Place::FullScreen,
             None if history && app.history.search.is_some() => Place::HistorySearch,
             None if history => Place::History,
+            None if app.screen == Screen::Welcome => Place::Welcome,
+            None if app.screen == Screen::Account => Place::Account,
             None => Place::Pane(app.focus),
             Some(Overlay::Help { .. }) => Place::Help,
             Some(Overlay::Browser(_)) => Place::Browser,
@@ -301,6 +392,9 @@ impl Place {
             Some(Overlay::ConfirmQuit) => Place::Question,
             Some(Overlay::Details { .. }) => Place::Details,
             Some(Overlay::ConfirmDelete { .. }) => Place::ConfirmDelete,
+            Some(Overlay::ProfileForm(_)) => Place::ProfileForm,
+            Some(Overlay::ConfirmRemove { .. }) => Place::ConfirmRemove,
+            Some(Overlay::ConfirmSubmit { .. }) => Place::ConfirmSubmit,
         }
     }
 }
@@ -318,6 +412,7 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
             ("Ctrl-U/R", "undo/redo"),
             ("Ctrl-C", "quit"),
             ("F3", "history"),
+            ("F4", "account"),
         ],
         Place::Pane(Focus::References) => &[
             ("Ctrl-S", "submit"),
@@ -327,6 +422,7 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
             ("K/J", "move"),
             ("m", "mask"),
             ("H", "history"),
+            ("A", "account"),
         ],
         Place::Pane(Focus::Options) => &[
             ("Ctrl-S", "submit"),
@@ -334,6 +430,7 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
             ("←→", "change"),
             ("a/v/e/f", "quick keys"),
             ("H", "history"),
+            ("A", "account"),
         ],
         Place::Pane(Focus::Tasks) => &[
             ("Ctrl-S", "submit"),
@@ -343,12 +440,14 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
             ("y", "copy id"),
             ("p", "retry"),
             ("H", "history"),
+            ("A", "account"),
         ],
         Place::Pane(Focus::Preview) => &[
             ("Ctrl-S", "submit"),
             ("←→", "variant"),
             ("f", "full screen"),
             ("H", "history"),
+            ("A", "account"),
             ("q", "quit"),
         ],
         Place::FullScreen => &[("←→", "variant"), ("Esc", "back"), ("Ctrl-S", "submit")],
@@ -382,6 +481,7 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
             ("←→", "variant"),
             ("o", "open"),
             ("y/Y", "copy path/URL"),
+            ("F4", "account"),
         ],
         Place::HistorySearch => &[
             ("Enter", "keep"),
@@ -399,6 +499,33 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
             ("f", "entry and files"),
             ("Esc", "cancel"),
         ],
+        Place::Welcome => &[
+            ("Enter", "check & save the key"),
+            ("↑↓", "service"),
+            ("d", "demo"),
+            ("Esc", "quit"),
+            ("Ctrl-U", "clear"),
+        ],
+        Place::Account => &[
+            ("Esc", "back"),
+            ("↑↓", "profile"),
+            ("Enter", "use"),
+            ("a", "add"),
+            ("e", "edit"),
+            ("k", "new key"),
+            ("x", "remove"),
+            ("t", "test"),
+            ("r", "reload"),
+        ],
+        Place::ProfileForm => &[
+            ("Enter", "save"),
+            ("Tab", "next field"),
+            ("←→", "service"),
+            ("Esc", "cancel"),
+            NO_SUBMIT,
+        ],
+        Place::ConfirmRemove => &[("y", "remove"), ("n", "keep")],
+        Place::ConfirmSubmit => &[("y", "submit anyway"), ("n", "cancel")],
     }
 }
 
@@ -407,7 +534,8 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
 pub fn help_hint(app: &App) -> Option<(&'static str, &'static str)> {
     match Place::of(app) {
         Place::Pane(Focus::Prompt) if !app.prompt.is_empty() => Some(("F1", "help")),
-        Place::Pane(_) | Place::History => Some(("?", "help")),
+        Place::Pane(_) | Place::History | Place::Account => Some(("?", "help")),
+        Place::Welcome => Some(("F1", "help")),
         _ => None,
     }
 }

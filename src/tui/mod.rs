@@ -65,6 +65,13 @@ pub async fn run(global: &GlobalArgs) -> u8 {
     };
     let resolved = &account.resolved;
     let key = resolved.api_key.clone();
+    // The welcome screen needs a terminal; a script gets the ways to set a key.
+    if key.is_none() && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        eprintln!(
+            "fouro: no API key is set.\n  Save one with `fouro key set` (it reads the key from standard input), or set FOURO_API_KEY (the environment keeps it out of process lists).\n  To try the app without a key or network: fouro demo"
+        );
+        return exit::AUTH;
+    }
     let base_url = resolved.base_url.clone();
     let config = ClientConfig {
         base_url: base_url.clone(),

@@ -11,23 +11,60 @@ use ratatui::buffer::{Buffer, CellDiffOption};
 use ratatui::layout::Rect;
 
 use crate::api::{TaskRecord, TaskStatus};
-use crate::tui::action::Action;
+use crate::tui::action::{AccountInfo, Action};
 use crate::tui::app::{App, AppConfig};
 use crate::tui::ui;
 
 /// The folder the file browser starts in, in tests.
 pub const START_DIR: &str = "/home/ana/pictures";
 
-/// An app of `w` x `h` cells whose clock stands at `now`, in a made-up home.
-pub fn app(w: u16, h: u16, now: Instant) -> App {
-    App::new(AppConfig {
+/// The demo's base URL, in tests.
+pub const BASE_URL: &str = "http://127.0.0.1:8787";
+
+/// The account the test app runs with: profile "main", its key masked.
+pub fn account() -> AccountInfo {
+    AccountInfo {
+        profile: Some("main".into()),
+        base_url: BASE_URL.into(),
+        masked_key: Some("sk-…1234".into()),
+        key_source: "profile \"main\"".into(),
+        low_balance: None,
+        callback_url: None,
+    }
+}
+
+fn config(w: u16, h: u16, now: Instant) -> AppConfig {
+    AppConfig {
         start_dir: PathBuf::from(START_DIR),
         endpoint: "demo · built-in emulator".into(),
         journal: "/home/ana/.local/share/fouro/tasks.jsonl".into(),
         protocol: "half blocks".into(),
         utc_offset_secs: 0,
+        account: account(),
+        welcome: false,
         area: Rect::new(0, 0, w, h),
         now,
+    }
+}
+
+/// An app of `w` x `h` cells whose clock stands at `now`, in a made-up home.
+pub fn app(w: u16, h: u16, now: Instant) -> App {
+    App::new(config(w, h, now))
+}
+
+/// An app that started without a key: on the welcome screen.
+pub fn welcome_app(w: u16, h: u16, now: Instant) -> App {
+    App::new(AppConfig {
+        account: AccountInfo {
+            profile: None,
+            base_url: "https://4oimageapiio.erweima.ai".into(),
+            masked_key: None,
+            key_source: "none".into(),
+            low_balance: None,
+            callback_url: None,
+        },
+        welcome: true,
+        ..config(w, h, now)
     })
 }
 

@@ -315,6 +315,7 @@ impl App {
             KeyCode::Char('l') if ctrl => self.screen_epoch += 1,
             KeyCode::Esc if self.message.is_some() => self.message = None,
             KeyCode::Esc | KeyCode::F(3) | KeyCode::Char('q' | 'H') => self.close_history(),
+            KeyCode::F(4) | KeyCode::Char('A') => self.open_account(),
             KeyCode::F(1) | KeyCode::Char('?') => self.open_help(),
             KeyCode::F(5) => self.refresh_credits(),
             KeyCode::Char('/') => {

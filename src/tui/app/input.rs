@@ -72,14 +72,18 @@ impl App {
         if self.fullscreen {
             return self.fullscreen_key(key);
         }
-        if self.screen == Screen::History {
-            return self.history_key(key);
+        match self.screen {
+            Screen::History => return self.history_key(key),
+            Screen::Welcome => return self.welcome_key(key),
+            Screen::Account => return self.account_key(key),
+            Screen::Main => {}
         }
         match key.code {
             KeyCode::Tab => self.set_focus(self.focus.step(1)),
             KeyCode::BackTab => self.set_focus(self.focus.step(-1)),
             KeyCode::F(1) => self.open_help(),
             KeyCode::F(3) => self.open_history(),
+            KeyCode::F(4) => self.open_account(),
             KeyCode::F(5) => self.refresh_credits(),
             KeyCode::Char('l') if ctrl => self.screen_epoch += 1,
             KeyCode::Esc if self.message.is_some() => self.message = None,
@@ -89,6 +93,7 @@ impl App {
             }
             _ if self.focus == Focus::Prompt => return self.prompt_key(key),
             KeyCode::Char('H') => self.open_history(),
+            KeyCode::Char('A') => self.open_account(),
             KeyCode::Char('q') => self.request_quit(),
             KeyCode::Char('c') => self.refresh_credits(),
             _ => {
@@ -106,10 +111,14 @@ impl App {
         true
     }
 
-    /// Ctrl-S: submits from any pane, the help, full screen and the history screen (closing
-    /// them first). In the dialogs that take typing (file browser, URL, key) and the history's
-    /// search line it does nothing; their status line says so.
+    /// Ctrl-S: submits from any pane, the help, full screen, the history and the account
+    /// screen (closing them first). In the dialogs that take typing (file browser, URL, key,
+    /// profile form), the questions and the history's search line it does nothing; their
+    /// status line says so. Nothing is submitted from the welcome screen (no key yet).
     fn submit_from_anywhere(&mut self) -> bool {
+        if self.screen == Screen::Welcome {
+            return false;
+        }
         match self.overlay.take() {
             None if self.screen == Screen::History && self.history.search.is_some() => {
                 return false;
@@ -130,8 +139,10 @@ impl App {
             }
         }
         self.fullscreen = false;
-        if self.screen == Screen::History {
-            self.close_history();
+        match self.screen {
+            Screen::History => self.close_history(),
+            Screen::Account => self.close_account(),
+            Screen::Main | Screen::Welcome => {}
         }
         self.submit();
         true
@@ -243,6 +254,9 @@ impl App {
                 prompt,
                 files,
             } => self.delete_key(task_id, prompt, files, key),
+            Overlay::ProfileForm(form) => self.form_key(form, key),
+            Overlay::ConfirmRemove { name } => self.remove_key(name, key),
+            Overlay::ConfirmSubmit { draft, .. } => self.submit_question_key(*draft, key),
         };
         self.overlay = next;
         changed
@@ -355,6 +369,7 @@ impl App {
             KeyCode::Esc | KeyCode::Enter | KeyCode::Char('f' | 'q') => self.fullscreen = false,
             KeyCode::F(3) if history => self.close_history(),
             KeyCode::F(3) => self.open_history(),
+            KeyCode::F(4) => self.open_account(),
             KeyCode::Left | KeyCode::Char('h' | '[') if history => return self.history_variant(-1),
             KeyCode::Right | KeyCode::Char('l' | ']') if history => return self.history_variant(1),
             KeyCode::Left | KeyCode::Char('h') => return self.tasks.step_variant(-1),

@@ -5,15 +5,19 @@
 //! with [`App::set_now`] before each update and frame (the one input that does not come as
 //! an Action), so tests (and snapshots) are deterministic.
 
+pub mod account;
 pub mod browser;
 mod entries;
 pub mod history;
 mod history_actions;
 mod input;
 pub mod line;
+pub mod low_balance;
+pub mod profile_form;
 pub mod refs;
 pub mod results;
 pub mod tasks;
+pub mod welcome;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -25,15 +29,19 @@ use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::api::{FallbackModel, Size, Variants};
 use crate::store::Entry;
-use crate::tui::action::{Action, Draft, Effect, Fitted, SubmitStage};
+use crate::tui::action::{AccountInfo, Action, Draft, Effect, Fitted, SubmitStage};
 use crate::tui::preview::Payload;
 use crate::tui::ui::layout;
 
+use account::{AccountView, UsageState};
 use browser::Browser;
 use history::HistoryView;
 use line::LineInput;
+use low_balance::Shortfall;
+use profile_form::ProfileForm;
 use refs::{References, Slot};
 use tasks::{ImageSlot, Tasks};
+use welcome::WelcomeView;
 
 /// The panes, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,6 +75,10 @@ pub enum Screen {
     Main,
     /// Every past generation (`app.history`).
     History,
+    /// No key yet: choose the service and paste a key, or try the demo (`app.welcome`).
+    Welcome,
+    /// The balance, usage, keys and profiles (`app.account`).
+    Account,
 }
 
 /// A window over the panes. While one is open the inline image is hidden.
@@ -98,6 +110,17 @@ pub enum Overlay {
         task_id: String,
         prompt: String,
         files: usize,
+    },
+    /// Adding or editing a profile, or giving one a new key (the account screen).
+    ProfileForm(Box<ProfileForm>),
+    /// Whether to remove a profile from `config.toml`.
+    ConfirmRemove {
+        name: String,
+    },
+    /// The balance probably cannot cover this submission: send it anyway?
+    ConfirmSubmit {
+        draft: Box<Draft>,
+        shortfall: Shortfall,
     },
 }
 
@@ -248,6 +271,11 @@ pub struct AppConfig {
     /// The local time zone's offset from UTC, in seconds east (the runner reads it once at
     /// start): the history shows local times without reading the clock or the zone.
     pub utc_offset_secs: i32,
+    /// The account in use, as it may be shown (never the key itself); `AccountChanged`
+    /// replaces it.
+    pub account: AccountInfo,
+    /// Start on the welcome screen: no key was found.
+    pub welcome: bool,
     pub area: Rect,
     pub now: Instant,
 }
@@ -270,6 +298,13 @@ pub struct App {
     pub screen: Screen,
     /// The history screen's state; its pages are only kept while it is shown.
     pub history: HistoryView,
+    /// The account screen's state: `config.toml`'s profiles and what was asked of them.
+    pub account: AccountView,
+    /// The balance history and spending, for the account screen and the estimate before a
+    /// submit.
+    pub usage: UsageState,
+    /// The welcome screen's state.
+    pub welcome: WelcomeView,
     /// References a remix added from a local file, by check id: the URL the file was uploaded
     /// to then, used if the file cannot be used now.
     remix_urls: HashMap<u64, String>,
@@ -314,6 +349,9 @@ impl App {
             preview: PreviewState::default(),
             screen: Screen::Main,
             history: HistoryView::default(),
+            account: AccountView::default(),
+            usage: UsageState::default(),
+            welcome: WelcomeView::default(),
             remix_urls: HashMap::new(),
             stashed: None,
             key_request: None,
@@ -325,7 +363,15 @@ impl App {
             last_tick: None,
         };
         app.set_focus(Focus::Prompt);
-        app.refresh_credits();
+        if app.config.welcome {
+            // No key: nothing can be read from the service yet. The profiles say where the
+            // key will be saved.
+            app.screen = Screen::Welcome;
+            app.load_profiles();
+        } else {
+            app.refresh_credits();
+            app.load_usage();
+        }
         app
     }
 
@@ -339,8 +385,11 @@ impl App {
         let changed = match action {
             Action::Key(key) => self.on_key(key),
             Action::Paste(text) if self.screen == Screen::History => self.history_paste(&text),
+            Action::Paste(text) if self.screen == Screen::Welcome => self.welcome_paste(&text),
+            Action::Paste(text) if self.screen == Screen::Account => self.account_paste(&text),
             Action::Paste(text) => self.on_paste(&text),
             Action::Mouse(mouse) if self.screen == Screen::History => self.history_mouse(mouse),
+            Action::Mouse(_) if matches!(self.screen, Screen::Welcome | Screen::Account) => false,
             Action::Mouse(mouse) => self.on_mouse(mouse),
             Action::Resize(w, h) => {
                 self.area = Rect::new(0, 0, w, h);
@@ -394,6 +443,18 @@ impl App {
                 true
             }
             Action::HistoryLoaded { req, result } => self.on_history_loaded(req, result),
+            Action::Profiles { req, result } => self.on_profiles(req, result),
+            Action::KeyChecked { req, result } => self.on_key_checked(req, result),
+            Action::AccountChanged(info) => self.on_account_changed(info),
+            Action::UsageLoaded { req, result } => self.on_usage_loaded(req, result),
+            // The key checked on the welcome screen works but could not be put in use.
+            Action::KeyRejected(why) if self.screen == Screen::Welcome => {
+                self.welcome_rejected(why)
+            }
+            Action::KeyRejected(why) => {
+                self.account.switch_failed();
+                self.on_result(Action::KeyRejected(why))
+            }
             Action::EntryDeleted { task_id, result } => self.on_entry_deleted(&task_id, result),
             Action::HistoryError(why) | Action::OpenFailed(why) => {
                 self.show(Level::Error, why);
@@ -456,9 +517,14 @@ impl App {
     }
 
     /// Whether something on screen counts time (elapsed counters of tasks being polled, the
-    /// age of a stale balance).
+    /// age of a stale balance, or of the balance the account screen shows).
     fn counts_time(&self) -> bool {
-        self.tasks.polled() > 0 || self.credits.is_stale()
+        self.tasks.polled() > 0 || self.credits.is_stale() || self.shows_balance_age()
+    }
+
+    /// The account screen says how long ago the balance was read.
+    fn shows_balance_age(&self) -> bool {
+        self.screen == Screen::Account && self.credits.updated.is_some()
     }
 
     /// When the screen next changes by itself, if it does: once a second while a task is
@@ -472,7 +538,7 @@ impl App {
                 _ => self.now + second,
             });
         }
-        if self.credits.is_stale() {
+        if self.credits.is_stale() || self.shows_balance_age() {
             let updated = self.credits.updated?;
             let minutes = self.now.saturating_duration_since(updated).as_secs() / 60;
             return Some(updated + Duration::from_secs((minutes + 1) * 60));
@@ -540,8 +606,11 @@ impl App {
     }
 
     /// The saved image the preview should show now, if any: the selected task's on the main
-    /// screen, the selected entry's on the history screen.
+    /// screen, the selected entry's on the history screen; none on the others.
     fn wanted_image(&self) -> Option<(String, usize, PathBuf)> {
+        if matches!(self.screen, Screen::Welcome | Screen::Account) {
+            return None;
+        }
         if self.screen == Screen::History {
             let (entry, image) = self.history_image()?;
             return Some((entry.task_id.clone(), image.index, image.path.clone()?));
@@ -657,8 +726,25 @@ impl App {
         self.submission.is_some()
     }
 
-    /// Sends `draft` (the editor's, or a history entry's as it was).
+    /// Sends `draft` (the editor's, or a history entry's as it was); asks first when the
+    /// balance probably cannot cover it.
     fn submit_draft(&mut self, draft: Draft) {
+        if self.refuse_second_submission() {
+            return;
+        }
+        if let Some(shortfall) = self.shortfall(&draft) {
+            self.fullscreen = false;
+            self.overlay = Some(Overlay::ConfirmSubmit {
+                draft: Box::new(draft),
+                shortfall,
+            });
+            return;
+        }
+        self.send_draft(draft);
+    }
+
+    /// Sends `draft` without asking.
+    fn send_draft(&mut self, draft: Draft) {
         if self.refuse_second_submission() {
             return;
         }

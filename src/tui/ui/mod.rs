@@ -3,12 +3,15 @@
 //! The inline image is not drawn here: its cells are only marked to be skipped by ratatui's
 //! diff, and `preview.rs` prints the image over them after the frame.
 
+pub mod account;
 pub mod details;
 pub mod history;
 pub mod layout;
 pub mod overlays;
 mod panes;
+mod profile_form;
 mod tasks;
+mod welcome;
 
 use std::time::Duration;
 
@@ -33,6 +36,10 @@ pub fn render(app: &App, frame: &mut Frame) {
         panes::fullscreen(app, frame, area);
     } else if app.screen == Screen::History {
         history::render(app, frame, area);
+    } else if app.screen == Screen::Welcome {
+        welcome::render(app, frame, area);
+    } else if app.screen == Screen::Account {
+        account::render(app, frame, area);
     } else {
         let p = layout::panes_in(app, area);
         panes::prompt(app, frame, p.prompt);

@@ -86,7 +86,39 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             prompt,
             files,
         }) => super::details::confirm_delete(frame, area, task_id, prompt, *files),
+        Some(Overlay::ProfileForm(form)) => super::profile_form::form(frame, area, form),
+        Some(Overlay::ConfirmRemove { name }) => {
+            super::profile_form::confirm_remove(app, frame, area, name)
+        }
+        Some(Overlay::ConfirmSubmit { shortfall, .. }) => {
+            let width = 64u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
+            let mut lines: Vec<Line> = wrap(&shortfall.question(), width)
+                .into_iter()
+                .map(Line::from)
+                .collect();
+            lines.extend(
+                wrap(&shortfall.basis(), width)
+                    .into_iter()
+                    .map(|l| Line::from(l).fg(DIM)),
+            );
+            lines.push(Line::from(""));
+            lines.push(answer_keys(&[("y", "submit anyway"), ("n", "cancel")]));
+            simple(frame, area, " Low balance ", lines, 64, Color::Yellow);
+        }
     }
+}
+
+/// `[y] submit  [n] cancel`: the keys a question takes.
+pub(super) fn answer_keys(keys: &[(&str, &str)]) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (k, what) in keys {
+        spans.push(Span::styled(
+            format!(" {k} "),
+            Style::default().add_modifier(Modifier::REVERSED),
+        ));
+        spans.push(Span::raw(format!(" {what}   ")));
+    }
+    Line::from(spans)
 }
 
 /// What quitting now would leave behind, truthfully: tasks that generate are in the journal
@@ -116,24 +148,51 @@ fn quit_question(app: &App) -> String {
 }
 
 /// A one-line input with a block cursor; masked for secrets.
-fn input_line(input: &LineInput, masked: bool) -> Line<'static> {
+pub(super) fn input_line(input: &LineInput, masked: bool) -> Line<'static> {
+    input_text(input, masked, true, usize::MAX)
+}
+
+/// A one-line input in `width` columns: its text (bullets when `masked`), with a block
+/// cursor when `focused`; a text too long shows the part around the cursor.
+pub(super) fn input_text(
+    input: &LineInput,
+    masked: bool,
+    focused: bool,
+    width: usize,
+) -> Line<'static> {
     let text: Vec<char> = if masked {
         vec!['•'; input.len()]
     } else {
         input.text().chars().collect()
     };
+    // The "› " and the cursor's own cell.
+    let room = width.saturating_sub(3).max(1);
     let at = input.cursor().min(text.len());
-    let before: String = text[..at].iter().collect();
-    let under: String = text
+    let first = if focused {
+        (at + 1).saturating_sub(room)
+    } else {
+        0
+    };
+    let shown = &text[first..text.len().min(first.saturating_add(room + 1))];
+    let at = at - first;
+    let marker = if focused { "› " } else { "  " };
+    if !focused {
+        return Line::from(vec![
+            Span::styled(marker, Style::default().fg(ACCENT)),
+            Span::raw(shown.iter().collect::<String>()),
+        ]);
+    }
+    let before: String = shown[..at.min(shown.len())].iter().collect();
+    let under: String = shown
         .get(at)
         .map(|c| c.to_string())
         .unwrap_or_else(|| " ".into());
-    let after: String = text
+    let after: String = shown
         .get(at + 1..)
         .map(|s| s.iter().collect())
         .unwrap_or_default();
     Line::from(vec![
-        Span::styled("› ", Style::default().fg(ACCENT)),
+        Span::styled(marker, Style::default().fg(ACCENT)),
         Span::raw(before),
         Span::styled(under, Style::default().add_modifier(Modifier::REVERSED)),
         Span::raw(after),
@@ -150,7 +209,7 @@ pub(super) fn frame_block(title: &str, color: Color) -> Block<'static> {
         ))
 }
 
-fn simple(
+pub(super) fn simple(
     frame: &mut Frame,
     area: Rect,
     title: &str,

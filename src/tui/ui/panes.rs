@@ -171,12 +171,28 @@ pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
     let width = inner.width as usize;
     let mut first = Vec::new();
     let mut second = None;
+    // Below the low-balance threshold: the number in yellow, and said.
+    let low = app.low_balance();
+    let balance = |v: f64| {
+        let style = match low {
+            Some(_) => Style::default().fg(Color::Yellow).bold(),
+            None => Style::default().bold(),
+        };
+        let mut spans = vec![Span::styled(
+            format!("{} credits", format_credits(v)),
+            style,
+        )];
+        if let Some(t) = low {
+            spans.push(Span::styled(
+                format!("  low · below {}", format_credits(t)),
+                Style::default().fg(Color::Black).bg(Color::Yellow),
+            ));
+        }
+        spans
+    };
     match (c.value, &c.error) {
         (Some(v), None) => {
-            first.push(Span::styled(
-                format!("{} credits", format_credits(v)),
-                Style::default().bold(),
-            ));
+            first.extend(balance(v));
             if c.loading {
                 first.push(Span::styled("  refreshing…", Style::default().fg(DIM)));
             }
@@ -191,10 +207,7 @@ pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
             } else {
                 format!("{} min", age.as_secs() / 60)
             };
-            first.push(Span::styled(
-                format!("{} credits", format_credits(v)),
-                Style::default().bold(),
-            ));
+            first.extend(balance(v));
             first.push(Span::styled(
                 format!("  stale · {age} old"),
                 Style::default().fg(Color::Yellow),
@@ -223,7 +236,7 @@ pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
     match second {
         // One row, cut with an ellipsis (the whole reason is in the log and on F5).
         Some((text, color)) => lines.push(Line::from(ellipsize(&text, width)).fg(color)),
-        None if !compact => lines.push(Line::from("F5 refreshes").fg(DIM)),
+        None if !compact => lines.push(Line::from("F5 refreshes · F4 account").fg(DIM)),
         None => {}
     }
     frame.render_widget(Paragraph::new(lines), inner);
