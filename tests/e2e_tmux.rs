@@ -591,3 +591,133 @@ fn history_search_remix_and_submit_in_tmux() {
     tmux.keys(&["C-c"]);
     tmux.wait_text("fouro-exit=0", Duration::from_secs(20));
 }
+
+/// A new user in a real terminal: no key, the welcome screen, a key pasted (shown only as
+/// bullets), checked and saved privately; later, a second profile switched to from the account
+/// screen.
+#[test]
+fn from_no_key_to_a_saved_key_and_a_second_profile_in_tmux() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let key = "sk-e2e-welcome-0123456789abcd";
+    let other_key = "sk-e2e-other-9876543210wxyz";
+    let start = |keys: Vec<String>, credits: i64| {
+        runtime
+            .block_on(fouro::emulator::Emulator::start(
+                fouro::emulator::EmulatorConfig {
+                    keys,
+                    credits,
+                    duration: Duration::from_secs(1),
+                    ..fouro::emulator::EmulatorConfig::default()
+                },
+            ))
+            .expect("the emulator starts")
+    };
+    let first = start(vec![key.to_owned()], 100);
+    let second = start(vec![other_key.to_owned()], 55);
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config_dir = dir.path().join("config");
+    let data_dir = dir.path().join("data");
+    let tmux = Tmux::start(&repo);
+    tmux.wait_text(PROMPT.trim_end(), Duration::from_secs(10));
+    let command = format!(
+        "env -u FOURO_API_KEY FOURO_CONFIG_DIR={} FOURO_DATA_DIR={} FOURO_IMAGE_PROTOCOL=blocks {} --base-url {}; echo \"fouro-exit=$?\"",
+        config_dir.display(),
+        data_dir.display(),
+        env!("CARGO_BIN_EXE_fouro"),
+        first.base_url(),
+    );
+    tmux.type_text(&command);
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("Welcome to fouro", Duration::from_secs(30));
+
+    // The key, typed: bullets only, never the key.
+    tmux.type_text(key);
+    let screen = tmux.wait_text("••••", Duration::from_secs(10));
+    assert!(!screen.contains(key), "the key is never shown:\n{screen}");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_text("100 credits", Duration::from_secs(30));
+    assert!(!screen.contains(key), "{screen}");
+    let file = config_dir.join("config.toml");
+    let text = std::fs::read_to_string(&file).expect("the key was saved");
+    assert!(
+        text.contains(key) && text.contains(&first.base_url()),
+        "{text}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file)
+            .expect("saved")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the config file is private");
+    }
+    tmux.keys(&["C-c"]);
+    tmux.wait_text("fouro-exit=0", Duration::from_secs(20));
+
+    // A second profile, through the subcommands: its key from a pipe, checked.
+    let bin = env!("CARGO_BIN_EXE_fouro");
+    let added = Command::new(bin)
+        .env("FOURO_CONFIG_DIR", &config_dir)
+        .env("FOURO_DATA_DIR", &data_dir)
+        .env_remove("FOURO_API_KEY")
+        .args(["profile", "add", "other", "--base-url", &second.base_url()])
+        .output()
+        .expect("profile add runs");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let mut set = Command::new(bin)
+        .env("FOURO_CONFIG_DIR", &config_dir)
+        .env("FOURO_DATA_DIR", &data_dir)
+        .env_remove("FOURO_API_KEY")
+        .args(["key", "set", "--profile", "other"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("key set runs");
+    {
+        use std::io::Write;
+        let mut stdin = set.stdin.take().expect("stdin");
+        writeln!(stdin, "{other_key}").expect("the key is written");
+    }
+    let set = set.wait_with_output().expect("key set ends");
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+
+    // The app starts with the saved default; the account screen switches to the other.
+    let command = format!(
+        "env -u FOURO_API_KEY FOURO_CONFIG_DIR={} FOURO_DATA_DIR={} FOURO_IMAGE_PROTOCOL=blocks {}; echo \"fouro-exit=$?\"",
+        config_dir.display(),
+        data_dir.display(),
+        bin,
+    );
+    tmux.type_text(&command);
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("100 credits", Duration::from_secs(30));
+    tmux.keys(&["F4"]);
+    let screen = tmux.wait_text("other", Duration::from_secs(10));
+    assert!(
+        !screen.contains(key) && !screen.contains(other_key),
+        "{screen}"
+    );
+    // Select the other profile (the one in use is selected first) and use it.
+    tmux.keys(&["Down", "Enter"]);
+    tmux.wait_text("55 credits", Duration::from_secs(30));
+    let text = std::fs::read_to_string(&file).expect("the config");
+    assert!(
+        text.contains("default_profile = \"other\""),
+        "the switch is remembered:\n{text}"
+    );
+    tmux.keys(&["Escape", "C-c"]);
+    tmux.wait_text("fouro-exit=0", Duration::from_secs(20));
+    runtime.block_on(first.shutdown());
+    runtime.block_on(second.shutdown());
+}

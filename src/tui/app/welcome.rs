@@ -103,6 +103,23 @@ impl App {
         true
     }
 
+    /// The profile the welcome saves the key into: the chosen service's, or, when the app was
+    /// pointed at another service (`--base-url`, `FOURO_BASE_URL`), a "custom" one for it.
+    pub fn welcome_target(&self) -> (String, String, Option<String>) {
+        let base = self.config.account.base_url.trim_end_matches('/');
+        let known = base.is_empty() || Preset::ALL.iter().any(|p| p.base_url() == base);
+        if known {
+            let preset = self.welcome.preset;
+            (
+                preset.name().to_owned(),
+                preset.base_url().to_owned(),
+                preset.upload_url().map(str::to_owned),
+            )
+        } else {
+            ("custom".to_owned(), base.to_owned(), None)
+        }
+    }
+
     fn check_welcome_key(&mut self) {
         let Some(key) = ApiKey::new(self.welcome.input.text()) else {
             self.welcome.state = WelcomeState::Failed(
@@ -110,17 +127,16 @@ impl App {
             );
             return;
         };
-        let preset = self.welcome.preset;
+        let (profile, base_url, upload_url) = self.welcome_target();
         let req = self.id();
-        let profile = preset.name().to_owned();
         self.welcome.state = WelcomeState::Checking { req };
         self.emit(Effect::CheckKey {
             req,
             profile: profile.clone(),
             create: Some(ProfileEdit {
                 name: profile,
-                base_url: preset.base_url().to_owned(),
-                upload_url: preset.upload_url().map(str::to_owned),
+                base_url,
+                upload_url,
                 replace: false,
             }),
             key,

@@ -81,7 +81,7 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     lines.push(Line::from(vec![
         Span::raw(" ".repeat(LABEL)),
         Span::styled(
-            ellipsize(w.preset.base_url(), width.saturating_sub(LABEL)),
+            ellipsize(&app.welcome_target().1, width.saturating_sub(LABEL)),
             Style::default().fg(DIM),
         ),
     ]));
