@@ -13,7 +13,7 @@ use fouro::config::{
 };
 
 /// Distinctive, so that finding it anywhere it should not be is unambiguous.
-const SECRET: &str = "sk-zq7SECRETxyzzy0123456789plugh";
+const SECRET: &str = "fake-zq7SECRETxyzzy0123456789plugh";
 const HOOK_SECRET: &str = "wh-SECRET-HOOK-9876543210-frobnitz";
 
 fn key(s: &str) -> Option<ApiKey> {
@@ -323,7 +323,7 @@ fn debug_never_shows_a_key() {
         assert!(!shown.contains("0123456789"), "{shown}");
     }
     // Masked, but still recognisable.
-    assert!(format!("{profile:?}").contains("sk-…lugh"));
+    assert!(format!("{profile:?}").contains("fak…lugh"));
 }
 
 fn everything(tag: &str) -> Partial {

@@ -304,7 +304,7 @@ mod tests {
     fn set_key_reaches_only_known_profiles() {
         let mut c = Config::default();
         c.add(Profile::new("main"), false).unwrap();
-        c.set_key("main", key("sk-abcdefghijklmnop1234")).unwrap();
+        c.set_key("main", key("test-abcdefghijklmnop1234")).unwrap();
         assert_eq!(
             c.profile("main")
                 .unwrap()
@@ -312,7 +312,7 @@ mod tests {
                 .as_ref()
                 .unwrap()
                 .expose(),
-            "sk-abcdefghijklmnop1234"
+            "test-abcdefghijklmnop1234"
         );
         assert!(c.set_key("other", key("x")).is_err());
         c.set_key("main", None).unwrap();

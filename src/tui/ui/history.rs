@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, FixedOffset};
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
@@ -333,16 +333,7 @@ fn preview(app: &App, frame: &mut Frame, area: Rect) {
             },
         },
     };
-    let lines: Vec<Line> = wrap(&text, inner.width as usize)
-        .into_iter()
-        .map(Line::from)
-        .collect();
-    let h = (lines.len() as u16).min(inner.height);
-    let y = inner.y + inner.height.saturating_sub(h) / 2;
-    frame.render_widget(
-        Paragraph::new(lines).alignment(Alignment::Center).fg(DIM),
-        Rect::new(inner.x, y, inner.width, h),
-    );
+    super::centered_note(frame, inner, &text);
 }
 
 /// The selected entry in brief: status and options, times, references, error, prompt.

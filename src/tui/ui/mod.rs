@@ -72,6 +72,22 @@ fn skip_cells(buf: &mut Buffer, rect: Rect) {
 }
 
 /// A pane's frame: accented and bold when focused.
+/// A dim note, wrapped and centred in `inner` (where a preview has no image to show).
+pub fn centered_note(frame: &mut Frame, inner: Rect, text: &str) {
+    let lines: Vec<Line> = layout::wrap(text, inner.width as usize)
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    let h = (lines.len() as u16).min(inner.height);
+    let y = inner.y + inner.height.saturating_sub(h) / 2;
+    frame.render_widget(
+        Paragraph::new(lines)
+            .alignment(ratatui::layout::Alignment::Center)
+            .fg(DIM),
+        Rect::new(inner.x, y, inner.width, h),
+    );
+}
+
 pub fn pane_block(title: &str, focused: bool) -> Block<'static> {
     let (border, title_style) = if focused {
         (

@@ -1,12 +1,12 @@
 //! The output side: the task list and the preview pane around the inline image.
 
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::layout::{self, wrap};
+use super::layout;
 use super::{
     ACCENT, DIM, ellipsize, focused, format_elapsed, pane_block, status_color, width as text_width,
 };
@@ -165,14 +165,5 @@ pub fn preview(app: &App, frame: &mut Frame, area: Rect) {
             },
         },
     };
-    let lines: Vec<Line> = wrap(&text, inner.width as usize)
-        .into_iter()
-        .map(Line::from)
-        .collect();
-    let h = (lines.len() as u16).min(inner.height);
-    let y = inner.y + inner.height.saturating_sub(h) / 2;
-    frame.render_widget(
-        Paragraph::new(lines).alignment(Alignment::Center).fg(DIM),
-        Rect::new(inner.x, y, inner.width, h),
-    );
+    super::centered_note(frame, inner, &text);
 }
