@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{GlobalArgs, with_history};
+use super::GlobalArgs;
 use crate::api::limits::RetryPolicy;
 use crate::api::types::format_credits;
 use crate::api::{Client, ClientConfig};
@@ -46,7 +46,10 @@ pub(crate) async fn read(client: &Client, history: Option<&History>) -> Option<f
 pub(crate) async fn keep(history: &History, base_url: &str, balance: f64) {
     let base = base_url.to_owned();
     let now = chrono::Utc::now().timestamp_millis();
-    if let Err(e) = with_history(history, move |h| h.record_balance(&base, now, balance)).await {
+    if let Err(e) = history
+        .blocking(move |h| h.record_balance(&base, now, balance))
+        .await
+    {
         tracing::warn!("balance reading not kept: {e}");
     }
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::output::{status_json, status_text};
 use super::saving::{Target, save_all};
-use super::{CreditsArgs, Failure, GlobalArgs, balance, exit, open_history, usage, with_history};
+use super::{CreditsArgs, Failure, GlobalArgs, balance, exit, open_history, usage};
 use crate::api::types::format_credits;
 use crate::api::{Error, Result, TaskStatus};
 
@@ -80,11 +80,12 @@ pub async fn download(
         (Some(h), Some(r)) => {
             let r = r.clone();
             let id = task_id.to_owned();
-            let looked_up = with_history(h, move |h| {
-                h.record(&r, chrono::Utc::now().timestamp_millis())?;
-                h.get(&id)
-            })
-            .await;
+            let looked_up = h
+                .blocking(move |h| {
+                    h.record(&r, chrono::Utc::now().timestamp_millis())?;
+                    h.get(&id)
+                })
+                .await;
             match looked_up {
                 Ok(entry) => entry,
                 Err(e) => {

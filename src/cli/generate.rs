@@ -10,9 +10,7 @@ use serde_json::json;
 use super::callbacks::{Callbacks, slow_poll};
 use super::output::status_json;
 use super::saving::{Target, save_all};
-use super::{
-    Failure, GenerateArgs, GlobalArgs, balance, exit, exit_code, open_history, with_history,
-};
+use super::{Failure, GenerateArgs, GlobalArgs, balance, exit, exit_code, open_history};
 use crate::api::input::{ImageSource, check_set};
 use crate::api::poll::{PollOptions, wait_for_task};
 use crate::api::{Client, Error, Result, TaskRecord};
@@ -245,7 +243,9 @@ async fn estimate(history: &History, base_url: &str, variants: u32) -> Option<f6
     let base = base_url.to_owned();
     let now = chrono::Utc::now().timestamp_millis();
     let offset = chrono::Local::now().offset().local_minus_utc();
-    let usage = with_history(history, move |h| h.usage(&base, now, offset, 30)).await;
+    let usage = history
+        .blocking(move |h| h.usage(&base, now, offset, 30))
+        .await;
     usage
         .ok()?
         .cost_per_image()
@@ -263,7 +263,7 @@ async fn cost(reader: &Client, history: &History, task_id: &str, before: f64, su
         return;
     };
     let id = task_id.to_owned();
-    if let Err(e) = with_history(history, move |h| h.set_cost(&id, cost)).await {
+    if let Err(e) = history.blocking(move |h| h.set_cost(&id, cost)).await {
         tracing::warn!("the task's cost was not kept: {e}");
     }
 }

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use super::output::{entry_json, entry_line, entry_prefix_width};
-use super::{Failure, HistoryArgs, exit, open_history, with_history};
+use super::{Failure, HistoryArgs, exit, open_history};
 use crate::api::Error;
 use crate::store::history::{FILE_NAME, move_aside};
 use crate::store::{Query, StoreError};
@@ -27,10 +27,9 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
     let limit = args.limit as usize;
     let (entries, total) = {
         let query = query.clone();
-        with_history(&history, move |h| {
-            Ok((h.page(&query, 0, limit)?, h.count(&query)?))
-        })
-        .await?
+        history
+            .blocking(move |h| Ok((h.page(&query, 0, limit)?, h.count(&query)?)))
+            .await?
     };
 
     if args.json {

@@ -309,21 +309,6 @@ pub(crate) async fn open_history(data_dir: &std::path::Path) -> Result<History, 
         })?
 }
 
-/// Runs `f` on the history, off the async threads.
-pub(crate) async fn with_history<T: Send + 'static>(
-    history: &History,
-    f: impl FnOnce(&History) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let h = history.clone();
-    let path = h.path().to_owned();
-    tokio::task::spawn_blocking(move || f(&h))
-        .await
-        .map_err(|e| StoreError::Other {
-            path,
-            detail: format!("internal error: {e}"),
-        })?
-}
-
 /// By hand, so that the key never reaches a log line through `{:?}`.
 impl std::fmt::Debug for GlobalArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

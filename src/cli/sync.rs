@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::output::settled_line;
-use super::{Failure, GlobalArgs, exit, exit_code, open_history, with_history};
+use super::{Failure, GlobalArgs, exit, exit_code, open_history};
 use crate::api::poll::PollOptions;
 use crate::store::history::KEEP_DAYS;
 use crate::store::sync::{Report, same_service, sync};
@@ -91,7 +91,7 @@ pub async fn run(global: &GlobalArgs, json: bool) -> Result<u8, Failure> {
 async fn waiting_for(history: &History, base_url: &str) -> Result<Vec<Entry>, Failure> {
     let cutoff = chrono::Utc::now().timestamp_millis() - KEEP_DAYS * DAY_MS;
     let base = base_url.to_owned();
-    let waiting = with_history(history, move |h| h.unsettled()).await?;
+    let waiting = history.blocking(move |h| h.unsettled()).await?;
     Ok(waiting
         .into_iter()
         .filter(|e| same_service(&e.base_url, &base) && e.created_at >= cutoff)
@@ -101,15 +101,16 @@ async fn waiting_for(history: &History, base_url: &str) -> Result<Vec<Entry>, Fa
 /// The tasks left to another service, with that service's base URL.
 async fn skipped(history: &History, report: &Report) -> Vec<(String, String)> {
     let ids = report.other_service.clone();
-    let found = with_history(history, move |h| {
-        ids.iter()
-            .map(|id| {
-                let base = h.get(id)?.map(|e| e.base_url).unwrap_or_default();
-                Ok((id.clone(), base))
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await;
+    let found = history
+        .blocking(move |h| {
+            ids.iter()
+                .map(|id| {
+                    let base = h.get(id)?.map(|e| e.base_url).unwrap_or_default();
+                    Ok((id.clone(), base))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await;
     found.unwrap_or_else(|_| {
         report
             .other_service

@@ -5,7 +5,7 @@ use chrono::TimeZone;
 use serde_json::Value;
 
 use super::output::{credits_json, cut};
-use super::{Failure, GlobalArgs, balance, exit, open_history, with_history};
+use super::{Failure, GlobalArgs, balance, exit, open_history};
 use crate::api::types::format_credits;
 use crate::store::text::escape_controls;
 use crate::store::usage::{TaskCost, Usage};
@@ -41,7 +41,9 @@ pub async fn run(global: &GlobalArgs, days: u32, json: bool) -> Result<u8, Failu
     let base = client.base_url().to_owned();
     let now = chrono::Utc::now().timestamp_millis();
     let offset = chrono::Local::now().offset().local_minus_utc();
-    let usage = with_history(&history, move |h| h.usage(&base, now, offset, days)).await?;
+    let usage = history
+        .blocking(move |h| h.usage(&base, now, offset, days))
+        .await?;
 
     if json {
         let mut obj = serde_json::to_value(&usage).map_err(|e| Failure::Said {

@@ -194,6 +194,22 @@ impl History {
         })
     }
 
+    /// Runs `f` on the blocking pool: every call may wait for another process's lock, and
+    /// async callers must not block their thread.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&History) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let h = self.clone();
+        let path = h.path().to_owned();
+        tokio::task::spawn_blocking(move || f(&h))
+            .await
+            .map_err(|e| StoreError::Other {
+                path,
+                detail: format!("internal error: {e}"),
+            })?
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

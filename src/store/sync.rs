@@ -50,21 +50,6 @@ impl Report {
     }
 }
 
-/// Runs `f` on the blocking pool (the database blocks).
-async fn blocking<T: Send + 'static>(
-    history: &History,
-    f: impl FnOnce(&History) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let h = history.clone();
-    let path = h.path().to_owned();
-    tokio::task::spawn_blocking(move || f(&h))
-        .await
-        .map_err(|e| StoreError::Other {
-            path,
-            detail: format!("internal error: {e}"),
-        })?
-}
-
 /// Settles every unsettled task of this client's service; `on_update` hears of each task as
 /// it changes.
 pub async fn sync(
@@ -75,8 +60,8 @@ pub async fn sync(
     on_update: impl Fn(&Settled) + Sync,
 ) -> Result<Report, StoreError> {
     let now = chrono::Utc::now().timestamp_millis();
-    let expired = blocking(history, move |h| h.expire(now)).await?;
-    let unsettled = blocking(history, |h| h.unsettled()).await?;
+    let expired = history.blocking(move |h| h.expire(now)).await?;
+    let unsettled = history.blocking(|h| h.unsettled()).await?;
     let (ours, theirs): (Vec<Entry>, Vec<Entry>) = unsettled
         .into_iter()
         .partition(|e| same_service(&e.base_url, client.base_url()));
@@ -130,7 +115,7 @@ async fn settle(
         }
     }
     let id = task_id.clone();
-    let entry = match blocking(history, move |h| h.get(&id)).await {
+    let entry = match history.blocking(move |h| h.get(&id)).await {
         Ok(Some(e)) => e,
         Ok(None) => {
             return Settled {
