@@ -718,6 +718,13 @@ fn from_no_key_to_a_saved_key_and_a_second_profile_in_tmux() {
     );
     tmux.keys(&["Escape", "C-c"]);
     tmux.wait_text("fouro-exit=0", Duration::from_secs(20));
+    // Neither key reached the log file or the history database.
+    let log = std::fs::read(data_dir.join("logs/fouro.log")).expect("the log file");
+    let db = std::fs::read(data_dir.join("history.db")).expect("the history");
+    for bytes in [&log, &db] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(key) && !text.contains(other_key));
+    }
     runtime.block_on(first.shutdown());
     runtime.block_on(second.shutdown());
 }
