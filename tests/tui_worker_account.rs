@@ -305,3 +305,41 @@ async fn a_key_is_checked_before_it_is_saved_and_the_app_switches_to_it() {
     drop(w);
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_credit_endpoint_does_not_hold_a_submission_up() {
+    let emulator = common::emulator(300).await;
+    // Every balance read hangs far longer than a submission may wait for it.
+    common::fault(
+        &emulator,
+        "credit",
+        10,
+        "hang",
+        serde_json::json!({"ms": 60_000}),
+    )
+    .await;
+    let data = tempfile::tempdir().expect("a temp dir");
+    let (mut w, mut rx) = worker(&emulator, data.path(), common::KEY);
+    w.handle(Effect::Submit {
+        job: 1,
+        draft: draft("a slow day"),
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    let new = loop {
+        let action = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("the submission is not held up by the balance")
+            .expect("open");
+        if let Action::Submitted { result, .. } = action {
+            break result.expect("the task was created");
+        }
+    };
+    let history = History::open_in(data.path()).expect("the history");
+    let entry = history.get(&new.task_id).expect("readable").expect("kept");
+    assert_eq!(
+        entry.cost, None,
+        "no balance before it: its cost stays unknown"
+    );
+    drop(w);
+    emulator.shutdown().await;
+}

@@ -462,6 +462,9 @@ struct Keep {
     callbacks: Option<Arc<Callbacks>>,
 }
 
+/// How long a submission waits for the balance it is measured against.
+const BALANCE_BEFORE_SUBMIT: Duration = Duration::from_secs(3);
+
 /// Reads the balance and keeps the reading in the history.
 async fn read_balance(client: &Client, history: &History, d: &Dispatch) -> Result<f64, Failure> {
     let balance = client.credits().await.map_err(Failure::from)?;
@@ -602,8 +605,15 @@ async fn submit(
         fallback: draft.fallback,
         callback_url: keep.callbacks.as_ref().map(|c| c.url()),
     };
-    // The balance just before: what the task costs is the difference after it.
-    let before = read_balance(client, &keep.history, &d).await.ok();
+    // The balance just before: what the task costs is the difference after it. A slow
+    // credit endpoint must not hold the submission up: the cost then stays unknown.
+    let before = tokio::time::timeout(
+        BALANCE_BEFORE_SUBMIT,
+        read_balance(client, &keep.history, &d),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok);
     let task_id = client
         .generate(&params.request())
         .await
