@@ -394,6 +394,34 @@ pub struct CallbackPayload {
 }
 
 impl CallbackPayload {
+    /// The final record a callback stands for (it comes only when a task ended); `None` for
+    /// a success that names no image, which says nothing usable.
+    pub fn record(&self) -> Option<TaskRecord> {
+        let ok = self.code == 200;
+        if ok && self.result_urls.is_empty() {
+            return None;
+        }
+        Some(TaskRecord {
+            task_id: self.task_id.clone(),
+            status: if ok {
+                TaskStatus::Success
+            } else {
+                TaskStatus::GenerateFailed
+            },
+            progress: if ok { 1.0 } else { 0.0 },
+            result_urls: if ok {
+                self.result_urls.clone()
+            } else {
+                Vec::new()
+            },
+            error_code: (!ok).then_some(self.code),
+            error_message: Some(self.msg.trim().to_owned()).filter(|m| !ok && !m.is_empty()),
+            create_time: None,
+            complete_time: None,
+            param_json: None,
+        })
+    }
+
     /// Parses a callback body; accepts `taskId` or `task_id`, `result_urls` or `resultUrls`.
     pub fn from_value(v: &Value) -> Result<CallbackPayload, String> {
         let code = v

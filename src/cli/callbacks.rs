@@ -10,7 +10,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use crate::api::poll::PollOptions;
 use crate::api::types::CallbackPayload;
-use crate::api::{ApiKey, Client, TaskRecord, TaskStatus};
+use crate::api::{ApiKey, Client, TaskRecord};
 use crate::callback::{Listener, ListenerConfig};
 
 /// The first pause of the fallback polling while a listener runs; it grows to twice this.
@@ -98,9 +98,7 @@ impl Callbacks {
             Ok(_) => tracing::info!(task = %payload.task_id, "callback came before the record"),
             Err(e) => tracing::info!(task = %payload.task_id, "callback not confirmed: {e}"),
         }
-        self.signed
-            .then(|| from_payload(payload))
-            .filter(|r| r.status != TaskStatus::Success || !r.result_urls.is_empty())
+        self.signed.then(|| payload.record()).flatten()
     }
 
     /// Stops the listener, letting an answer on its way finish.
@@ -109,53 +107,45 @@ impl Callbacks {
     }
 }
 
-/// A final record from a callback's content alone.
-fn from_payload(p: &CallbackPayload) -> TaskRecord {
-    let ok = p.code == 200;
-    TaskRecord {
-        task_id: p.task_id.clone(),
-        status: if ok {
-            TaskStatus::Success
-        } else {
-            TaskStatus::GenerateFailed
-        },
-        progress: if ok { 1.0 } else { 0.0 },
-        result_urls: if ok {
-            p.result_urls.clone()
-        } else {
-            Vec::new()
-        },
-        error_code: (!ok).then_some(p.code),
-        error_message: Some(p.msg.trim().to_owned()).filter(|m| !ok && !m.is_empty()),
-        create_time: None,
-        complete_time: Some(chrono::Utc::now().timestamp_millis()),
-        param_json: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::TaskStatus;
 
     #[test]
     fn a_callback_becomes_a_final_record() {
-        let ok = from_payload(&CallbackPayload {
+        let ok = (CallbackPayload {
             code: 200,
             msg: "done".into(),
             task_id: "t".into(),
             result_urls: vec!["http://x/1.png".into()],
-        });
+        })
+        .record()
+        .expect("a record");
         assert_eq!(ok.status, TaskStatus::Success);
         assert_eq!(ok.result_urls, ["http://x/1.png"]);
         assert_eq!(ok.error_message, None);
-        let failed = from_payload(&CallbackPayload {
+        let failed = (CallbackPayload {
             code: 400,
             msg: " content policy ".into(),
             task_id: "t".into(),
             result_urls: vec![],
-        });
+        })
+        .record()
+        .expect("a record");
         assert_eq!(failed.status, TaskStatus::GenerateFailed);
         assert_eq!(failed.error_code, Some(400));
         assert_eq!(failed.error_message.as_deref(), Some("content policy"));
+        let empty = CallbackPayload {
+            code: 200,
+            msg: "done".into(),
+            task_id: "t".into(),
+            result_urls: vec![],
+        };
+        assert_eq!(
+            empty.record(),
+            None,
+            "a success without an image says nothing"
+        );
     }
 }

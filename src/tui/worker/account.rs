@@ -11,7 +11,7 @@ use tracing::Dispatch;
 
 use super::{Clients, Sender, Switch, blocking, current, read_balance};
 use crate::api::types::CallbackPayload;
-use crate::api::{ApiKey, Client, ClientConfig, TaskRecord, TaskStatus};
+use crate::api::{ApiKey, Client, ClientConfig};
 use crate::callback::Listener;
 use crate::config::{Config, ConfigError, Profile};
 use crate::store::History;
@@ -415,26 +415,6 @@ fn view(config: &Config, path: PathBuf, warnings: Vec<String>) -> ProfilesView {
     }
 }
 
-/// The record a callback stands for: it comes only when a task ended.
-pub fn record_from_callback(payload: &CallbackPayload) -> TaskRecord {
-    let success = payload.code == 200 && !payload.result_urls.is_empty();
-    TaskRecord {
-        task_id: payload.task_id.clone(),
-        status: if success {
-            TaskStatus::Success
-        } else {
-            TaskStatus::GenerateFailed
-        },
-        progress: if success { 1.0 } else { 0.0 },
-        result_urls: payload.result_urls.clone(),
-        error_code: (!success).then_some(payload.code),
-        error_message: (!success).then(|| payload.msg.clone()),
-        create_time: None,
-        complete_time: None,
-        param_json: None,
-    }
-}
-
 /// Writes each callback's result to the history, then hands it to the app.
 async fn take_callbacks(
     mut events: mpsc::UnboundedReceiver<CallbackPayload>,
@@ -443,7 +423,10 @@ async fn take_callbacks(
     d: Dispatch,
 ) {
     while let Some(payload) = events.recv().await {
-        let record = record_from_callback(&payload);
+        let Some(record) = payload.record() else {
+            tracing::warn!(task_id = %payload.task_id, "a callback with nothing usable was ignored");
+            continue;
+        };
         tracing::info!(task_id = %record.task_id, status = %record.status, "callback received");
         let (h, r) = (history.clone(), record.clone());
         let now = chrono::Utc::now().timestamp_millis();
