@@ -343,3 +343,48 @@ async fn a_hanging_credit_endpoint_does_not_hold_a_submission_up() {
     drop(w);
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_short_key_is_saved() {
+    // Keys this short are shown as bullets alone: two of them look the same masked.
+    let emulator = common::emulator_with(|c| c.keys = vec!["k-one".into(), "k-two".into()]).await;
+    let data = tempfile::tempdir().expect("a temp dir");
+    let config = tempfile::tempdir().expect("a config dir");
+    let (mut w, mut rx) = worker(&emulator, data.path(), "k-one");
+    w.set_account(AccountSetup {
+        config_dir: Some(config.path().to_path_buf()),
+        info: AccountInfo {
+            base_url: emulator.base_url(),
+            ..AccountInfo::default()
+        },
+        ..AccountSetup::default()
+    });
+    let file = config.path().join("config.toml");
+    for (req, key) in [(1, "k-one"), (2, "k-two")] {
+        w.handle(Effect::CheckKey {
+            req,
+            profile: "local".into(),
+            create: Some(ProfileEdit {
+                name: "local".into(),
+                base_url: emulator.base_url(),
+                upload_url: None,
+                replace: false,
+            }),
+            key: ApiKey::new(key).expect("a key"),
+            save: true,
+            make_default: false,
+        });
+        assert!(matches!(
+            answer(&mut rx, req).await,
+            Action::KeyChecked { result: Ok(_), .. }
+        ));
+        assert!(matches!(
+            answer(&mut rx, req).await,
+            Action::Profiles { result: Ok(_), .. }
+        ));
+        let text = std::fs::read_to_string(&file).expect("saved");
+        assert!(text.contains(&format!("\"{key}\"")), "{key} saved:\n{text}");
+    }
+    drop(w);
+    emulator.shutdown().await;
+}

@@ -129,20 +129,14 @@ impl Job {
     async fn run(self, effect: Effect, clients: Clients) {
         match effect {
             Effect::LoadProfiles { req } => {
-                let result = self.config(|_| Ok(())).await;
+                let result = self.read_config().await;
                 let _ = self.tx.send(Action::Profiles { req, result });
             }
             Effect::SaveProfile { req, edit } => {
                 let result = self
                     .config(move |c| {
-                        let mut profile = c
-                            .profile(&edit.name)
-                            .filter(|_| edit.replace)
-                            .cloned()
-                            .unwrap_or_else(|| Profile::new(edit.name.clone()));
-                        profile.base_url = edit.base_url.trim().to_owned();
-                        profile.upload_url = edit.upload_url.clone();
-                        c.add(profile, edit.replace)
+                        let kept = c.profile(&edit.name).filter(|_| edit.replace).cloned();
+                        c.add(edited(kept, &edit), edit.replace)
                     })
                     .await;
                 let _ = self.tx.send(Action::Profiles { req, result });
@@ -189,10 +183,23 @@ impl Job {
         self.info.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Loads `config.toml`, applies `change` and, if it changed anything, saves it; returns
-    /// the profiles as they are now.
+    /// The profiles of `config.toml`, read only.
+    async fn read_config(&self) -> Result<ProfilesView, String> {
+        self.with_config(false, |_| Ok(())).await
+    }
+
+    /// Loads `config.toml`, applies `change` and saves it; returns the profiles as they are
+    /// now. Nothing is saved when `change` fails.
     async fn config(
         &self,
+        change: impl FnOnce(&mut Config) -> Result<(), ConfigError> + Send + 'static,
+    ) -> Result<ProfilesView, String> {
+        self.with_config(true, change).await
+    }
+
+    async fn with_config(
+        &self,
+        save: bool,
         change: impl FnOnce(&mut Config) -> Result<(), ConfigError> + Send + 'static,
     ) -> Result<ProfilesView, String> {
         let Some(dir) = self.config_dir.clone() else {
@@ -204,9 +211,8 @@ impl Job {
         blocking(self.d.clone(), move || {
             let loaded = Config::load(&dir).map_err(|e| e.to_string())?;
             let mut config = loaded.config;
-            let before = format!("{config:?}");
             change(&mut config).map_err(|e| e.to_string())?;
-            if format!("{config:?}") != before {
+            if save {
                 config.save(&dir).map_err(|e| e.to_string())?;
             }
             Ok(view(
@@ -308,10 +314,7 @@ impl Job {
                         upload_url: None,
                         replace: false,
                     });
-                    let mut p = Profile::new(name.clone());
-                    p.base_url = edit.base_url.trim().to_owned();
-                    p.upload_url = edit.upload_url;
-                    c.add(p, false)?;
+                    c.add(edited(None, &edit), false)?;
                 }
                 c.set_key(&name, Some(key_saved))?;
                 if make_default {
@@ -394,6 +397,14 @@ impl Job {
         tracing::info!(profile = ?info.profile, "switched account");
         let _ = self.tx.send(Action::AccountChanged(info));
     }
+}
+
+/// `profile` (keys and all) with an edit's service, or a new profile made from the edit.
+fn edited(profile: Option<Profile>, edit: &ProfileEdit) -> Profile {
+    let mut p = profile.unwrap_or_else(|| Profile::new(edit.name.clone()));
+    p.base_url = edit.base_url.trim().to_owned();
+    p.upload_url = edit.upload_url.clone();
+    p
 }
 
 /// The profiles as the app may show them: keys masked.
