@@ -155,13 +155,7 @@ impl History {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| classify(path, e))?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::Newer {
-                path: path.to_owned(),
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
+        refuse_newer(version, path)?;
         let check: String = conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
             .map_err(|e| classify(path, e))?;
@@ -553,6 +547,18 @@ fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
+/// A schema this fouro does not know is refused, never touched.
+fn refuse_newer(version: i64, path: &Path) -> Result<()> {
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Newer {
+            path: path.to_owned(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
 /// Brings the schema up to [`SCHEMA_VERSION`], one migration per transaction. Another
 /// process migrating at the same time is waited for (the write lock), then seen.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
@@ -564,13 +570,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| classify(path, e))?;
         // A newer fouro may have migrated it since `open` looked.
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::Newer {
-                path: path.to_owned(),
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
+        refuse_newer(version, path)?;
         if version == SCHEMA_VERSION {
             return Ok(());
         }

@@ -242,7 +242,9 @@ impl Job {
             })
         };
         let Some(dir) = self.config_dir.clone() else {
-            return from_create().ok_or_else(|| format!("there is no profile {name:?}"));
+            return from_create().ok_or_else(|| format!(
+                "there is no profile {name:?}: add it first (a in the account screen, or `fouro profile add {name}`)"
+            ));
         };
         let wanted = name.to_owned();
         let found = blocking(self.d.clone(), move || {
@@ -261,7 +263,9 @@ impl Job {
         .and_then(|r| r)?;
         found
             .or_else(from_create)
-            .ok_or_else(|| format!("there is no profile {name:?}"))
+            .ok_or_else(|| format!(
+                "there is no profile {name:?}: add it first (a in the account screen, or `fouro profile add {name}`)"
+            ))
     }
 
     async fn check_key(
