@@ -174,6 +174,9 @@ pub enum Action {
     Tick,
     /// Leave now, without asking (a signal, or the terminal went away).
     Quit,
+    /// Something start-up found that the person should know (a forced image protocol the
+    /// terminal may not have), shown as a warning.
+    Notice(String),
     /// The app is leaving but waits (at most `limit`) for `submissions` that may already
     /// have created a task, so that their ids reach the journal.
     Leaving {

@@ -28,7 +28,7 @@ use crate::api::ClientConfig;
 use crate::api::poll::PollOptions;
 use crate::tui::action::{Action, Effect};
 use crate::tui::app::{App, AppConfig};
-use crate::tui::preview::{self, Preview, Protocol};
+use crate::tui::preview::{self, Graphics, Preview, Removal};
 use crate::tui::worker::Worker;
 use crate::tui::{event, ui};
 
@@ -73,15 +73,21 @@ pub async fn run(config: RunConfig) -> io::Result<Ending> {
     let result = async {
         // Queries the terminal (bounded): in raw mode, before mouse and focus reports start
         // and before anything else reads stdin.
-        let protocol = Protocol::detect().await;
-        tracing::info!(protocol = protocol.label(), "terminal ready");
+        let graphics = preview::probe().await;
+        let (cw, ch) = graphics.cell.px();
+        tracing::info!(
+            protocol = graphics.protocol.label(),
+            cell = format!("{cw}x{ch}"),
+            cell_size = graphics.cell.describe(),
+            "terminal ready"
+        );
         execute!(
             stdout(),
             EnableBracketedPaste,
             EnableMouseCapture,
             EnableFocusChange
         )?;
-        event_loop(&mut terminal, config, protocol).await
+        event_loop(&mut terminal, config, graphics).await
     }
     .await;
     restore();
@@ -131,7 +137,7 @@ fn install_panic_hook() {
 async fn event_loop(
     terminal: &mut DefaultTerminal,
     config: RunConfig,
-    protocol: Protocol,
+    graphics: Graphics,
 ) -> io::Result<Ending> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut worker = Worker::new(
@@ -139,7 +145,7 @@ async fn event_loop(
         config.client,
         config.data_dir.clone(),
         config.history.clone(),
-        protocol,
+        graphics.encoding(),
         PollOptions::default(),
         config.dispatch.clone(),
     )
@@ -161,14 +167,17 @@ async fn event_loop(
         start_dir: std::env::current_dir().unwrap_or_else(|_| config.data_dir.clone()),
         endpoint: config.endpoint,
         journal: config.history.path().display().to_string(),
-        protocol: protocol.label().to_owned(),
+        protocol: graphics.describe(),
         utc_offset_secs: chrono::Local::now().offset().local_minus_utc(),
         account,
         welcome: config.welcome,
         area: Rect::new(0, 0, size.width, size.height),
         now: Instant::now().into_std(),
     });
-    let mut preview = Preview::new(protocol);
+    if let Some(note) = graphics.note.clone() {
+        let _ = tx.send(Action::Notice(note));
+    }
+    let mut preview = Preview::new(&graphics);
     let mut epoch = u64::MAX;
     let mut last_frame: Option<Instant> = None;
     let never = || Instant::now() + Duration::from_secs(24 * 3600);
@@ -305,7 +314,13 @@ fn draw(
         let size = terminal.size()?;
         terminal.resize(Rect::new(0, 0, size.width, size.height))?;
     }
-    preview.before_frame(app.preview_target().map(|t| (t.serial, t.rect)), &mut out)?;
+    let target = app.preview_target().map(|t| (t.serial, t.rect));
+    if preview.before_frame(target, &mut out)? == Removal::Erase {
+        // The terminal drops the image only when the screen is erased: erase it, and
+        // ratatui repaints every cell.
+        let size = terminal.size()?;
+        terminal.resize(Rect::new(0, 0, size.width, size.height))?;
+    }
     terminal.draw(|frame| ui::render(app, frame))?;
     if let Err(e) = preview.after_frame(app.preview_target(), &mut out) {
         tracing::warn!("printing the preview failed: {e}");

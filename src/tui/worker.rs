@@ -37,7 +37,7 @@ use crate::store::files::{SaveError, save_image};
 use crate::store::usage::{CostWatch, observed_cost};
 use crate::store::{History, Params, Query, Reference};
 use crate::tui::action::{Action, Draft, Effect, Failure, HistoryPage, NewTask, SubmitStage};
-use crate::tui::preview::{Encoding, Protocol, decode_fitted};
+use crate::tui::preview::{Encoding, decode_fitted};
 
 mod account;
 mod disk;
@@ -166,7 +166,7 @@ impl Worker {
         config: ClientConfig,
         data_dir: PathBuf,
         history: History,
-        protocol: Protocol,
+        encoding: impl Into<Encoding>,
         poll: PollOptions,
         dispatch: Dispatch,
     ) -> api::Result<Worker> {
@@ -205,7 +205,12 @@ impl Worker {
             decode,
             dispatch,
         };
-        w.spawn(decoder(rx, w.tx.clone(), protocol, w.dispatch.clone()));
+        w.spawn(decoder(
+            rx,
+            w.tx.clone(),
+            encoding.into(),
+            w.dispatch.clone(),
+        ));
         w.spawn(resume(
             w.history.clone(),
             config.base_url.clone(),
@@ -865,7 +870,7 @@ async fn download(
 async fn decoder(
     mut rx: watch::Receiver<Option<DecodeJob>>,
     tx: Sender,
-    protocol: Protocol,
+    encoding: Encoding,
     d: Dispatch,
 ) {
     while rx.changed().await.is_ok() {
@@ -876,7 +881,14 @@ async fn decoder(
         // Kitty ids are 32-bit and never 0; requests only grow, so ids do not repeat soon.
         let kitty_id = (req % u64::from(u32::MAX)) as u32 + 1;
         let result = blocking(d.clone(), move || {
-            decode_fitted(&path, cells, Encoding::probe(protocol, kitty_id))
+            decode_fitted(
+                &path,
+                cells,
+                Encoding {
+                    kitty_id,
+                    ..encoding
+                },
+            )
         })
         .await
         .and_then(|r| r);

@@ -415,6 +415,10 @@ impl App {
                 true
             }
             Action::FocusLost => false,
+            Action::Notice(text) => {
+                self.show(Level::Warning, text);
+                true
+            }
             Action::Tick => {
                 self.last_tick = Some(self.now);
                 self.counts_time()
