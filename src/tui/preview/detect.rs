@@ -121,6 +121,48 @@ pub struct Env {
     pub iterm: bool,
     /// Konsole, which drops sixel and iTerm2 images only on erase-display.
     pub konsole: bool,
+    /// Inside tmux: what tmux knows of the terminal it runs in.
+    pub outer: Option<Outer>,
+}
+
+/// The terminal outside tmux, as tmux saw it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outer {
+    /// `client_termtype`: the outer terminal's answer to XTVERSION, e.g. `kitty(0.35.2)`.
+    pub termtype: String,
+    /// `allow-passthrough` is on: escape sequences may reach the outer terminal.
+    pub passthrough: bool,
+}
+
+impl Outer {
+    /// Parses `tmux display -p '#{client_termtype}|#{allow-passthrough}'`.
+    pub fn parse(text: &str) -> Outer {
+        let (termtype, pass) = text.trim().rsplit_once('|').unwrap_or((text.trim(), ""));
+        Outer {
+            // It came from the terminal through tmux: only what can be shown safely.
+            termtype: termtype
+                .chars()
+                .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                .take(64)
+                .collect(),
+            passthrough: !matches!(pass.trim(), "" | "0" | "off"),
+        }
+    }
+
+    /// Whether the outer terminal draws kitty's Unicode placeholders (kitty 0.28 and later,
+    /// ghostty).
+    pub fn placeholders(&self) -> bool {
+        let t = self.termtype.to_ascii_lowercase();
+        if t.starts_with("ghostty") {
+            return true;
+        }
+        let Some(version) = t.strip_prefix("kitty(").and_then(|v| v.strip_suffix(')')) else {
+            return false;
+        };
+        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        (major, minor) >= (0, 28)
+    }
 }
 
 impl Env {
@@ -140,6 +182,7 @@ impl Env {
             iterm,
             konsole: !var("KONSOLE_VERSION").is_empty(),
             term,
+            outer: None,
         }
     }
 
@@ -179,7 +222,8 @@ pub fn decide(
     let protocol = match forced.map(|f| (f, Protocol::from_name(f))) {
         Some((_, Some(p))) => {
             let advertised = match p {
-                Protocol::Kitty => r.kitty,
+                // In tmux the terminal is not asked; `tmux_note` speaks for it.
+                Protocol::Kitty => r.kitty || env.tmux,
                 Protocol::Sixel => r.sixel(),
                 // No terminal says it has iTerm2's protocol: it cannot be asked.
                 Protocol::Iterm => true,
@@ -207,15 +251,41 @@ pub fn decide(
         cell,
         sixel_max: r.sixel_max,
         erase_to_remove: env.konsole && matches!(protocol, Protocol::Sixel | Protocol::Iterm),
-        note,
+        tmux: env.tmux && protocol == Protocol::Kitty,
+        note: note.or_else(|| tmux_note(env, protocol)),
+    }
+}
+
+/// What a person should know about kitty graphics in tmux.
+fn tmux_note(env: &Env, protocol: Protocol) -> Option<String> {
+    let outer = env.outer.as_ref()?;
+    if !env.tmux || protocol != Protocol::Kitty {
+        None
+    } else if !outer.passthrough {
+        Some("tmux does not pass images on: run `tmux set -g allow-passthrough on` (tmux 3.3 or later) and start fouro again".to_owned())
+    } else if !outer.placeholders() {
+        Some(format!(
+            "the terminal outside tmux ({}) may not draw kitty's Unicode placeholders (kitty 0.28 or later and ghostty do): unset FOURO_IMAGE_PROTOCOL for half blocks",
+            if outer.termtype.is_empty() {
+                "unknown"
+            } else {
+                &outer.termtype
+            }
+        ))
+    } else {
+        None
     }
 }
 
 /// The terminal's answer over the environment's names.
 fn auto(env: &Env, r: &Reply) -> Protocol {
     if env.tmux {
-        // tmux redraws over images it does not know of; half blocks are its own cells.
-        Protocol::Blocks
+        // tmux redraws over images it does not know of. Kitty's placeholders are text that
+        // tmux keeps; elsewhere half blocks are its own cells.
+        match &env.outer {
+            Some(o) if o.passthrough && o.placeholders() => Protocol::Kitty,
+            _ => Protocol::Blocks,
+        }
     } else if r.kitty {
         Protocol::Kitty
     } else if env.iterm {
@@ -230,7 +300,10 @@ fn auto(env: &Env, r: &Reply) -> Protocol {
 /// Asks the terminal (bounded) and decides. Call once, in raw mode, before anything else
 /// reads stdin.
 pub async fn probe() -> Graphics {
-    let env = Env::read();
+    let mut env = Env::read();
+    if env.tmux {
+        env.outer = ask_tmux().await;
+    }
     let reply = if env.can_ask() && !env.tmux {
         ask_terminal(QUERY, PROBE_TIMEOUT).await
     } else {
@@ -249,6 +322,23 @@ pub async fn probe() -> Graphics {
         tracing::warn!("{note}");
     }
     graphics
+}
+
+/// Asks tmux (bounded) what terminal it runs in and whether it passes sequences on.
+async fn ask_tmux() -> Option<Outer> {
+    let run = tokio::process::Command::new("tmux")
+        .args([
+            "display-message",
+            "-p",
+            "#{client_termtype}|#{allow-passthrough}",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(PROBE_TIMEOUT, run).await.ok()?.ok()?;
+    let text = String::from_utf8_lossy(&output.stdout[..output.stdout.len().min(4096)]);
+    output.status.success().then(|| Outer::parse(&text))
 }
 
 /// Whether `reply` holds a complete DA1 answer (`ESC [ ? … c`), which ends the query.
@@ -428,6 +518,55 @@ mod tests {
         };
         assert!(decide(&konsole, None, (150, 44), (0, 0)).erase_to_remove);
         assert!(!forced("blocks").can_ask());
+    }
+
+    #[test]
+    fn tmux_gets_kitty_placeholders_where_the_outer_terminal_draws_them() {
+        let tmux = |termtype: &str, pass: &str| Env {
+            tmux: true,
+            outer: Some(Outer::parse(&format!("{termtype}|{pass}\n"))),
+            ..env()
+        };
+        let kitty_new = tmux("kitty(0.35.2)", "1");
+        let g = decide(&kitty_new, None, (80, 24), (0, 0));
+        assert_eq!((g.protocol, g.tmux), (Protocol::Kitty, true));
+        assert_eq!(
+            g.describe(),
+            "kitty graphics through tmux · cells 8×16 px (guessed)"
+        );
+        assert!(decide(&tmux("ghostty 1.1.3", "on"), None, (80, 24), (0, 0)).tmux);
+        // Kitty before 0.28 has no placeholders; passthrough off lets nothing through.
+        for (t, p) in [
+            ("kitty(0.26.5)", "1"),
+            ("kitty(0.35.2)", "0"),
+            ("XTerm(379)", "1"),
+            ("", ""),
+        ] {
+            let g = decide(&tmux(t, p), None, (80, 24), (0, 0));
+            assert_eq!(
+                (g.protocol, g.tmux, g.note),
+                (Protocol::Blocks, false, None),
+                "{t} {p}"
+            );
+        }
+        // Forced kitty with passthrough off: used, and the fix is said.
+        let forced = Env {
+            forced: Some("kitty".into()),
+            ..tmux("kitty(0.35.2)", "0")
+        };
+        let g = decide(&forced, None, (80, 24), (0, 0));
+        assert!(g.tmux && g.note.unwrap_or_default().contains("allow-passthrough on"));
+        let forced_old = Env {
+            forced: Some("kitty".into()),
+            ..tmux("kitty(0.26.5)\x1b]0;x", "1")
+        };
+        let note = decide(&forced_old, None, (80, 24), (0, 0))
+            .note
+            .unwrap_or_default();
+        assert!(note.contains("(kitty(0.26.5)]0;x) may not draw"), "{note}");
+        assert!(Outer::parse("kitty(0.28.0)|all").passthrough);
+        assert!(Outer::parse("kitty(0.28.0)|all").placeholders());
+        assert!(!Outer::parse("kitty(0.27.9)|1").placeholders());
     }
 
     #[test]

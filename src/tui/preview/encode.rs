@@ -59,6 +59,42 @@ pub fn kitty_transmit(png: &[u8], id: u32) -> Vec<u8> {
     out
 }
 
+/// Kitty through tmux: the PNG sent as a virtual placement of `cols` x `rows` cells (`U=1`),
+/// shown wherever the app draws its placeholder cells, each chunk wrapped for tmux's
+/// passthrough.
+pub fn kitty_virtual(png: &[u8], id: u8, cols: u16, rows: u16) -> Vec<u8> {
+    let data = B64.encode(png);
+    let chunks: Vec<&[u8]> = data.as_bytes().chunks(4096).collect();
+    let mut out = Vec::with_capacity(data.len() + chunks.len() * 48);
+    for (i, chunk) in chunks.iter().enumerate() {
+        let more = u8::from(i + 1 < chunks.len());
+        let mut apc = if i == 0 {
+            format!("\x1b_Gf=100,a=T,U=1,t=d,i={id},c={cols},r={rows},q=2,m={more};").into_bytes()
+        } else {
+            format!("\x1b_Gm={more};").into_bytes()
+        };
+        apc.extend_from_slice(chunk);
+        apc.extend_from_slice(b"\x1b\\");
+        out.extend_from_slice(&tmux_wrap(&apc));
+    }
+    out
+}
+
+/// Wraps a sequence for tmux's passthrough (`allow-passthrough on`): tmux hands it to the
+/// outer terminal unchanged.
+pub fn tmux_wrap(seq: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(seq.len() + 16);
+    out.extend_from_slice(b"\x1bPtmux;");
+    for &b in seq {
+        if b == 0x1b {
+            out.push(0x1b);
+        }
+        out.push(b);
+    }
+    out.extend_from_slice(b"\x1b\\");
+    out
+}
+
 /// Kitty: shows image `id` over `cols` x `rows` cells at the cursor, which stays put (`C=1`).
 pub fn kitty_place(id: u32, cols: u16, rows: u16) -> String {
     format!("\x1b_Ga=p,i={id},p=1,c={cols},r={rows},C=1,q=2\x1b\\")
@@ -144,6 +180,26 @@ mod tests {
         );
         assert_eq!(kitty_unplace(7), "\x1b_Ga=d,d=i,i=7,q=2\x1b\\");
         assert_eq!(kitty_forget(7), "\x1b_Ga=d,d=I,i=7,q=2\x1b\\");
+    }
+
+    #[test]
+    fn tmux_gets_a_virtual_placement_through_passthrough() {
+        assert_eq!(
+            tmux_wrap(b"\x1b_Ga=d\x1b\\"),
+            b"\x1bPtmux;\x1b\x1b_Ga=d\x1b\x1b\\\x1b\\"
+        );
+        let png = vec![1u8; 5000];
+        let s = String::from_utf8(kitty_virtual(&png, 42, 30, 10)).unwrap();
+        assert!(
+            s.starts_with("\x1bPtmux;\x1b\x1b_Gf=100,a=T,U=1,t=d,i=42,c=30,r=10,q=2,m=1;"),
+            "{s:.70}"
+        );
+        assert_eq!(
+            s.matches("\x1bPtmux;").count(),
+            2,
+            "one passthrough per chunk"
+        );
+        assert!(s.ends_with("\x1b\x1b\\\x1b\\"));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 mod detect;
 pub mod encode;
 mod fit;
+mod placeholder;
 mod screen;
 
 use std::path::Path;
@@ -25,6 +26,7 @@ use image::{GenericImageView, ImageReader, imageops::FilterType};
 
 pub use detect::{Env, GUESS, PROBE_TIMEOUT, Reply, decide, probe};
 pub use fit::{Fit, fit, fit_cells};
+pub use placeholder::mark_cells;
 pub use screen::{Preview, Removal};
 
 use crate::tui::action::Fitted;
@@ -93,6 +95,8 @@ pub struct Graphics {
     pub sixel_max: Option<(u32, u32)>,
     /// The terminal keeps sixel and iTerm2 images until the screen is erased (Konsole).
     pub erase_to_remove: bool,
+    /// Kitty graphics through tmux: sent through its passthrough, shown by placeholder cells.
+    pub tmux: bool,
     /// Why a forced protocol may not work, to be shown once.
     pub note: Option<String>,
 }
@@ -105,13 +109,19 @@ impl Graphics {
             cell: CellSize::Guess(GUESS),
             sixel_max: None,
             erase_to_remove: false,
+            tmux: false,
             note: None,
         }
     }
 
     /// "sixel · cells 8×17 px (reported)", for the help and the log.
     pub fn describe(&self) -> String {
-        format!("{} · cells {}", self.protocol.label(), self.cell.describe())
+        let through = if self.tmux { " through tmux" } else { "" };
+        format!(
+            "{}{through} · cells {}",
+            self.protocol.label(),
+            self.cell.describe()
+        )
     }
 
     /// How [`decode_fitted`] encodes for this terminal.
@@ -120,6 +130,7 @@ impl Graphics {
             protocol: self.protocol,
             cell_px: self.cell.px(),
             sixel_max: self.sixel_max,
+            tmux: self.tmux,
             kitty_id: 1,
         }
     }
@@ -134,6 +145,9 @@ pub enum Payload {
     Kitty { id: u32, transmit: Vec<u8> },
     /// Sixel or iTerm2: the bytes that draw the image at the cursor.
     Bytes(Vec<u8>),
+    /// Kitty through tmux: the image sent once as a virtual placement under `id` (a
+    /// 256-colour index); the frame's placeholder cells show it.
+    KittyCells { id: u8, transmit: Vec<u8> },
 }
 
 /// How [`decode_fitted`] encodes: the protocol, and what it needs to know of the terminal.
@@ -143,6 +157,8 @@ pub struct Encoding {
     /// A cell's size in pixels (what the terminal reports, or a guess).
     pub cell_px: (u32, u32),
     pub sixel_max: Option<(u32, u32)>,
+    /// Kitty through tmux's passthrough, with placeholder cells.
+    pub tmux: bool,
     /// The kitty image id of this decode.
     pub kitty_id: u32,
 }
@@ -179,6 +195,11 @@ pub fn encode_fitted(
     let fit = match how.protocol {
         Protocol::Blocks => fit::fit(source_dims, cells, (1, 2), None, 1),
         Protocol::Sixel => fit::fit(source_dims, cells, how.cell_px, how.sixel_max, 6),
+        Protocol::Kitty if how.tmux => {
+            let most = placeholder::MAX_CELLS;
+            let cells = (cells.0.min(most), cells.1.min(most));
+            fit::fit(source_dims, cells, how.cell_px, None, 1)
+        }
         Protocol::Kitty | Protocol::Iterm => fit::fit(source_dims, cells, how.cell_px, None, 1),
     };
     let canvas = (u32::from(fit.cells.0) * cw, u32::from(fit.cells.1) * ch);
@@ -191,6 +212,15 @@ pub fn encode_fitted(
         Protocol::Iterm => {
             let png = encode::png(&encode::on_canvas(img, fit.px, canvas))?;
             Payload::Bytes(encode::iterm(&png, fit.cells.0, fit.cells.1))
+        }
+        Protocol::Kitty if how.tmux => {
+            let png = encode::png(&encode::on_canvas(img, fit.px, canvas))?;
+            // Placeholder cells name the image by a 256-colour index, which tmux passes on.
+            let id = (how.kitty_id % 255) as u8 + 1;
+            Payload::KittyCells {
+                id,
+                transmit: encode::kitty_virtual(&png, id, fit.cells.0, fit.cells.1),
+            }
         }
         Protocol::Kitty => {
             let png = encode::png(&encode::on_canvas(img, fit.px, canvas))?;
@@ -208,13 +238,17 @@ pub fn encode_fitted(
 }
 
 /// Set while kitty images may be on screen: the terminal's restore deletes them then (and only
-/// then: other terminals would print the sequence's text).
+/// then: other terminals would print the sequence's text). `KITTY_TMUX`: through tmux.
 static KITTY: AtomicBool = AtomicBool::new(false);
+static KITTY_TMUX: AtomicBool = AtomicBool::new(false);
 
 /// Deletes every kitty image (placements and data) if the app used kitty graphics.
 pub fn kitty_cleanup(out: &mut impl std::io::Write) {
-    if KITTY.load(Ordering::SeqCst) {
-        let _ = out.write_all(b"\x1b_Ga=d,d=A,q=2\x1b\\");
+    const ALL: &[u8] = b"\x1b_Ga=d,d=A,q=2\x1b\\";
+    if KITTY_TMUX.load(Ordering::SeqCst) {
+        let _ = out.write_all(&encode::tmux_wrap(ALL));
+    } else if KITTY.load(Ordering::SeqCst) {
+        let _ = out.write_all(ALL);
     }
 }
 
@@ -226,6 +260,7 @@ mod tests {
         protocol: Protocol::Blocks,
         cell_px: (8, 16),
         sixel_max: None,
+        tmux: false,
         kitty_id: 1,
     };
 

@@ -20,7 +20,7 @@ use crossterm::queue;
 use crossterm::style::ResetColor;
 use ratatui::layout::Rect;
 
-use super::{Graphics, KITTY, Payload, Protocol, encode};
+use super::{Graphics, KITTY, KITTY_TMUX, Payload, Protocol, encode};
 use crate::tui::app::PreviewTarget;
 
 /// What removing the image asks of the caller.
@@ -38,6 +38,8 @@ pub struct Preview {
     protocol: Protocol,
     cell_px: (u32, u32),
     erase_to_remove: bool,
+    /// Kitty through tmux: the image lives in placeholder cells that ratatui draws.
+    tmux: bool,
     /// (image serial, rect) of what is printed now.
     shown: Option<(u64, Rect)>,
     /// Kitty: the image whose data the terminal holds.
@@ -47,12 +49,14 @@ pub struct Preview {
 impl Preview {
     pub fn new(graphics: &Graphics) -> Preview {
         if graphics.protocol == Protocol::Kitty {
-            KITTY.store(true, Ordering::SeqCst);
+            let flag = if graphics.tmux { &KITTY_TMUX } else { &KITTY };
+            flag.store(true, Ordering::SeqCst);
         }
         Preview {
             protocol: graphics.protocol,
             cell_px: graphics.cell.px(),
             erase_to_remove: graphics.erase_to_remove,
+            tmux: graphics.tmux,
             shown: None,
             kitty_loaded: None,
         }
@@ -65,7 +69,7 @@ impl Preview {
     /// The screen was cleared or resized: print again on the next frame (kitty keeps the
     /// image's data; only its placement goes).
     pub fn invalidate(&mut self, out: &mut impl Write) -> io::Result<()> {
-        if let (Some(_), Some(id)) = (self.shown, self.kitty_loaded) {
+        if let (Some(_), Some(id), false) = (self.shown, self.kitty_loaded, self.tmux) {
             out.write_all(encode::kitty_unplace(id).as_bytes())?;
         }
         if self.shown.take().is_some() {
@@ -88,6 +92,8 @@ impl Preview {
         self.shown = None;
         tracing::info!("image removed");
         match self.protocol {
+            // Placeholder cells are text: ratatui draws over them.
+            Protocol::Kitty if self.tmux => Ok(Removal::Done),
             Protocol::Kitty => {
                 if let Some(id) = self.kitty_loaded {
                     out.write_all(encode::kitty_unplace(id).as_bytes())?;
@@ -136,6 +142,16 @@ impl Preview {
                 queue!(out, MoveTo(t.rect.x, t.rect.y))?;
                 out.write_all(encode::kitty_place(*id, t.rect.width, t.rect.height).as_bytes())?;
                 queue!(out, ResetColor, RestorePosition)?;
+            }
+            Payload::KittyCells { id, transmit } => {
+                // The frame drew the placeholders; the terminal needs the image once.
+                if self.kitty_loaded != Some(u32::from(*id)) {
+                    if let Some(old) = self.kitty_loaded.take() {
+                        out.write_all(&encode::tmux_wrap(encode::kitty_forget(old).as_bytes()))?;
+                    }
+                    out.write_all(transmit)?;
+                    self.kitty_loaded = Some(u32::from(*id));
+                }
             }
             Payload::Bytes(bytes) => {
                 blank(out, t.rect)?;
@@ -320,6 +336,45 @@ mod tests {
             "cursor saved and restored: {s:?}"
         );
         assert!(!s.contains('\n'));
+    }
+
+    #[test]
+    fn through_tmux_the_image_is_sent_once_and_never_blanked() {
+        let mut g = graphics(Protocol::Kitty);
+        g.tmux = true;
+        let mut p = Preview::new(&g);
+        let payload = Arc::new(Payload::KittyCells {
+            id: 5,
+            transmit: b"<VIRTUAL>".to_vec(),
+        });
+        let rect = Rect::new(1, 1, 3, 2);
+        let mut out = Vec::new();
+        p.after_frame(Some(target(&payload, 1, rect)), &mut out)
+            .unwrap();
+        assert_eq!(
+            out, b"<VIRTUAL>",
+            "no cursor moves, no blanking: the cells are text"
+        );
+        out.clear();
+        assert_eq!(p.before_frame(None, &mut out).unwrap(), Removal::Done);
+        p.after_frame(None, &mut out).unwrap();
+        p.after_frame(Some(target(&payload, 1, rect)), &mut out)
+            .unwrap();
+        assert!(
+            out.is_empty(),
+            "hidden and shown again: the terminal still has it"
+        );
+        let other = Arc::new(Payload::KittyCells {
+            id: 6,
+            transmit: b"<NEXT>".to_vec(),
+        });
+        p.after_frame(Some(target(&other, 2, rect)), &mut out)
+            .unwrap();
+        let s = String::from_utf8_lossy(&out);
+        assert!(
+            s.starts_with("\x1bPtmux;\x1b\x1b_Ga=d,d=I,i=5") && s.ends_with("<NEXT>"),
+            "{s:?}"
+        );
     }
 
     #[test]

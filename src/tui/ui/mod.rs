@@ -16,7 +16,6 @@ mod welcome;
 use std::time::Duration;
 
 use ratatui::Frame;
-use ratatui::buffer::{Buffer, CellDiffOption};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
@@ -53,21 +52,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     overlays::render(app, frame, area);
     if let Some(target) = app.preview_target() {
-        skip_cells(frame.buffer_mut(), target.rect);
-    }
-}
-
-/// Leaves the image's cells to the image: ratatui neither writes nor clears them. When the
-/// image goes, the cells lose the mark, differ from the last frame, and are redrawn.
-fn skip_cells(buf: &mut Buffer, rect: Rect) {
-    let rect = rect.intersection(buf.area);
-    for y in rect.top()..rect.bottom() {
-        for x in rect.left()..rect.right() {
-            if let Some(cell) = buf.cell_mut((x, y)) {
-                cell.reset();
-                cell.set_diff_option(CellDiffOption::Skip);
-            }
-        }
+        crate::tui::preview::mark_cells(frame.buffer_mut(), target.payload, target.rect);
     }
 }
 
