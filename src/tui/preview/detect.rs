@@ -20,6 +20,9 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_millis(200);
 /// pixels, sixel geometry, then DA1.
 const QUERY: &[u8] = b"\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\\x1b[16t\x1b[14t\x1b[?2;1S\x1b[c";
 
+/// The largest sixel image sent to a terminal that does not say (xterm's default limit).
+pub const SIXEL_MAX: (u32, u32) = (1000, 1000);
+
 /// The cell size assumed when nothing tells it (logged as a guess).
 pub const GUESS: (u32, u32) = (8, 16);
 
@@ -249,7 +252,9 @@ pub fn decide(
     Graphics {
         protocol,
         cell,
-        sixel_max: r.sixel_max,
+        // xterm takes no sixel image over 1000x1000 unless told otherwise, and does not always
+        // answer the question: where nothing is said, its default is the limit.
+        sixel_max: r.sixel_max.or(Some(SIXEL_MAX)),
         erase_to_remove: env.konsole && matches!(protocol, Protocol::Sixel | Protocol::Iterm),
         tmux: env.tmux && protocol == Protocol::Kitty,
         note: note.or_else(|| tmux_note(env, protocol)),
