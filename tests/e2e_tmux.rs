@@ -247,6 +247,30 @@ fn pane_inner(cells: &[Cell], title: &str) -> (usize, usize, usize, usize) {
     (left + 1, y + 1, right - 1, bottom - 1)
 }
 
+/// The columns and rows the image's cells span; each must lie inside `inner` (a pane's inside:
+/// left, top, right, bottom).
+fn image_rect<C: std::borrow::Borrow<Cell>>(
+    cells: &[C],
+    inner: (usize, usize, usize, usize),
+) -> (usize, usize) {
+    let (left, top, right, bottom) = inner;
+    let cells: Vec<&Cell> = cells.iter().map(|c| c.borrow()).collect();
+    for c in &cells {
+        assert!(
+            (left..=right).contains(&c.x) && (top..=bottom).contains(&c.y),
+            "an image cell at ({}, {}) is outside the preview's inside {left}..={right} x {top}..={bottom}",
+            c.x,
+            c.y
+        );
+    }
+    let span = |v: &dyn Fn(&Cell) -> usize| {
+        cells.iter().map(|c| v(c)).max().unwrap_or(0)
+            - cells.iter().map(|c| v(c)).min().unwrap_or(0)
+            + 1
+    };
+    (span(&|c| c.x), span(&|c| c.y))
+}
+
 #[test]
 fn demo_generates_and_previews_an_image_in_tmux() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -315,20 +339,7 @@ fn demo_generates_and_previews_an_image_in_tmux() {
     );
     let (left, top, right, bottom) = pane_inner(&cells(&screen), "Preview 1/1");
     let blocks = drawn(&screen);
-    for c in &blocks {
-        assert!(
-            (left..=right).contains(&c.x) && (top..=bottom).contains(&c.y),
-            "an image cell at ({}, {}) is outside the preview's inside {left}..={right} x {top}..={bottom}",
-            c.x,
-            c.y
-        );
-    }
-    let cols = blocks.iter().map(|c| c.x).max().unwrap_or(0)
-        - blocks.iter().map(|c| c.x).min().unwrap_or(0)
-        + 1;
-    let rows = blocks.iter().map(|c| c.y).max().unwrap_or(0)
-        - blocks.iter().map(|c| c.y).min().unwrap_or(0)
-        + 1;
+    let (cols, rows) = image_rect(&blocks, (left, top, right, bottom));
     assert_eq!(blocks.len(), cols * rows, "a full rectangle of image cells");
     // 3:2 pixels in cells twice as tall as wide: columns = 3 × rows (give or take rounding).
     assert!(
@@ -799,20 +810,7 @@ fn kitty_placeholders_through_tmux_passthrough() {
     let cells = cells(&bare);
     let (left, top, right, bottom) = pane_inner(&cells, "Preview 1/1");
     let held: Vec<&Cell> = cells.iter().filter(|c| c.ch == PLACEHOLDER).collect();
-    for c in &held {
-        assert!(
-            (left..=right).contains(&c.x) && (top..=bottom).contains(&c.y),
-            "a placeholder at ({}, {}) is outside the preview's inside",
-            c.x,
-            c.y
-        );
-    }
-    let cols = held.iter().map(|c| c.x).max().unwrap_or(0)
-        - held.iter().map(|c| c.x).min().unwrap_or(0)
-        + 1;
-    let rows = held.iter().map(|c| c.y).max().unwrap_or(0)
-        - held.iter().map(|c| c.y).min().unwrap_or(0)
-        + 1;
+    let (cols, rows) = image_rect(&held, (left, top, right, bottom));
     assert_eq!(held.len(), cols * rows, "a full rectangle of placeholders");
 
     // The help covers the image: no placeholder is left; closing it brings them back.
