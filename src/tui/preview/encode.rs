@@ -4,18 +4,33 @@
 //! event reader.
 
 use base64::Engine as _;
+use fast_image_resize::{FilterType as Filter, ResizeAlg, ResizeOptions, Resizer};
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::imageops::FilterType;
-use image::{DynamicImage, ExtendedColorType, ImageEncoder, RgbaImage};
+use image::{DynamicImage, ExtendedColorType, GenericImageView, ImageEncoder, RgbaImage};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// The image scaled to exactly `px` (SIMD convolution through fast_image_resize: the image
+/// crate's own resize takes most of the time to the screen).
+pub fn scale(img: &DynamicImage, px: (u32, u32)) -> DynamicImage {
+    let (w, h) = (px.0.max(1), px.1.max(1));
+    if img.dimensions() == (w, h) {
+        return img.clone();
+    }
+    let mut out = DynamicImage::new(w, h, img.color());
+    let how = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(Filter::Bilinear));
+    match Resizer::new().resize(img, &mut out, &how) {
+        Ok(()) => out,
+        // A pixel type it does not take: the slower way.
+        Err(_) => img.resize_exact(w, h, FilterType::Triangle),
+    }
+}
 
 /// The image scaled to exactly `px`, then centred on a transparent canvas of `canvas` pixels
 /// (the whole cells it covers), so that a terminal that fills the cells scales nothing.
 pub fn on_canvas(img: &DynamicImage, px: (u32, u32), canvas: (u32, u32)) -> RgbaImage {
-    let scaled = img
-        .resize_exact(px.0.max(1), px.1.max(1), FilterType::Triangle)
-        .to_rgba8();
+    let scaled = scale(img, px).to_rgba8();
     let (cw, ch) = (canvas.0.max(px.0), canvas.1.max(px.1));
     if (cw, ch) == px {
         return scaled;
@@ -124,24 +139,19 @@ pub fn iterm(png: &[u8], cols: u16, rows: u16) -> Vec<u8> {
     out
 }
 
-/// Sixel, through icy_sixel: 256 colours, error diffusion.
+/// Sixel, through icy_sixel: 256 colours by Wu's quantiser, Floyd-Steinberg diffusion.
 pub fn sixel(img: &DynamicImage, px: (u32, u32)) -> Result<Vec<u8>, String> {
-    let rgb = img
-        .resize_exact(px.0.max(1), px.1.max(1), FilterType::Triangle)
-        .to_rgb8();
-    let (w, h) = (
-        i32::try_from(rgb.width()).map_err(|e| e.to_string())?,
-        i32::try_from(rgb.height()).map_err(|e| e.to_string())?,
-    );
-    icy_sixel::sixel_string(
-        rgb.as_raw(),
-        w,
-        h,
-        icy_sixel::PixelFormat::RGB888,
-        icy_sixel::DiffusionMethod::Atkinson,
-        icy_sixel::MethodForLargest::Auto,
-        icy_sixel::MethodForRep::Auto,
-        icy_sixel::Quality::HIGH,
+    let rgba = scale(img, px).to_rgba8();
+    let options = icy_sixel::EncodeOptions {
+        max_colors: 256,
+        diffusion: 0.875,
+        quantize_method: icy_sixel::QuantizeMethod::Wu,
+    };
+    icy_sixel::sixel_encode(
+        rgba.as_raw(),
+        rgba.width() as usize,
+        rgba.height() as usize,
+        &options,
     )
     .map(String::into_bytes)
     .map_err(|e| format!("cannot encode the preview as sixel: {e}"))
@@ -225,8 +235,8 @@ mod tests {
     #[test]
     fn sixel_is_one_dcs_string_of_the_asked_size() {
         let s = String::from_utf8(sixel(&gradient(300, 200), (90, 60)).unwrap()).unwrap();
-        assert!(s.starts_with("\x1bPq"), "{:?}", &s[..10]);
-        assert!(s.contains("\"1;1;90;60"), "raster attributes name the size");
+        // Square pixels (9), the cells behind left as they are (1): fouro blanks them first.
+        assert!(s.starts_with("\x1bP9;1;0q\"1;1;90;60"), "{:?}", &s[..20]);
         assert!(s.ends_with("\x1b\\"));
         // No newline that could scroll, no other escape inside the DCS string.
         assert!(!s.contains('\n'));

@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use image::{GenericImageView, ImageReader, imageops::FilterType};
+use image::{GenericImageView, ImageReader};
 
 pub use detect::{Env, GUESS, PROBE_TIMEOUT, Reply, decide, probe};
 pub use fit::{Fit, fit, fit_cells};
@@ -205,9 +205,7 @@ pub fn encode_fitted(
     let canvas = (u32::from(fit.cells.0) * cw, u32::from(fit.cells.1) * ch);
     let payload = match how.protocol {
         // One pixel per cell column, two per row: exactly what the half blocks show.
-        Protocol::Blocks => {
-            Payload::Viuer(img.resize_exact(fit.px.0, fit.px.1, FilterType::Triangle))
-        }
+        Protocol::Blocks => Payload::Viuer(encode::scale(img, fit.px)),
         Protocol::Sixel => Payload::Bytes(encode::sixel(img, fit.px)?),
         Protocol::Iterm => {
             let png = encode::png(&encode::on_canvas(img, fit.px, canvas))?;
@@ -301,7 +299,7 @@ mod tests {
         let Payload::Bytes(b) = &*f.payload else {
             unreachable!()
         };
-        assert!(String::from_utf8_lossy(b).contains("\"1;1;400;267"));
+        assert!(String::from_utf8_lossy(b).contains("q\"1;1;400;267"));
         // 6x10 cells: 300x300 px; the image never grows past the pane.
         let f = decode_fitted(&path, (50, 30), how(Protocol::Sixel, (6, 10))).unwrap();
         assert_eq!(f.cells, (50, 20));
