@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod emulator;
 pub mod store;
+pub mod tasks;
 pub mod tui;
 
 /// reqwest is built without a default TLS provider (ring instead of aws-lc): install ring once,

@@ -20,8 +20,8 @@ const SLOW_POLL: Duration = Duration::from_secs(15);
 /// finish a run whose callback was refused.
 const ENV_SLOW_POLL_MS: &str = "FOURO_CALLBACK_POLL_MS";
 
-/// How polling goes while a listener waits for the callback.
-pub(crate) fn slow_poll() -> PollOptions {
+/// How polling goes while a listener waits for the callback: slower, within the same limit.
+pub(crate) fn slow_poll(opts: PollOptions) -> PollOptions {
     let first = std::env::var(ENV_SLOW_POLL_MS)
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -30,7 +30,7 @@ pub(crate) fn slow_poll() -> PollOptions {
     PollOptions {
         first_interval: first,
         max_interval: first * 2,
-        ..PollOptions::default()
+        ..opts
     }
 }
 

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::api::poll::PollOptions;
 use crate::api::{self, ApiKey, Client, ClientConfig, ErrorClass, FallbackModel, Size, Variants};
 use crate::config::Resolved;
 use crate::store::{History, StatusFilter, StoreError};
@@ -80,6 +81,17 @@ pub struct GlobalArgs {
         value_name = "N"
     )]
     pub retries: u32,
+    /// Minutes to keep following a task (`generate --wait`, `sync`) through a slow queue and
+    /// a service that fails for a while; the task stays resumable after
+    #[arg(
+        long,
+        global = true,
+        env = "FOURO_FOLLOW_LIMIT",
+        default_value_t = 15,
+        value_name = "MINUTES",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub follow_limit: u64,
     /// config.toml and the environment, resolved on first use (clones share it).
     #[arg(skip)]
     account: Arc<OnceLock<Result<Account, (String, u8)>>>,
@@ -372,6 +384,14 @@ impl GlobalArgs {
     /// The base URL in force.
     pub fn base_url(&self) -> String {
         self.settings().base_url
+    }
+
+    /// How tasks are followed: the contract's pace, for at most `--follow-limit` minutes.
+    pub fn poll_options(&self) -> PollOptions {
+        PollOptions {
+            give_up_after: Duration::from_secs(self.follow_limit.saturating_mul(60)),
+            ..PollOptions::default()
+        }
     }
 
     pub fn client(&self) -> api::Result<Client> {

@@ -56,13 +56,12 @@ pub(crate) async fn record_info(
         task.polled = true;
         return reply::ok(Value::Null);
     }
-    reply::ok(record_json(
-        task,
-        now,
-        shared.duration,
-        state.quirks,
-        &shared.base_url,
-    ))
+    let mut data = record_json(task, now, shared.duration, state.quirks, &shared.base_url);
+    if state.quirks.wrong_task_ids > 0 {
+        state.quirks.wrong_task_ids -= 1;
+        data["taskId"] = json!(format!("{task_id}_someone_else"));
+    }
+    reply::ok(data)
 }
 
 /// How long after a submit the first query may still find no record.

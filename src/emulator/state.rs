@@ -156,6 +156,9 @@ pub(crate) struct Quirks {
     pub string_times: bool,
     /// `response.result_urls` instead of `response.resultUrls`.
     pub snake_result_urls: bool,
+    /// The next this many record-info answers name another task id than the one asked for
+    /// (a service mixing answers up).
+    pub wrong_task_ids: u32,
 }
 
 pub(crate) struct StoredFile {

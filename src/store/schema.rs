@@ -51,4 +51,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
         balance  REAL NOT NULL
     );
     CREATE INDEX balances_at ON balances (base_url, at);",
+    // 2 -> 3: submissions whose generate call was made but whose task id is not known yet
+    // (a crash mid-call leaves one: a billed task may exist that no client can find).
+    "CREATE TABLE in_flight (
+        key        TEXT PRIMARY KEY NOT NULL,
+        base_url   TEXT NOT NULL,
+        request    TEXT NOT NULL,
+        started_at INTEGER NOT NULL
+    );",
 ];

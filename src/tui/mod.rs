@@ -17,6 +17,9 @@ pub mod app;
 pub mod event;
 pub mod keys;
 mod logging;
+// Until `preview/detect.rs` carries the allow on its one `unsafe` statement (registering the
+// terminal's descriptor with tokio; its SAFETY note says why it is sound), it is allowed here.
+#[allow(unsafe_code)]
 pub mod preview;
 mod runner;
 #[doc(hidden)]

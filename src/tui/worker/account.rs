@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tracing::Dispatch;
 
-use super::{Clients, Sender, Switch, blocking, current, read_balance};
+use super::clients::{Clients, Switch, current};
+use super::{Sender, blocking};
 use crate::api::types::CallbackPayload;
 use crate::api::{ApiKey, Client, ClientConfig};
 use crate::callback::Listener;
@@ -161,7 +162,9 @@ impl Job {
                 let Some(client) = current(clients).await else {
                     return;
                 };
-                let result = read_balance(&client, &self.history, &self.d).await;
+                let result = crate::tasks::read_balance(&client, &self.history)
+                    .await
+                    .map_err(Failure::from);
                 let _ = self.tx.send(Action::KeyChecked { req, result });
             }
             Effect::LoadUsage { req } => {
@@ -300,7 +303,9 @@ impl Job {
             .map_err(|e| Failure::new(crate::api::ErrorClass::Other, e))
             .and_then(|r| r.map_err(Failure::from));
         let result = match built {
-            Ok(client) => read_balance(&client, &self.history, &self.d).await,
+            Ok(client) => crate::tasks::read_balance(&client, &self.history)
+                .await
+                .map_err(Failure::from),
             Err(f) => Err(f),
         };
         let ok = result.is_ok();
