@@ -5,6 +5,7 @@ pub mod callback;
 pub mod cli;
 pub mod config;
 pub mod emulator;
+pub mod start;
 pub mod store;
 pub mod tasks;
 pub mod tui;

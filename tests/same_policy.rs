@@ -56,7 +56,7 @@ async fn through_the_cli(emu: &Emulator, data: &Path) {
             .env("FOURO_CONFIG_DIR", data.join("config"))
             .env("FOURO_BASE_URL", emu.base_url())
             .env("FOURO_API_KEY", KEY)
-            .args(["--retries", "0", "generate", prompt, "--wait"])
+            .args(["--retries", "2", "generate", prompt, "--wait"])
             .kill_on_drop(true)
             .output()
             .await
@@ -77,7 +77,11 @@ async fn through_the_app(emu: &Emulator, data: &Path) {
         base_url: emu.base_url(),
         api_key: ApiKey::new(KEY),
         request_timeout: Duration::from_secs(10),
-        retry: fouro::api::limits::RetryPolicy::none(),
+        // As `--retries 2`: three attempts a query.
+        retry: fouro::api::limits::RetryPolicy {
+            max_attempts: 3,
+            ..fouro::api::limits::RetryPolicy::default()
+        },
         ..ClientConfig::default()
     };
     let poll = PollOptions {

@@ -468,8 +468,8 @@ async fn run(cli: Cli) -> u8 {
         return e.exit_code();
     }
     let result = match cli.command {
-        None => return crate::tui::run(&cli.global).await,
-        Some(Command::Demo(args)) => return crate::tui::run_demo(&cli.global, &args).await,
+        None => return crate::start::app(&cli.global).await,
+        Some(Command::Demo(args)) => return crate::start::demo(&cli.global, &args).await,
         Some(Command::Emulator(args)) => return emulator::run(args).await,
         Some(Command::Generate(args)) => generate::run(&cli.global, args).await,
         Some(Command::Status { task_id, json }) => {

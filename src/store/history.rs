@@ -17,7 +17,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior, params, params_from_iter};
 
 use crate::api::{Size, TaskRecord, Variants};
-use crate::store::schema::MIGRATIONS;
+use crate::store::schema::{MIGRATIONS, migrate, refuse_newer};
 
 pub use super::entry::{Entry, Image, Params, Query, Reference, Status, StatusFilter};
 pub use super::import::move_aside;
@@ -512,49 +512,6 @@ fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
-/// A schema this fouro does not know is refused, never touched.
-fn refuse_newer(version: i64, path: &Path) -> Result<()> {
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::Newer {
-            path: path.to_owned(),
-            found: version,
-            known: SCHEMA_VERSION,
-        });
-    }
-    Ok(())
-}
-
-/// Brings the schema up to [`SCHEMA_VERSION`], one migration per transaction. Another
-/// process migrating at the same time is waited for (the write lock), then seen.
-fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
-    loop {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| classify(path, e))?;
-        let version: i64 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| classify(path, e))?;
-        // A newer fouro may have migrated it since `open` looked.
-        refuse_newer(version, path)?;
-        if version == SCHEMA_VERSION {
-            return Ok(());
-        }
-        let Some(step) = usize::try_from(version)
-            .ok()
-            .and_then(|v| MIGRATIONS.get(v))
-        else {
-            return Err(StoreError::Corrupt {
-                path: path.to_owned(),
-                detail: format!("unknown schema version {version}"),
-            });
-        };
-        tx.execute_batch(step).map_err(|e| classify(path, e))?;
-        tx.pragma_update(None, "user_version", version + 1)
-            .map_err(|e| classify(path, e))?;
-        tx.commit().map_err(|e| classify(path, e))?;
-    }
-}
-
 /// Switches the database to WAL (a no-op once it is) and returns the mode it is in.
 ///
 /// The switch turns a read lock into a write lock, which SQLite does not wait for (two
@@ -577,7 +534,7 @@ fn enable_wal(conn: &Connection, path: &Path) -> Result<String> {
 }
 
 /// A damaged file is `Corrupt`; anything else (locked, disk full, permissions) is `Other`.
-fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+pub(super) fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     let corrupt = matches!(
         e.sqlite_error_code(),
