@@ -6,8 +6,6 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tracing::Dispatch;
-
 use crate::api::{ApiKey, ClientConfig};
 use crate::cli::{DemoArgs, GlobalArgs, exit, exit_code};
 use crate::emulator::{Emulator, EmulatorConfig};
@@ -107,7 +105,7 @@ pub async fn app(global: &GlobalArgs) -> u8 {
         account: account_setup,
         welcome: key.is_none(),
     };
-    let (code, ending) = open(session, file_dispatch(&data_dir)).await;
+    let (code, ending) = open(session, app_logs(&data_dir)).await;
     match ending {
         Ending::Demo => {
             let args = DemoArgs {
@@ -201,8 +199,8 @@ pub async fn demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
     let Some(history) = open_history(&data_dir) else {
         return exit::UNEXPECTED;
     };
-    let logs = file_dispatch(&data_dir);
-    let runtime = match emulator_runtime(&logs.0) {
+    let logs = app_logs(&data_dir);
+    let runtime = match emulator_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("fouro: the built-in emulator could not start: {e}");
@@ -277,19 +275,24 @@ pub async fn demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
     code
 }
 
-/// The demo's emulator runs on a small runtime of its own whose threads log to the app's log
-/// file: the binary's global subscriber writes to stderr, which is the screen while the app
-/// runs, and tasks the emulator spawns would not carry the app's scoped subscriber.
-fn emulator_runtime(dispatch: &Dispatch) -> std::io::Result<tokio::runtime::Runtime> {
-    let dispatch = dispatch.clone();
+/// The demo's emulator runs on a small runtime of its own, so that its work never competes
+/// with the app's event loop; it logs through the global subscriber, to the app's file.
+fn emulator_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .max_blocking_threads(2)
         .thread_name("fouro-emulator")
         .enable_all()
-        // The guard is kept for the thread's life: forgetting it leaves the default in place.
-        .on_thread_start(move || std::mem::forget(tracing::dispatcher::set_default(&dispatch)))
         .build()
+}
+
+/// The app's log file, installed as the process's one global subscriber (the subcommands
+/// install theirs, on stderr, in `cli::main`; a demo opened from the welcome screen keeps
+/// writing to the first file).
+fn app_logs(data_dir: &Path) -> Logs {
+    let logs = file_dispatch(data_dir);
+    let _ = tracing::dispatcher::set_global_default(logs.0.clone());
+    logs
 }
 
 /// Opens the app; the exit code and how it ended.

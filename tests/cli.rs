@@ -637,3 +637,42 @@ async fn the_app_without_a_key_says_how_to_set_one() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn sync_ends_with_exit_6_when_the_service_answers_no_task() {
+    let emu = emulator(60_000).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut ids = Vec::new();
+    for prompt in ["one", "two"] {
+        let o = fouro(&emu, data.path(), Some(KEY), &["generate", prompt]).await;
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        ids.push(stdout(&o).trim().to_owned());
+    }
+    // The service goes away: its port refuses every connection.
+    let down = emu.base_url();
+    emu.shutdown().await;
+    let started = std::time::Instant::now();
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_fouro"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("FOURO_DATA_DIR", data.path())
+        .env("FOURO_CONFIG_DIR", data.path().join("config"))
+        .env("FOURO_BASE_URL", &down)
+        .env("FOURO_API_KEY", KEY)
+        .args(["--retries", "1", "sync"])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(code(&o), 6, "{err}");
+    assert!(err.contains("answered none of the tasks"), "{err}");
+    for id in &ids {
+        assert!(err.contains(id.as_str()), "{id} named as left: {err}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -93,7 +93,7 @@ impl Callbacks {
     /// call; it also proves an unsigned callback), else, for a signed callback, the callback's
     /// content. `None`: the callback could not be confirmed, so polling goes on.
     pub async fn confirm(&self, client: &Client, payload: &CallbackPayload) -> Option<TaskRecord> {
-        match client.record_info(&payload.task_id).await {
+        match crate::tasks::follow::ask(client, &payload.task_id).await {
             Ok(Some(record)) if record.status.is_final() => return Some(record),
             Ok(_) => tracing::info!(task = %payload.task_id, "callback came before the record"),
             Err(e) => tracing::info!(task = %payload.task_id, "callback not confirmed: {e}"),

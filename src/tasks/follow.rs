@@ -72,7 +72,7 @@ impl Workflow {
                 _ = stop.cancelled() => return Err(stopped(task_id, last_error, start)),
             }
             let answer = tokio::select! {
-                a = client.record_info(task_id) => a.and_then(|r| same_task(task_id, r)),
+                a = ask(client, task_id) => a,
                 _ = stop.cancelled() => return Err(stopped(task_id, last_error, start)),
             };
             match answer {
@@ -121,6 +121,15 @@ impl Workflow {
             }
         }
     }
+}
+
+/// One status query: the service's answer about `task_id` (`None` while it has no record
+/// yet); an answer naming another task is refused as the service's error.
+pub async fn ask(client: &Client, task_id: &str) -> Result<Option<TaskRecord>, Error> {
+    client
+        .record_info(task_id)
+        .await
+        .and_then(|r| same_task(task_id, r))
 }
 
 /// An answer about another task is the service's error, never taken for this one's.

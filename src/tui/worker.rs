@@ -28,7 +28,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Dispatch;
-use tracing::instrument::WithSubscriber;
 
 use crate::api::poll::PollOptions;
 use crate::api::{self, Client, ClientConfig};
@@ -69,12 +68,14 @@ pub struct Worker {
     /// Cancelled when the app quits: submissions still uploading stop there.
     closing: CancellationToken,
     decode: watch::Sender<Option<DecodeJob>>,
-    dispatch: Dispatch,
 }
 
 impl Worker {
     /// Must be called inside the tokio runtime: it starts the decoder task, and reads the
     /// history's unsettled tasks (answered with `Action::Resumed`).
+    ///
+    /// `_dispatch` is not used: logs go to the one global subscriber the start-up installs.
+    /// It stays in the signature until the runner stops handing one over.
     pub fn new(
         tx: Sender,
         config: ClientConfig,
@@ -82,7 +83,7 @@ impl Worker {
         history: History,
         protocol: Protocol,
         poll: PollOptions,
-        dispatch: Dispatch,
+        _dispatch: Dispatch,
     ) -> api::Result<Worker> {
         let client = Client::new(config.clone())?;
         let (clients, _) = watch::channel(ClientSlot::Ready(client));
@@ -107,7 +108,6 @@ impl Worker {
                 },
                 history.clone(),
                 tx.clone(),
-                dispatch.clone(),
             ),
             workflow: Workflow::new(history.clone(), data_dir),
             history,
@@ -116,14 +116,12 @@ impl Worker {
             submissions: JoinSet::new(),
             closing: CancellationToken::new(),
             decode,
-            dispatch,
         };
-        w.spawn(decoder(rx, w.tx.clone(), protocol, w.dispatch.clone()));
+        w.spawn(decoder(rx, w.tx.clone(), protocol));
         w.spawn(resume(
             w.history.clone(),
             config.base_url.clone(),
             w.tx.clone(),
-            w.dispatch.clone(),
         ));
         Ok(w)
     }
@@ -138,26 +136,20 @@ impl Worker {
                 ..self.poll
             };
         }
-        self.account = account::Account::new(
-            setup,
-            self.history.clone(),
-            self.tx.clone(),
-            self.dispatch.clone(),
-        );
+        self.account = account::Account::new(setup, self.history.clone(), self.tx.clone());
     }
 
     fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> AbortHandle {
-        tokio::spawn(fut.with_subscriber(self.dispatch.clone())).abort_handle()
+        tokio::spawn(fut).abort_handle()
     }
 
     pub fn handle(&mut self, effect: Effect) {
         let tx = self.tx.clone();
-        let d = self.dispatch.clone();
         let clients = self.clients.subscribe();
         match effect {
             Effect::CheckReference { id, entry } => {
                 self.spawn(async move {
-                    let result = blocking(d, move || check_reference(&entry))
+                    let result = blocking(move || check_reference(&entry))
                         .await
                         .and_then(|r| r);
                     let _ = tx.send(Action::ReferenceChecked { id, result });
@@ -166,7 +158,7 @@ impl Worker {
             Effect::ListDir { req, dir } => {
                 self.spawn(async move {
                     let listed = dir.clone();
-                    let result = blocking(d, move || list_dir(&listed)).await.and_then(|r| r);
+                    let result = blocking(move || list_dir(&listed)).await.and_then(|r| r);
                     let _ = tx.send(Action::DirListed { req, dir, result });
                 });
             }
@@ -175,21 +167,16 @@ impl Worker {
                 let callbacks = self.account.callbacks();
                 let closing = self.closing.clone();
                 while self.submissions.try_join_next().is_some() {}
-                self.submissions.spawn(
-                    async move {
-                        let result = match current(clients).await {
-                            Some(client) => {
-                                tasks::submit(
-                                    &client, &tx, job, draft, &workflow, callbacks, closing,
-                                )
+                self.submissions.spawn(async move {
+                    let result = match current(clients).await {
+                        Some(client) => {
+                            tasks::submit(&client, &tx, job, draft, &workflow, callbacks, closing)
                                 .await
-                            }
-                            None => return,
-                        };
-                        let _ = tx.send(Action::Submitted { job, result });
-                    }
-                    .with_subscriber(self.dispatch.clone()),
-                );
+                        }
+                        None => return,
+                    };
+                    let _ = tx.send(Action::Submitted { job, result });
+                });
             }
             Effect::Poll {
                 task_id,
@@ -239,7 +226,7 @@ impl Worker {
                     ..self.switch.config()
                 };
                 // From here on, new work waits for the new client.
-                let switched = self.switch.begin(config, d);
+                let switched = self.switch.begin(config);
                 self.spawn(async move {
                     match switched.await {
                         Ok(()) => tracing::info!("using a new API key for this run"),
@@ -268,7 +255,7 @@ impl Worker {
             } => {
                 let history = self.history.clone();
                 self.spawn(async move {
-                    let result = blocking(d, move || load_page(&history, &query, offset, limit))
+                    let result = blocking(move || load_page(&history, &query, offset, limit))
                         .await
                         .and_then(|r| r);
                     let _ = tx.send(Action::HistoryLoaded { req, result });
@@ -278,7 +265,7 @@ impl Worker {
                 let history = self.history.clone();
                 self.spawn(async move {
                     let id = task_id.clone();
-                    let result = blocking(d, move || delete_entry(&history, &id, files))
+                    let result = blocking(move || delete_entry(&history, &id, files))
                         .await
                         .and_then(|r| r);
                     let _ = tx.send(Action::EntryDeleted { task_id, result });
@@ -287,7 +274,7 @@ impl Worker {
             Effect::Open(path) => {
                 self.spawn(async move {
                     let shown = path.display().to_string();
-                    let opened = blocking(d, move || open::that_detached(&path))
+                    let opened = blocking(move || open::that_detached(&path))
                         .await
                         .and_then(|r| r.map_err(|e| e.to_string()));
                     if let Err(e) = opened {
@@ -336,24 +323,20 @@ impl Drop for Worker {
     }
 }
 
-/// Runs `f` on the blocking pool, with this run's log subscriber; a panic becomes an error.
-async fn blocking<T: Send + 'static>(
-    d: Dispatch,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, String> {
-    tokio::task::spawn_blocking(move || {
-        tracing::dispatcher::with_default(&d, || std::panic::catch_unwind(AssertUnwindSafe(f)))
-    })
-    .await
-    .map_err(|e| format!("internal error: {e}"))?
-    .map_err(|_| "internal error (see the log file)".to_owned())
+/// Runs `f` on the blocking pool; a panic becomes an error. (Logs go to the one global
+/// subscriber the start-up installs.)
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(move || std::panic::catch_unwind(AssertUnwindSafe(f)))
+        .await
+        .map_err(|e| format!("internal error: {e}"))?
+        .map_err(|_| "internal error (see the log file)".to_owned())
 }
 
 /// At start: expires what the service no longer keeps, then hands the app every task of this
 /// service still generating or with images not saved, to be followed again.
-async fn resume(history: History, base_url: String, tx: Sender, d: Dispatch) {
+async fn resume(history: History, base_url: String, tx: Sender) {
     let now = chrono::Utc::now().timestamp_millis();
-    let result = blocking(d, move || {
+    let result = blocking(move || {
         history.expire(now)?;
         history.unsettled()
     })
@@ -419,12 +402,7 @@ fn delete_entry(history: &History, task_id: &str, files: bool) -> Result<usize, 
 }
 
 /// Decodes the newest requested image; requests that arrive meanwhile replace each other.
-async fn decoder(
-    mut rx: watch::Receiver<Option<DecodeJob>>,
-    tx: Sender,
-    protocol: Protocol,
-    d: Dispatch,
-) {
+async fn decoder(mut rx: watch::Receiver<Option<DecodeJob>>, tx: Sender, protocol: Protocol) {
     while rx.changed().await.is_ok() {
         let Some(job) = rx.borrow_and_update().clone() else {
             continue;
@@ -432,11 +410,10 @@ async fn decoder(
         let DecodeJob { req, path, cells } = job;
         // Kitty ids are 32-bit and never 0; requests only grow, so ids do not repeat soon.
         let kitty_id = (req % u64::from(u32::MAX)) as u32 + 1;
-        let result = blocking(d.clone(), move || {
-            decode_fitted(&path, cells, Encoding::probe(protocol, kitty_id))
-        })
-        .await
-        .and_then(|r| r);
+        let result =
+            blocking(move || decode_fitted(&path, cells, Encoding::probe(protocol, kitty_id)))
+                .await
+                .and_then(|r| r);
         if tx.send(Action::ImageDecoded { req, result }).is_err() {
             return;
         }

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
-use tracing::Dispatch;
 
 use super::clients::{Clients, Switch, current};
 use super::{Sender, blocking};
@@ -59,25 +58,14 @@ pub(super) struct Account {
     callbacks: Option<Arc<Callbacks>>,
     history: History,
     tx: Sender,
-    dispatch: Dispatch,
     utc_offset: i32,
 }
 
 impl Account {
     /// Starts the task that takes in callbacks, when a listener runs.
-    pub(super) fn new(
-        setup: AccountSetup,
-        history: History,
-        tx: Sender,
-        dispatch: Dispatch,
-    ) -> Account {
+    pub(super) fn new(setup: AccountSetup, history: History, tx: Sender) -> Account {
         let callbacks = setup.callbacks.map(|(callbacks, events)| {
-            tokio::spawn(take_callbacks(
-                events,
-                history.clone(),
-                tx.clone(),
-                dispatch.clone(),
-            ));
+            tokio::spawn(take_callbacks(events, history.clone(), tx.clone()));
             Arc::new(callbacks)
         });
         Account {
@@ -86,7 +74,6 @@ impl Account {
             callbacks,
             history,
             tx,
-            dispatch,
             utc_offset: setup.utc_offset,
         }
     }
@@ -107,7 +94,6 @@ impl Account {
             info: self.info.clone(),
             history: self.history.clone(),
             tx: self.tx.clone(),
-            d: self.dispatch.clone(),
             utc_offset: self.utc_offset,
             switch,
         };
@@ -121,7 +107,6 @@ struct Job {
     info: Arc<Mutex<AccountInfo>>,
     history: History,
     tx: Sender,
-    d: Dispatch,
     utc_offset: i32,
     switch: Switch,
 }
@@ -171,11 +156,10 @@ impl Job {
                 let base = self.info().base_url;
                 let (h, offset) = (self.history.clone(), self.utc_offset);
                 let now = chrono::Utc::now().timestamp_millis();
-                let result = blocking(self.d.clone(), move || {
-                    h.usage(&base, now, offset, 30).map_err(|e| e.to_string())
-                })
-                .await
-                .and_then(|r| r);
+                let result =
+                    blocking(move || h.usage(&base, now, offset, 30).map_err(|e| e.to_string()))
+                        .await
+                        .and_then(|r| r);
                 let _ = self.tx.send(Action::UsageLoaded { req, result });
             }
             _ => {}
@@ -211,7 +195,7 @@ impl Job {
                     .into(),
             );
         };
-        blocking(self.d.clone(), move || {
+        blocking(move || {
             let loaded = Config::load(&dir).map_err(|e| e.to_string())?;
             let mut config = loaded.config;
             change(&mut config).map_err(|e| e.to_string())?;
@@ -250,7 +234,7 @@ impl Job {
             ));
         };
         let wanted = name.to_owned();
-        let found = blocking(self.d.clone(), move || {
+        let found = blocking(move || {
             let loaded = Config::load(&dir).map_err(|e| e.to_string())?;
             let low = loaded.config.low_balance;
             Ok::<_, String>(loaded.config.profile(&wanted).map(|p| {
@@ -298,7 +282,7 @@ impl Job {
             api_key: Some(key.clone()),
             ..self.switch.config()
         };
-        let built = blocking(self.d.clone(), move || Client::new(config))
+        let built = blocking(move || Client::new(config))
             .await
             .map_err(|e| Failure::new(crate::api::ErrorClass::Other, e))
             .and_then(|r| r.map_err(Failure::from));
@@ -388,7 +372,7 @@ impl Job {
             api_key: Some(key.clone()),
             ..self.switch.config()
         };
-        if let Err(why) = self.switch.begin(config, self.d.clone()).await {
+        if let Err(why) = self.switch.begin(config).await {
             let _ = self.tx.send(Action::KeyRejected(format!(
                 "profile {profile:?} could not be used ({why}); the previous one stays"
             )));
@@ -440,7 +424,6 @@ async fn take_callbacks(
     mut events: mpsc::UnboundedReceiver<CallbackPayload>,
     history: History,
     tx: Sender,
-    d: Dispatch,
 ) {
     while let Some(payload) = events.recv().await {
         let Some(record) = payload.record() else {
@@ -450,7 +433,7 @@ async fn take_callbacks(
         tracing::info!(task_id = %record.task_id, status = %record.status, "callback received");
         let (h, r) = (history.clone(), record.clone());
         let now = chrono::Utc::now().timestamp_millis();
-        if let Ok(Err(e)) = blocking(d.clone(), move || h.record(&r, now)).await {
+        if let Ok(Err(e)) = blocking(move || h.record(&r, now)).await {
             tracing::warn!(task_id = %record.task_id, "could not record the callback: {e}");
         }
         if tx.send(Action::CallbackReceived(record)).is_err() {

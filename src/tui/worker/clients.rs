@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
-use tracing::Dispatch;
 
 use super::blocking;
 use crate::api::{Client, ClientConfig};
@@ -56,7 +55,6 @@ impl Switch {
     pub(super) fn begin(
         &self,
         config: ClientConfig,
-        d: Dispatch,
     ) -> impl Future<Output = Result<(), String>> + Send + 'static {
         let previous = std::mem::replace(
             &mut *self.config.lock().unwrap_or_else(|p| p.into_inner()),
@@ -68,7 +66,7 @@ impl Switch {
             .send_replace(ClientSlot::Building { last, key: change });
         let this = self.clone();
         async move {
-            let built = blocking(d, move || Client::new(config).map_err(|e| e.to_string()))
+            let built = blocking(move || Client::new(config).map_err(|e| e.to_string()))
                 .await
                 .and_then(|r| r);
             let mut rejected = None;
