@@ -457,3 +457,59 @@ async fn an_update_to_a_journal_only_task_takes_the_journal_in() {
     assert_eq!(entry.status, Status::Success);
     assert_eq!(entry.images.len(), 1);
 }
+
+/// A disk that takes nothing when the id arrives (the database refuses the row, the journal
+/// cannot be written): the id is said, kept in memory, and written with the next answer once
+/// the disk takes writes again.
+#[tokio::test]
+async fn an_id_the_disk_refused_is_kept_once_it_can_be() {
+    let emu = emulator(300).await;
+    let client = client(&emu);
+    let data = tempfile::tempdir().unwrap();
+    let history = History::open_in(data.path()).unwrap();
+    let workflow = Workflow::new(history.clone(), data.path().to_owned());
+    // The database refuses new tasks, as a full disk would; the journal cannot be opened.
+    let db = rusqlite::Connection::open(data.path().join("history.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER full BEFORE INSERT ON tasks BEGIN SELECT RAISE(FAIL, 'disk full'); END;",
+    )
+    .unwrap();
+    let journal = data.path().join("tasks.jsonl");
+    std::fs::create_dir(&journal).unwrap();
+
+    let submitted = workflow
+        .submit(
+            &client,
+            request("no room", Variants::One),
+            None,
+            &CancellationToken::new(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    let warning = submitted.warning.clone().unwrap_or_default();
+    assert!(warning.contains(&submitted.task_id), "{warning}");
+    assert!(warning.contains("note the id down"), "{warning}");
+    assert_eq!(workflow.unkept(), [submitted.task_id.clone()]);
+    assert!(history.get(&submitted.task_id).unwrap().is_none());
+
+    // Room again: the next answer written keeps the id first.
+    db.execute_batch("DROP TRIGGER full;").unwrap();
+    std::fs::remove_dir(&journal).unwrap();
+    let record = workflow
+        .follow(
+            &client,
+            &submitted.task_id,
+            &quick(),
+            &CancellationToken::new(),
+            |_| ControlFlow::Continue(()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(record.status, fouro::api::TaskStatus::Success);
+    assert!(workflow.unkept().is_empty());
+    let entry = history.get(&submitted.task_id).unwrap().expect("kept at last");
+    assert_eq!(entry.status, Status::Success);
+    assert_eq!(entry.params.prompt.as_deref(), Some("no room"));
+    assert!(history.in_flight().unwrap().is_empty(), "the call's record ended");
+}
