@@ -508,8 +508,14 @@ async fn an_id_the_disk_refused_is_kept_once_it_can_be() {
         .unwrap();
     assert_eq!(record.status, fouro::api::TaskStatus::Success);
     assert!(workflow.unkept().is_empty());
-    let entry = history.get(&submitted.task_id).unwrap().expect("kept at last");
+    let entry = history
+        .get(&submitted.task_id)
+        .unwrap()
+        .expect("kept at last");
     assert_eq!(entry.status, Status::Success);
     assert_eq!(entry.params.prompt.as_deref(), Some("no room"));
-    assert!(history.in_flight().unwrap().is_empty(), "the call's record ended");
+    assert!(
+        history.in_flight().unwrap().is_empty(),
+        "the call's record ended"
+    );
 }
