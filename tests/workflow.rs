@@ -490,7 +490,7 @@ async fn an_id_the_disk_refused_is_kept_once_it_can_be() {
     let warning = submitted.warning.clone().unwrap_or_default();
     assert!(warning.contains(&submitted.task_id), "{warning}");
     assert!(warning.contains("note the id down"), "{warning}");
-    assert_eq!(workflow.unkept(), [submitted.task_id.clone()]);
+    assert_eq!(workflow.unkept(), std::slice::from_ref(&submitted.task_id));
     assert!(history.get(&submitted.task_id).unwrap().is_none());
 
     // Room again: the next answer written keeps the id first.
