@@ -51,7 +51,10 @@ pub(crate) async fn record_info(
         );
     }
     task.polls_served.push(now);
-    if !task.polled && now.saturating_duration_since(task.created_at) < NULL_DATA_WINDOW {
+    if !task.polled
+        && !state.quirks.no_null_data
+        && now.saturating_duration_since(task.created_at) < NULL_DATA_WINDOW
+    {
         // The service answers `data: null` right after a submit, for a moment.
         task.polled = true;
         return reply::ok(Value::Null);

@@ -159,6 +159,9 @@ pub(crate) struct Quirks {
     /// The next this many record-info answers name another task id than the one asked for
     /// (a service mixing answers up).
     pub wrong_task_ids: u32,
+    /// The first query right after a submit gets the record, not `data: null` (for tests
+    /// that would otherwise wait out that moment).
+    pub no_null_data: bool,
 }
 
 pub(crate) struct StoredFile {
