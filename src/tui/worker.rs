@@ -94,6 +94,7 @@ impl Worker {
             changes: Arc::new(AtomicU64::new(0)),
         };
         let base_url = config.base_url.clone();
+        let workflow = Workflow::new(history.clone(), data_dir);
         let w = Worker {
             tx: tx.clone(),
             clients,
@@ -106,10 +107,10 @@ impl Worker {
                     },
                     ..AccountSetup::default()
                 },
-                history.clone(),
+                &workflow,
                 tx.clone(),
             ),
-            workflow: Workflow::new(history.clone(), data_dir),
+            workflow,
             history,
             poll,
             pollers: HashMap::new(),
@@ -136,7 +137,7 @@ impl Worker {
                 ..self.poll
             };
         }
-        self.account = account::Account::new(setup, self.history.clone(), self.tx.clone());
+        self.account = account::Account::new(setup, &self.workflow, self.tx.clone());
     }
 
     fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> AbortHandle {

@@ -63,9 +63,14 @@ pub(super) struct Account {
 
 impl Account {
     /// Starts the task that takes in callbacks, when a listener runs.
-    pub(super) fn new(setup: AccountSetup, history: History, tx: Sender) -> Account {
+    pub(super) fn new(
+        setup: AccountSetup,
+        workflow: &crate::tasks::Workflow,
+        tx: Sender,
+    ) -> Account {
+        let history = workflow.history().clone();
         let callbacks = setup.callbacks.map(|(callbacks, events)| {
-            tokio::spawn(take_callbacks(events, history.clone(), tx.clone()));
+            tokio::spawn(take_callbacks(events, workflow.clone(), tx.clone()));
             Arc::new(callbacks)
         });
         Account {
@@ -419,10 +424,11 @@ fn view(config: &Config, path: PathBuf, warnings: Vec<String>) -> ProfilesView {
     }
 }
 
-/// Writes each callback's result to the history, then hands it to the app.
+/// Writes each callback's result to the history (through the workflow, as a polled answer
+/// is), then hands it to the app.
 async fn take_callbacks(
     mut events: mpsc::UnboundedReceiver<CallbackPayload>,
-    history: History,
+    workflow: crate::tasks::Workflow,
     tx: Sender,
 ) {
     while let Some(payload) = events.recv().await {
@@ -431,9 +437,7 @@ async fn take_callbacks(
             continue;
         };
         tracing::info!(task_id = %record.task_id, status = %record.status, "callback received");
-        let (h, r) = (history.clone(), record.clone());
-        let now = chrono::Utc::now().timestamp_millis();
-        if let Ok(Err(e)) = blocking(move || h.record(&r, now)).await {
+        if let Some(e) = workflow.record(&record).await {
             tracing::warn!(task_id = %record.task_id, "could not record the callback: {e}");
         }
         if tx.send(Action::CallbackReceived(record)).is_err() {
