@@ -65,6 +65,9 @@ enum Moment {
     Downloading,
 }
 
+/// Each moment is hit this many times: 20 kills in all.
+const ROUNDS: usize = 5;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_waits_lose_no_task_once_sync_has_run() {
     let emu = emulator(1_500).await;
@@ -77,7 +80,7 @@ async fn killed_waits_lose_no_task_once_sync_has_run() {
         Moment::Downloading,
     ];
     let mut killed_during_generate = 0;
-    for round in 0..3 {
+    for round in 0..ROUNDS {
         for (n, moment) in moments.into_iter().enumerate() {
             let prompt = format!("crash {round}-{n} {moment:?}");
             let generates = calls(&emu, "generate").await;
@@ -128,7 +131,7 @@ async fn killed_waits_lose_no_task_once_sync_has_run() {
     // Whatever the service still works on after a cut-off call ends first.
     until("the emulator's tasks ended", || async {
         let t = stats(&emu).await;
-        t["tasks"].as_u64().unwrap_or(0) >= 9
+        t["tasks"].as_u64().unwrap_or(0) >= (ROUNDS * (moments.len() - 1)) as u64
     })
     .await;
 
@@ -142,14 +145,14 @@ async fn killed_waits_lose_no_task_once_sync_has_run() {
     let made = stats(&emu).await["tasks"].as_u64().unwrap_or(0) as usize;
     eprintln!(
         "crash test: {} kills, {} tasks made by the service, {} in the history, {} in flight",
-        3 * moments.len(),
+        ROUNDS * moments.len(),
         made,
         entries.len(),
         in_flight.len()
     );
     // Every call that was cut off is shown as such; every task whose id arrived is kept.
     assert_eq!(in_flight.len(), killed_during_generate, "{in_flight:?}");
-    assert_eq!(entries.len(), 3 * (moments.len() - 1), "{entries:#?}");
+    assert_eq!(entries.len(), ROUNDS * (moments.len() - 1), "{entries:#?}");
     assert!(entries.len() + in_flight.len() >= made, "{made} made");
     for e in &entries {
         assert_eq!(e.status, Status::Success, "{}", e.task_id);
