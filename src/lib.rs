@@ -5,7 +5,9 @@ pub mod callback;
 pub mod cli;
 pub mod config;
 pub mod emulator;
+pub mod start;
 pub mod store;
+pub mod tasks;
 pub mod tui;
 
 /// reqwest is built without a default TLS provider (ring instead of aws-lc): install ring once,

@@ -475,6 +475,8 @@ async fn a_prompt_can_come_from_stdin() {
 #[tokio::test]
 async fn status_and_download_of_a_task_finished_long_ago() {
     let emu = emulator(200).await;
+    // Asked at once, the service would answer `data: null` for a moment: not waited out here.
+    control(&emu, "quirks", json!({"null_data": false})).await;
     let data = tempfile::tempdir().unwrap();
     let o = fouro(
         &emu,
@@ -485,7 +487,6 @@ async fn status_and_download_of_a_task_finished_long_ago() {
     .await;
     let id = stdout(&o).trim().to_owned();
     until_ended(&emu, &id).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await; // past the null-data moment
 
     let o = fouro(&emu, data.path(), Some(KEY), &["status", &id, "--json"]).await;
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -635,5 +636,44 @@ async fn the_app_without_a_key_says_how_to_set_one() {
     assert!(
         err.contains("FOURO_API_KEY") && err.contains("fouro demo"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn sync_ends_with_exit_6_when_the_service_answers_no_task() {
+    let emu = emulator(60_000).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut ids = Vec::new();
+    for prompt in ["one", "two"] {
+        let o = fouro(&emu, data.path(), Some(KEY), &["generate", prompt]).await;
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        ids.push(stdout(&o).trim().to_owned());
+    }
+    // The service goes away: its port refuses every connection.
+    let down = emu.base_url();
+    emu.shutdown().await;
+    let started = std::time::Instant::now();
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_fouro"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("FOURO_DATA_DIR", data.path())
+        .env("FOURO_CONFIG_DIR", data.path().join("config"))
+        .env("FOURO_BASE_URL", &down)
+        .env("FOURO_API_KEY", KEY)
+        .args(["--retries", "1", "sync"])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(code(&o), 6, "{err}");
+    assert!(err.contains("answered none of the tasks"), "{err}");
+    for id in &ids {
+        assert!(err.contains(id.as_str()), "{id} named as left: {err}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
     );
 }

@@ -638,17 +638,14 @@ async fn a_low_balance_is_warned_about_before_submitting() {
         stderr(&o)
     );
 
-    // Enough for the task, but below the configured mark.
+    // Enough for the task, though below the configured mark: the one rule the app asks by
+    // (the observed cost decides once there is one), so no warning.
     control(&emu, "credits", json!({"credits": 60})).await;
     let text = format!("low_balance = 100\n{}", home.config_text());
     std::fs::write(home.config_file(), text).unwrap();
     let o = home.run(&[], None, &["generate", "three"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("balance 60 is below low_balance (100, this costs ~6 credits)"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(!stderr(&o).contains("balance"), "{}", stderr(&o));
 
     // A balance that cannot be read does not stop the submit.
     fault(&emu, "credit", 1, "code", json!({"code": 500})).await;

@@ -1016,6 +1016,7 @@ fn journal_entry(id: &str, text: &str) -> JournalEntry {
             files_url: vec!["https://files.example/ref.png".into()],
             ..GenerateRequest::default()
         },
+        submission: None,
     }
 }
 

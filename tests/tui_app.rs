@@ -565,7 +565,6 @@ async fn a_submission_runs_end_to_end_through_the_worker() {
         history.clone(),
         Protocol::Blocks,
         poll,
-        tracing::Dispatch::none(),
     )
     .expect("a worker");
     let mut a = app(160, 48, Instant::now());
@@ -1151,7 +1150,6 @@ fn demo_worker(
         History::open_in(data).expect("a history"),
         Protocol::Blocks,
         PollOptions::default(),
-        tracing::Dispatch::none(),
     )
     .expect("a worker");
     (worker, rx)

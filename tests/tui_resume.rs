@@ -81,7 +81,6 @@ async fn the_app_resumes_unsettled_tasks_from_the_history() {
         history.clone(),
         Protocol::Blocks,
         poll,
-        tracing::Dispatch::none(),
     )
     .expect("a worker");
     let mut a = app(160, 48, Instant::now());

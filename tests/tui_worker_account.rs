@@ -43,7 +43,6 @@ fn worker(
         History::open_in(data).expect("a history"),
         Protocol::Blocks,
         poll,
-        tracing::Dispatch::none(),
     )
     .expect("a worker");
     (worker, rx)

@@ -20,8 +20,8 @@ const SLOW_POLL: Duration = Duration::from_secs(15);
 /// finish a run whose callback was refused.
 const ENV_SLOW_POLL_MS: &str = "FOURO_CALLBACK_POLL_MS";
 
-/// How polling goes while a listener waits for the callback.
-pub(crate) fn slow_poll() -> PollOptions {
+/// How polling goes while a listener waits for the callback: slower, within the same limit.
+pub(crate) fn slow_poll(opts: PollOptions) -> PollOptions {
     let first = std::env::var(ENV_SLOW_POLL_MS)
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -30,7 +30,7 @@ pub(crate) fn slow_poll() -> PollOptions {
     PollOptions {
         first_interval: first,
         max_interval: first * 2,
-        ..PollOptions::default()
+        ..opts
     }
 }
 
@@ -93,7 +93,7 @@ impl Callbacks {
     /// call; it also proves an unsigned callback), else, for a signed callback, the callback's
     /// content. `None`: the callback could not be confirmed, so polling goes on.
     pub async fn confirm(&self, client: &Client, payload: &CallbackPayload) -> Option<TaskRecord> {
-        match client.record_info(&payload.task_id).await {
+        match crate::tasks::follow::ask(client, &payload.task_id).await {
             Ok(Some(record)) if record.status.is_final() => return Some(record),
             Ok(_) => tracing::info!(task = %payload.task_id, "callback came before the record"),
             Err(e) => tracing::info!(task = %payload.task_id, "callback not confirmed: {e}"),

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::output::{status_json, status_text};
 use super::saving::{Target, save_all};
-use super::{CreditsArgs, Failure, GlobalArgs, balance, exit, open_history, usage};
+use super::{CreditsArgs, Failure, GlobalArgs, exit, open_history, usage};
 use crate::api::types::format_credits;
 use crate::api::{Error, Result, TaskStatus};
 
@@ -24,7 +24,7 @@ fn check_task_id(task_id: &str) -> Result<()> {
 pub async fn status(global: &GlobalArgs, task_id: &str, json: bool) -> Result<u8, Failure> {
     check_task_id(task_id)?;
     let client = global.client()?;
-    let record = client.record_info(task_id).await?;
+    let record = crate::tasks::follow::ask(&client, task_id).await?;
     if json {
         println!("{}", status_json(task_id, record.as_ref()));
     } else {
@@ -42,12 +42,14 @@ pub async fn credits(global: &GlobalArgs, args: &CreditsArgs) -> Result<u8, Fail
     }
     let json = args.json;
     let client = global.client()?;
-    let credits = client.credits().await?;
     // Every reading is a point of the usage; a history that cannot be opened loses only that.
-    match open_history(&crate::config::data_dir()).await {
-        Ok(h) => balance::keep(&h, client.base_url(), credits).await,
-        Err(e) => tracing::warn!("balance reading not kept: {e}"),
-    }
+    let credits = match open_history(&crate::config::data_dir()).await {
+        Ok(h) => crate::tasks::read_balance(&client, &h).await?,
+        Err(e) => {
+            tracing::warn!("balance reading not kept: {e}");
+            client.credits().await?
+        }
+    };
     if json {
         println!(
             "{}",
@@ -75,7 +77,7 @@ pub async fn download(
             None
         }
     };
-    let record = client.record_info(task_id).await?;
+    let record = crate::tasks::follow::ask(&client, task_id).await?;
     let known = match (&history, &record) {
         (Some(h), Some(r)) => {
             let r = r.clone();

@@ -3,19 +3,20 @@
 //! images.
 
 use std::io::{IsTerminal, Read};
+use std::ops::ControlFlow;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 use super::callbacks::{Callbacks, slow_poll};
 use super::output::status_json;
 use super::saving::{Target, save_all};
-use super::{Failure, GenerateArgs, GlobalArgs, balance, exit, exit_code, open_history};
+use super::{Failure, GenerateArgs, GlobalArgs, exit, exit_code, open_history};
 use crate::api::input::{ImageSource, check_set};
-use crate::api::poll::{PollOptions, wait_for_task};
+use crate::api::poll::PollOptions;
 use crate::api::{Client, Error, Result, TaskRecord};
-use crate::store::usage::observed_cost;
-use crate::store::{self, History, Params, Reference};
+use crate::tasks::{Progress, Request, Stage, Workflow, policy};
 
 pub async fn run(global: &GlobalArgs, args: GenerateArgs) -> Result<u8, Failure> {
     let prompt = match args.prompt.as_deref() {
@@ -52,75 +53,57 @@ pub async fn run(global: &GlobalArgs, args: GenerateArgs) -> Result<u8, Failure>
     // A task the history cannot take could be lost: refuse before any credit is spent.
     let data_dir = crate::config::data_dir();
     let history = open_history(&data_dir).await?;
+    let workflow = Workflow::new(history.clone(), data_dir.clone());
 
     let mut callbacks = listen(global, &args).await;
-
-    let mut ref_list = Vec::with_capacity(refs.len());
-    for r in &refs {
-        if matches!(r, ImageSource::File(_)) && !args.json {
-            eprintln!("uploading {}", r.label());
-        }
-        ref_list.push(reference(r, &client).await?);
-    }
-    let mask = match &mask {
-        Some(m) => Some(reference(m, &client).await?),
-        None => None,
-    };
-    let params = Params {
+    let callback_url = args
+        .callback_url
+        .clone()
+        .or_else(|| callbacks.as_ref().map(|c| c.url().to_owned()));
+    let per_image = workflow.cost_per_image(client.base_url()).await;
+    let request = Request {
         prompt,
-        refs: ref_list,
+        refs,
         mask,
         size: args.size,
         variants: args.variants,
         enhance: args.enhance,
         fallback: args.fallback,
-        callback_url: args
-            .callback_url
-            .clone()
-            .or_else(|| callbacks.as_ref().map(|c| c.url().to_owned())),
     };
-
-    // The balance right before the call: the task's cost is what it drops by.
-    let reader = balance::reader(global);
-    let before = match &reader {
-        Some(r) => balance::read(r, Some(&history)).await,
-        None => None,
-    };
-    if let Some(b) = before {
-        let estimate = estimate(&history, client.base_url(), args.variants.count()).await;
-        if let Some(w) = balance::low_balance_warning(b, account.low_balance, estimate) {
-            eprintln!("fouro: warning: {w}");
-        }
-    }
-
-    let task_id = client.generate(&params.request()).await?;
-    let created_at = chrono::Utc::now().timestamp_millis();
-    if let Some(c) = &callbacks {
-        c.expect(&task_id);
-    }
-
-    // Keep the id before anything else happens with it: the service cannot list tasks.
-    let kept = {
-        let (h, dir, id, base) = (
-            history.clone(),
-            data_dir.clone(),
-            task_id.clone(),
-            client.base_url().to_owned(),
-        );
-        let params = params.clone();
-        tokio::task::spawn_blocking(move || {
-            store::keep_task(Some(&h), &dir, &id, &base, &params, created_at)
-        })
-        .await
-        .unwrap_or_else(|e| {
-            Err(format!(
-                "task {task_id} could not be recorded ({e}): note the id down"
-            ))
-        })
-    };
-    match kept {
-        Ok(None) => {}
-        Ok(Some(warning)) | Err(warning) => eprintln!("fouro: warning: {warning}"),
+    let json = args.json;
+    let submitted = workflow
+        .submit(
+            &client,
+            request,
+            callback_url,
+            &CancellationToken::new(),
+            |stage| match stage {
+                Stage::Uploading { name, .. } if !json => eprintln!("uploading {name}"),
+                Stage::Creating {
+                    balance: Some(balance),
+                } => {
+                    let short = policy::shortfall(
+                        balance,
+                        account.low_balance,
+                        per_image,
+                        args.variants.count(),
+                    );
+                    if let Some(s) = short {
+                        eprintln!("fouro: warning: {}", s.warning());
+                    }
+                }
+                Stage::Created { task_id } => {
+                    if let Some(c) = &callbacks {
+                        c.expect(&task_id);
+                    }
+                }
+                _ => {}
+            },
+        )
+        .await?;
+    let task_id = submitted.task_id.clone();
+    if let Some(warning) = &submitted.warning {
+        eprintln!("fouro: warning: {warning}");
     }
 
     if !args.json {
@@ -134,29 +117,34 @@ pub async fn run(global: &GlobalArgs, args: GenerateArgs) -> Result<u8, Failure>
     }
 
     let mut last = None;
+    let opts = match callbacks {
+        Some(_) => slow_poll(global.poll_options()),
+        None => global.poll_options(),
+    };
     let followed = follow(
+        &workflow,
         &client,
-        &history,
         &task_id,
+        &opts,
         &mut last,
         callbacks.as_mut(),
         args.json,
     )
     .await;
     // The task has ended (well or not): what it cost is what the balance dropped by.
-    if let (Some(before), Some(reader), Ok(_) | Err(Error::TaskFailed { .. })) =
-        (before, &reader, &followed)
-    {
-        let success = followed.is_ok();
-        cost(reader, &history, &task_id, before, success).await;
+    if let Ok(record) = &followed {
+        workflow
+            .observe_cost(&client, &task_id, !record.status.is_failure())
+            .await;
     }
+    let followed = followed.and_then(ended);
     let outcome = match followed {
         Ok(record) => {
             let target = Target {
                 history: Some(&history),
                 data_dir: &data_dir,
                 known: None,
-                created_at,
+                created_at: submitted.created_at,
                 out: args.out.as_deref(),
                 print: !args.json,
             };
@@ -175,6 +163,12 @@ pub async fn run(global: &GlobalArgs, args: GenerateArgs) -> Result<u8, Failure>
     };
     if let Some(c) = callbacks {
         c.shutdown().await;
+    }
+    // An id the disk never took is said once more, where a script sees it last.
+    for id in workflow.unkept() {
+        eprintln!(
+            "fouro: warning: task {id} is still not recorded on disk: note the id down (`fouro status {id}` follows it)"
+        );
     }
     let (record, files) = match outcome {
         Ok(done) => done,
@@ -237,80 +231,47 @@ async fn listen(global: &GlobalArgs, args: &GenerateArgs) -> Option<Callbacks> {
     }
 }
 
-/// What this submit will probably cost: the usual cost of an image, as observed, times the
-/// variants; `None` until costs were observed.
-async fn estimate(history: &History, base_url: &str, variants: u32) -> Option<f64> {
-    let base = base_url.to_owned();
-    let now = chrono::Utc::now().timestamp_millis();
-    let offset = chrono::Local::now().offset().local_minus_utc();
-    let usage = history
-        .blocking(move |h| h.usage(&base, now, offset, 30))
-        .await;
-    usage
-        .ok()?
-        .cost_per_image()
-        .map(|c| c * f64::from(variants))
-}
-
-/// Reads the balance after the task and keeps the task's observed cost. A failed task is
-/// refunded: its cost is kept only when the refund shows already (0), never a charge that may
-/// still come back.
-async fn cost(reader: &Client, history: &History, task_id: &str, before: f64, success: bool) {
-    let Some(after) = balance::read(reader, Some(history)).await else {
-        return;
-    };
-    let Some(cost) = observed_cost(before, after).filter(|c| success || *c == 0.0) else {
-        return;
-    };
-    let id = task_id.to_owned();
-    if let Err(e) = history.blocking(move |h| h.set_cost(&id, cost)).await {
-        tracing::warn!("the task's cost was not kept: {e}");
-    }
-}
-
-/// A reference as the history keeps it: a local file by its absolute path (and uploaded), a
-/// URL as itself.
-async fn reference(source: &ImageSource, client: &Client) -> Result<Reference> {
-    let origin = match source {
-        ImageSource::Url(u) => u.clone(),
-        ImageSource::File(p) => std::path::absolute(p)
-            .unwrap_or_else(|_| p.clone())
-            .display()
-            .to_string(),
-    };
-    Ok(Reference {
-        origin,
-        url: source.resolve(client).await?,
-    })
-}
-
-/// Follows the task until it ends, drawing a progress bar on stderr when it is a terminal,
-/// recording every answer in the history, and keeping the last one in `last`. With a
-/// listener, the callback ends the wait and polling is only the slow fallback.
+/// Follows the task until it ends, drawing a progress bar on stderr when it is a terminal
+/// (each retry said on it, or on a line of its own otherwise), every answer recorded in the
+/// history first, the last one kept in `last`. With a listener, the callback ends the wait
+/// and polling is only the slow fallback.
 async fn follow(
+    workflow: &Workflow,
     client: &Client,
-    history: &History,
     task_id: &str,
+    opts: &PollOptions,
     last: &mut Option<TaskRecord>,
     callbacks: Option<&mut Callbacks>,
     json: bool,
 ) -> Result<TaskRecord> {
     let bar = progress_bar();
-    let result = match callbacks {
-        None => {
-            poll(
-                client,
-                history,
-                task_id,
-                last,
-                &bar,
-                &PollOptions::default(),
-            )
-            .await
+    let stop = CancellationToken::new();
+    let polling = workflow.follow(client, task_id, opts, &stop, |p| {
+        match p {
+            Progress::Update(r) => {
+                bar.set_message(r.status.as_str());
+                bar.set_position((r.progress * 100.0).round() as u64);
+                *last = Some(r.clone());
+            }
+            Progress::Retry(retry) => {
+                if bar.is_hidden() {
+                    eprintln!("fouro: {}", retry.line());
+                } else {
+                    bar.set_message(format!(
+                        "retry {} in {} s",
+                        retry.attempt,
+                        retry.next_in.as_secs_f64().ceil() as u64
+                    ));
+                    bar.suspend(|| eprintln!("fouro: {}", retry.line()));
+                }
+            }
+            Progress::Warning(w) => bar.suspend(|| eprintln!("fouro: warning: {w}")),
         }
+        ControlFlow::Continue(())
+    });
+    let result = match callbacks {
+        None => polling.await,
         Some(callbacks) => {
-            let opts = slow_poll();
-            let polling = poll(client, history, task_id, last, &bar, &opts);
             tokio::pin!(polling);
             loop {
                 tokio::select! {
@@ -322,16 +283,16 @@ async fn follow(
                         let Some(record) = callbacks.confirm(client, &payload).await else {
                             continue;
                         };
-                        let kept = keep_record(history, &record);
+                        let kept = workflow.record(&record).await;
                         bar.suspend(|| {
-                            if let Err(e) = kept {
+                            if let Some(e) = kept {
                                 eprintln!("fouro: warning: {e}");
                             }
                             if !json {
                                 eprintln!("the result came through the callback");
                             }
                         });
-                        break ended(record);
+                        break Ok(record);
                     }
                 }
             }
@@ -341,40 +302,7 @@ async fn follow(
     result
 }
 
-/// Polls within the contract's limits until the task ends.
-async fn poll(
-    client: &Client,
-    history: &History,
-    task_id: &str,
-    last: &mut Option<TaskRecord>,
-    bar: &ProgressBar,
-    opts: &PollOptions,
-) -> Result<TaskRecord> {
-    let mut warned = false;
-    wait_for_task(client, task_id, opts, |r| {
-        bar.set_message(r.status.as_str());
-        bar.set_position((r.progress * 100.0).round() as u64);
-        *last = Some(r.clone());
-        // One quick statement, and the poll waits close to a second between rounds.
-        if let Err(e) = keep_record(history, r)
-            && !warned
-        {
-            warned = true;
-            bar.suspend(|| eprintln!("fouro: warning: {e}"));
-        }
-    })
-    .await
-}
-
-/// Records a task's state in the history; the error says what was not kept.
-fn keep_record(history: &History, record: &TaskRecord) -> std::result::Result<(), String> {
-    history
-        .record(record, chrono::Utc::now().timestamp_millis())
-        .map(drop)
-        .map_err(|e| format!("could not record the task's state: {e}"))
-}
-
-/// A final record as `wait_for_task` gives it: a failed task is an error.
+/// A final record: a failed task is an error.
 fn ended(record: TaskRecord) -> Result<TaskRecord> {
     if record.status.is_failure() {
         return Err(Error::TaskFailed {

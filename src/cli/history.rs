@@ -7,7 +7,8 @@ use super::output::{entry_json, entry_line, entry_prefix_width};
 use super::{Failure, HistoryArgs, exit, open_history};
 use crate::api::Error;
 use crate::store::history::{FILE_NAME, move_aside};
-use crate::store::{Query, StoreError};
+use crate::store::text::escape_controls;
+use crate::store::{ID_UNKNOWN, InFlight, Query, StoreError};
 
 /// The prompt's width when stdout is not a terminal, and its most on one.
 const PROMPT_WIDTH: usize = 60;
@@ -31,6 +32,8 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
             .blocking(move |h| Ok((h.page(&query, 0, limit)?, h.count(&query)?)))
             .await?
     };
+    // Generate calls cut off before their answer: shown first, whatever the filter.
+    let in_flight = history.blocking(|h| h.in_flight()).await?;
 
     if args.json {
         let list = entries
@@ -45,6 +48,9 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
         return Ok(exit::OK);
     }
 
+    for f in in_flight.iter().rev() {
+        println!("{}", in_flight_line(f));
+    }
     let columns = terminal_columns();
     for entry in &entries {
         let width = match columns {
@@ -56,7 +62,7 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
         println!("{}", entry_line(entry, width));
     }
     // Counts go to stderr: stdout stays one line per entry for scripts.
-    if entries.is_empty() {
+    if entries.is_empty() && in_flight.is_empty() {
         if query == Query::default() {
             eprintln!("the history is empty: tasks appear here once `fouro generate` submits them");
         } else {
@@ -69,6 +75,29 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
         );
     }
     Ok(exit::OK)
+}
+
+/// A generate call whose answer never came: when, what was asked, and what to do.
+fn in_flight_line(f: &InFlight) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(f.started_at)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let prompt = f
+        .params
+        .prompt
+        .as_deref()
+        .map(escape_controls)
+        .unwrap_or_default();
+    let prompt: String = prompt.chars().take(PROMPT_WIDTH).collect();
+    format!(
+        "{at}  SUBMITTED  {}  x{}  -  {prompt}  {ID_UNKNOWN}",
+        f.params.size.as_str(),
+        f.params.variants.count()
+    )
 }
 
 /// The terminal's width, when stdout is one.

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::api::poll::PollOptions;
 use crate::api::{self, ApiKey, Client, ClientConfig, ErrorClass, FallbackModel, Size, Variants};
 use crate::config::Resolved;
 use crate::store::{History, StatusFilter, StoreError};
@@ -80,6 +81,17 @@ pub struct GlobalArgs {
         value_name = "N"
     )]
     pub retries: u32,
+    /// Minutes to keep following a task (`generate --wait`, `sync`) through a slow queue and
+    /// a service that fails for a while; the task stays resumable after
+    #[arg(
+        long,
+        global = true,
+        env = "FOURO_FOLLOW_LIMIT",
+        default_value_t = 15,
+        value_name = "MINUTES",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub follow_limit: u64,
     /// config.toml and the environment, resolved on first use (clones share it).
     #[arg(skip)]
     account: Arc<OnceLock<Result<Account, (String, u8)>>>,
@@ -374,6 +386,14 @@ impl GlobalArgs {
         self.settings().base_url
     }
 
+    /// How tasks are followed: the contract's pace, for at most `--follow-limit` minutes.
+    pub fn poll_options(&self) -> PollOptions {
+        PollOptions {
+            give_up_after: Duration::from_secs(self.follow_limit.saturating_mul(60)),
+            ..PollOptions::default()
+        }
+    }
+
     pub fn client(&self) -> api::Result<Client> {
         Client::new(self.client_config())
     }
@@ -448,8 +468,8 @@ async fn run(cli: Cli) -> u8 {
         return e.exit_code();
     }
     let result = match cli.command {
-        None => return crate::tui::run(&cli.global).await,
-        Some(Command::Demo(args)) => return crate::tui::run_demo(&cli.global, &args).await,
+        None => return crate::start::app(&cli.global).await,
+        Some(Command::Demo(args)) => return crate::start::demo(&cli.global, &args).await,
         Some(Command::Emulator(args)) => return emulator::run(args).await,
         Some(Command::Generate(args)) => generate::run(&cli.global, args).await,
         Some(Command::Status { task_id, json }) => {

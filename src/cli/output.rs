@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use crate::api::{TaskRecord, TaskStatus};
 use crate::store::Entry;
-use crate::store::sync::Settled;
 use crate::store::text::escape_controls;
+use crate::tasks::settle::Settled;
 
 /// The status object scripts read: the same keys for every subcommand that prints a task.
 pub fn status_json(task_id: &str, record: Option<&TaskRecord>) -> Value {

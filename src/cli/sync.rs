@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 
 use super::output::settled_line;
 use super::{Failure, GlobalArgs, exit, exit_code, open_history};
-use crate::api::poll::PollOptions;
 use crate::store::history::KEEP_DAYS;
-use crate::store::sync::{Report, same_service, sync};
-use crate::store::{Entry, History};
+use crate::store::{Entry, History, ID_UNKNOWN};
+use crate::tasks::Workflow;
+use crate::tasks::settle::{Report, same_service, sync};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -35,17 +35,12 @@ pub async fn run(global: &GlobalArgs, json: bool) -> Result<u8, Failure> {
         );
     }
 
-    let report = sync(
-        &client,
-        &history,
-        &data_dir,
-        &PollOptions::default(),
-        |settled| {
-            if !json {
-                println!("{}", settled_line(settled));
-            }
-        },
-    )
+    let workflow = Workflow::new(history.clone(), data_dir);
+    let report = sync(&workflow, &client, &global.poll_options(), |settled| {
+        if !json {
+            println!("{}", settled_line(settled));
+        }
+    })
     .await?;
 
     let skipped = skipped(&history, &report).await;
@@ -68,17 +63,38 @@ pub async fn run(global: &GlobalArgs, json: bool) -> Result<u8, Failure> {
                 "{id}  skipped: recorded against {base}; settle it with `fouro sync --base-url {base}`"
             );
         }
+        for f in &report.in_flight {
+            let at = chrono::DateTime::from_timestamp_millis(f.started_at)
+                .map(|t| {
+                    t.with_timezone(&chrono::Local)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            println!("{at}  {ID_UNKNOWN}");
+        }
         println!("{}", summary(&report, skipped.len()));
     }
 
     if report.is_complete() {
         return Ok(exit::OK);
     }
-    let unsettled = report
+    let left: Vec<&str> = report
         .tasks
         .iter()
         .filter(|t| t.error.is_some() || t.missing > 0 || !t.status.is_final())
-        .count();
+        .map(|t| t.task_id.as_str())
+        .collect();
+    let unsettled = left.len();
+    if report.unreachable {
+        return Err(Failure::Said {
+            message: format!(
+                "the service answered none of the tasks: {unsettled} task(s) are left ({}); they stay in the history: run `fouro sync` again when the service is back",
+                left.join(", ")
+            ),
+            code: exit::UNAVAILABLE,
+        });
+    }
     Err(Failure::Said {
         message: format!(
             "{unsettled} task(s) are not settled yet (see above): run `fouro sync` again later"

@@ -134,8 +134,8 @@ pub(crate) async fn next_tasks(
     Json(json!({"ok": true, "queued": queued})).into_response()
 }
 
-/// `POST /emulator/quirks` `{"string_times": bool, "snake_result_urls": bool}`; a missing field
-/// keeps its value.
+/// `POST /emulator/quirks` `{"string_times": bool, "snake_result_urls": bool,
+/// "wrong_task_ids": N, "null_data": bool}`; a missing field keeps its value.
 pub(crate) async fn set_quirks(
     State(shared): State<Arc<Shared>>,
     body: Result<Bytes, BytesRejection>,
@@ -148,11 +148,30 @@ pub(crate) async fn set_quirks(
             Some(_) => Err(failure(format!("{name} must be true or false")).into()),
         }
     };
-    let (string_times, snake) = match (flag("string_times"), flag("snake_result_urls")) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(refusal), _) | (_, Err(refusal)) => return refusal.into_response(),
+    let (string_times, snake, null_data) = match (
+        flag("string_times"),
+        flag("snake_result_urls"),
+        flag("null_data"),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(refusal), _, _) | (_, Err(refusal), _) | (_, _, Err(refusal)) => {
+            return refusal.into_response();
+        }
+    };
+    let wrong = match v.get("wrong_task_ids") {
+        None | Some(Value::Null) => None,
+        Some(n) => match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => Some(n),
+            None => return failure("wrong_task_ids must be a non-negative integer"),
+        },
     };
     let mut state = shared.lock();
+    if let Some(n) = wrong {
+        state.quirks.wrong_task_ids = n;
+    }
+    if let Some(on) = null_data {
+        state.quirks.no_null_data = !on;
+    }
     if let Some(on) = string_times {
         state.quirks.string_times = on;
     }
@@ -160,7 +179,7 @@ pub(crate) async fn set_quirks(
         state.quirks.snake_result_urls = on;
     }
     let q = state.quirks;
-    Json(json!({"ok": true, "string_times": q.string_times, "snake_result_urls": q.snake_result_urls})).into_response()
+    Json(json!({"ok": true, "string_times": q.string_times, "snake_result_urls": q.snake_result_urls, "wrong_task_ids": q.wrong_task_ids, "null_data": !q.no_null_data})).into_response()
 }
 
 /// `POST /emulator/credits` `{"credits": N}`.

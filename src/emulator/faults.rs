@@ -83,6 +83,9 @@ pub(crate) struct Fault {
     pub endpoint: Option<Endpoint>,
     pub remaining: u32,
     pub kind: FaultKind,
+    /// With a rate, each matching call is faulted with this chance (and `remaining` counts
+    /// the faulted ones only): a storm rather than a queue.
+    pub rate: Option<f64>,
 }
 
 impl Fault {
@@ -98,7 +101,16 @@ impl Fault {
             ),
             None => return Err("endpoint is required".into()),
         };
+        let rate = match v.get("rate") {
+            None | Some(Value::Null) => None,
+            Some(r) => Some(
+                r.as_f64()
+                    .filter(|r| *r > 0.0 && *r <= 1.0)
+                    .ok_or("rate must be a number above 0 and at most 1")?,
+            ),
+        };
         let remaining = match v.get("count") {
+            None | Some(Value::Null) if rate.is_some() => u32::MAX,
             None | Some(Value::Null) => 1,
             Some(n) => n
                 .as_u64()
@@ -159,6 +171,7 @@ impl Fault {
             endpoint,
             remaining,
             kind,
+            rate,
         })
     }
 
@@ -184,6 +197,9 @@ impl Fault {
         };
         if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {
             v.extend(extra);
+            if let Some(rate) = self.rate {
+                v.insert("rate".into(), serde_json::json!(rate));
+            }
         }
         v
     }
@@ -209,12 +225,13 @@ impl FaultQueue {
         self.queue.iter().map(Fault::describe).collect()
     }
 
-    /// Takes one use of the oldest fault aimed at `endpoint` (or at any endpoint).
+    /// Takes one use of the oldest fault aimed at `endpoint` (or at any endpoint); a fault
+    /// with a rate applies only when its dice say so.
     pub fn take(&mut self, endpoint: Endpoint) -> Option<FaultKind> {
-        let index = self
-            .queue
-            .iter()
-            .position(|f| f.endpoint.is_none_or(|e| e == endpoint))?;
+        let index = self.queue.iter().position(|f| {
+            f.endpoint.is_none_or(|e| e == endpoint)
+                && f.rate.is_none_or(|r| rand::random::<f64>() < r)
+        })?;
         let fault = self.queue.get_mut(index)?;
         fault.remaining = fault.remaining.saturating_sub(1);
         let kind = fault.kind.clone();

@@ -51,18 +51,20 @@ pub(crate) async fn record_info(
         );
     }
     task.polls_served.push(now);
-    if !task.polled && now.saturating_duration_since(task.created_at) < NULL_DATA_WINDOW {
+    if !task.polled
+        && !state.quirks.no_null_data
+        && now.saturating_duration_since(task.created_at) < NULL_DATA_WINDOW
+    {
         // The service answers `data: null` right after a submit, for a moment.
         task.polled = true;
         return reply::ok(Value::Null);
     }
-    reply::ok(record_json(
-        task,
-        now,
-        shared.duration,
-        state.quirks,
-        &shared.base_url,
-    ))
+    let mut data = record_json(task, now, shared.duration, state.quirks, &shared.base_url);
+    if state.quirks.wrong_task_ids > 0 {
+        state.quirks.wrong_task_ids -= 1;
+        data["taskId"] = json!(format!("{task_id}_someone_else"));
+    }
+    reply::ok(data)
 }
 
 /// How long after a submit the first query may still find no record.

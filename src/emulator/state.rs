@@ -156,6 +156,12 @@ pub(crate) struct Quirks {
     pub string_times: bool,
     /// `response.result_urls` instead of `response.resultUrls`.
     pub snake_result_urls: bool,
+    /// The next this many record-info answers name another task id than the one asked for
+    /// (a service mixing answers up).
+    pub wrong_task_ids: u32,
+    /// The first query right after a submit gets the record, not `data: null` (for tests
+    /// that would otherwise wait out that moment).
+    pub no_null_data: bool,
 }
 
 pub(crate) struct StoredFile {

@@ -17,15 +17,15 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior, params, params_from_iter};
 
 use crate::api::{Size, TaskRecord, Variants};
-use crate::store::journal::Journal;
-use crate::store::schema::MIGRATIONS;
+use crate::store::schema::{MIGRATIONS, migrate, refuse_newer};
 
 pub use super::entry::{Entry, Image, Params, Query, Reference, Status, StatusFilter};
+pub use super::import::move_aside;
 
 /// The database file's name in the data directory.
 pub const FILE_NAME: &str = "history.db";
 /// The schema this fouro writes; older ones are migrated up to it.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 /// How long the service keeps a task and its images.
 pub const KEEP_DAYS: i64 = 14;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -74,54 +74,6 @@ impl History {
         let history = History::open(&dir.join(FILE_NAME))?;
         history.import_journal(dir);
         Ok(history)
-    }
-
-    /// Inserts every journal entry not known yet and renames the journal (it is never
-    /// deleted). A journal whose import failed half-way is kept aside and taken in again at
-    /// the next open; an id already in the history is left as it is there.
-    fn import_journal(&self, dir: &Path) {
-        if let Err(e) = Journal::take(dir) {
-            tracing::warn!(
-                "could not take in {}: {e}",
-                Journal::in_dir(dir).path().display()
-            );
-        }
-        let pending = match Journal::pending(dir) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!("could not list the journals in {}: {e}", dir.display());
-                return;
-            }
-        };
-        for journal in pending {
-            match self.import_file(&journal) {
-                Ok(count) => match journal.mark_imported() {
-                    Ok(done) => tracing::info!(count, "took in the journal {}", done.display()),
-                    Err(e) => tracing::warn!("took in {}: {e}", journal.path().display()),
-                },
-                Err(e) => {
-                    tracing::warn!("could not take in {}: {e}", journal.path().display());
-                }
-            }
-        }
-    }
-
-    /// Inserts a taken journal's entries; read again until no process appended to it
-    /// meanwhile (one that opened it just before it was taken may still write).
-    fn import_file(&self, journal: &Journal) -> std::result::Result<usize, String> {
-        let size = || std::fs::metadata(journal.path()).map(|m| m.len());
-        loop {
-            let before = size().map_err(|e| e.to_string())?;
-            let entries = journal.entries().map_err(|e| e.to_string())?;
-            for e in &entries {
-                let params = Params::from_request(&e.request);
-                self.insert(&e.task_id, &e.base_url, &params, e.submitted_at)
-                    .map_err(|err| format!("task {}: {err}", e.task_id))?;
-            }
-            if size().map_err(|e| e.to_string())? == before {
-                return Ok(entries.len());
-            }
-        }
     }
 
     /// Opens (creating if needed) the database at `path` and migrates it to this version.
@@ -262,7 +214,20 @@ impl History {
     ///
     /// A task the history already saw end is not put back to GENERATING: that is a late
     /// reply (another process polled the same task), not news.
+    ///
+    /// A task the database does not know may be in the journal (kept there when the
+    /// database could not take it): the journal is taken in first, then the answer.
     pub fn record(&self, record: &TaskRecord, now: i64) -> Result<bool> {
+        if self.record_known(record, now)? {
+            return Ok(true);
+        }
+        if let Some(dir) = self.path.parent() {
+            self.import_journal(dir);
+        }
+        self.record_known(record, now)
+    }
+
+    fn record_known(&self, record: &TaskRecord, now: i64) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -547,49 +512,6 @@ fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
-/// A schema this fouro does not know is refused, never touched.
-fn refuse_newer(version: i64, path: &Path) -> Result<()> {
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::Newer {
-            path: path.to_owned(),
-            found: version,
-            known: SCHEMA_VERSION,
-        });
-    }
-    Ok(())
-}
-
-/// Brings the schema up to [`SCHEMA_VERSION`], one migration per transaction. Another
-/// process migrating at the same time is waited for (the write lock), then seen.
-fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
-    loop {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| classify(path, e))?;
-        let version: i64 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| classify(path, e))?;
-        // A newer fouro may have migrated it since `open` looked.
-        refuse_newer(version, path)?;
-        if version == SCHEMA_VERSION {
-            return Ok(());
-        }
-        let Some(step) = usize::try_from(version)
-            .ok()
-            .and_then(|v| MIGRATIONS.get(v))
-        else {
-            return Err(StoreError::Corrupt {
-                path: path.to_owned(),
-                detail: format!("unknown schema version {version}"),
-            });
-        };
-        tx.execute_batch(step).map_err(|e| classify(path, e))?;
-        tx.pragma_update(None, "user_version", version + 1)
-            .map_err(|e| classify(path, e))?;
-        tx.commit().map_err(|e| classify(path, e))?;
-    }
-}
-
 /// Switches the database to WAL (a no-op once it is) and returns the mode it is in.
 ///
 /// The switch turns a read lock into a write lock, which SQLite does not wait for (two
@@ -612,7 +534,7 @@ fn enable_wal(conn: &Connection, path: &Path) -> Result<String> {
 }
 
 /// A damaged file is `Corrupt`; anything else (locked, disk full, permissions) is `Other`.
-fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+pub(super) fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     let corrupt = matches!(
         e.sqlite_error_code(),
@@ -631,129 +553,6 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
     }
 }
 
-/// Moves the database (and its WAL and shared-memory files) aside to
-/// `<name>.moved-<timestamp>` (`-2`, `-3`… if that is taken), so that a fresh one can be
-/// made. Nothing is deleted or replaced. Returns the new path of the database file.
-///
-/// All three move or none does: a WAL left behind would be replayed into the fresh database.
-/// No fouro may have the database open meanwhile.
-pub fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| FILE_NAME.to_owned());
-    let with = |base: &str, suffix: &str| path.with_file_name(format!("{base}{suffix}"));
-    let taken = |base: &str| ["", "-wal", "-shm"].iter().any(|s| with(base, s).exists());
-    let mut target = format!("{name}.moved-{stamp}");
-    let mut n = 2;
-    while taken(&target) {
-        target = format!("{name}.moved-{stamp}-{n}");
-        n += 1;
-    }
-    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        let (from, to) = (with(&name, suffix), with(&target, suffix));
-        if !suffix.is_empty() && !from.exists() {
-            continue;
-        }
-        if let Err(e) = std::fs::rename(&from, &to) {
-            for (from, to) in moved.iter().rev() {
-                let _ = std::fs::rename(to, from);
-            }
-            return Err(std::io::Error::new(
-                e.kind(),
-                format!("cannot move {} to {}: {e}", from.display(), to.display()),
-            ));
-        }
-        moved.push((from, to));
-    }
-    Ok(with(&target, ""))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan(conn: &Connection, sql: &str, args: &[Value]) -> String {
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows = stmt
-            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))
-            .unwrap();
-        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
-    }
-
-    #[test]
-    fn pages_are_read_in_index_order_without_sorting() {
-        let dir = tempfile::tempdir().unwrap();
-        let h = History::open(&dir.path().join(FILE_NAME)).unwrap();
-        let queries = [
-            Query::default(),
-            Query {
-                status: Some(StatusFilter::Success),
-                ..Query::default()
-            },
-            Query {
-                search: Some("fox".into()),
-                size: Some(Size::Portrait),
-                ..Query::default()
-            },
-        ];
-        for query in queries {
-            let (clause, mut args) = query.clause();
-            args.extend([Value::Integer(100), Value::Integer(5_000)]);
-            let sql = format!(
-                "SELECT {COLUMNS} FROM tasks {}",
-                page_tail(&clause, args.len())
-            );
-            let plan = plan(&h.conn(), &sql, &args);
-            assert!(plan.contains("USING INDEX"), "{query:?}: {plan}");
-            assert!(!plan.contains("TEMP B-TREE"), "{query:?}: {plan}");
-        }
-    }
-
-    #[test]
-    fn missing_images_are_found_through_their_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let h = History::open(&dir.path().join(FILE_NAME)).unwrap();
-        let sql = "SELECT task_id FROM images WHERE path IS NULL AND gone = 0";
-        let plan = plan(&h.conn(), sql, &[]);
-        assert!(plan.contains("images_missing"), "{plan}");
-    }
-
-    #[test]
-    fn a_failed_migration_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
-        let mut conn = Connection::open(&path).unwrap();
-        // A file that is some other program's: the first migration cannot run on it.
-        conn.execute_batch("CREATE TABLE images (x);").unwrap();
-        let err = migrate(&mut conn, &path).unwrap_err();
-        assert!(matches!(err, StoreError::Other { .. }), "{err:?}");
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, 0);
-        let tasks: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'tasks'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(tasks, 0, "the half-done migration was rolled back");
-    }
-
-    #[test]
-    fn a_newer_schema_met_while_migrating_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
-        let mut conn = Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 3)
-            .unwrap();
-        match migrate(&mut conn, &path) {
-            Err(StoreError::Newer { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 3),
-            other => panic!("expected Newer, got {other:?}"),
-        }
-    }
-}
+#[path = "history_tests.rs"]
+mod tests;

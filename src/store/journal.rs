@@ -26,6 +26,10 @@ pub struct JournalEntry {
     /// Milliseconds since the epoch.
     pub submitted_at: i64,
     pub request: GenerateRequest,
+    /// The in-flight submission this entry belongs to: with an empty `task_id`, a generate
+    /// call was being made (its id unknown yet); with an id, that call's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -179,6 +183,7 @@ mod tests {
                 prompt: Some("p".into()),
                 ..Default::default()
             },
+            submission: None,
         }
     }
 

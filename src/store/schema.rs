@@ -1,5 +1,11 @@
 //! The history database's schema: the migrations that bring it to the current version.
 
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::history::{Result, SCHEMA_VERSION, StoreError, classify};
+
 /// Each entry migrates the schema from its index to the next version.
 ///
 /// `tasks_newest` is ascending on purpose: every row of an index ends with the rowid, so read
@@ -51,4 +57,55 @@ pub(super) const MIGRATIONS: &[&str] = &[
         balance  REAL NOT NULL
     );
     CREATE INDEX balances_at ON balances (base_url, at);",
+    // 2 -> 3: submissions whose generate call was made but whose task id is not known yet
+    // (a crash mid-call leaves one: a billed task may exist that no client can find).
+    "CREATE TABLE in_flight (
+        key        TEXT PRIMARY KEY NOT NULL,
+        base_url   TEXT NOT NULL,
+        request    TEXT NOT NULL,
+        started_at INTEGER NOT NULL
+    );",
 ];
+
+/// A schema this fouro does not know is refused, never touched.
+pub(super) fn refuse_newer(version: i64, path: &Path) -> Result<()> {
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Newer {
+            path: path.to_owned(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`], one migration per transaction. Another
+/// process migrating at the same time is waited for (the write lock), then seen.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify(path, e))?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| classify(path, e))?;
+        // A newer fouro may have migrated it since `open` looked.
+        refuse_newer(version, path)?;
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let Some(step) = usize::try_from(version)
+            .ok()
+            .and_then(|v| MIGRATIONS.get(v))
+        else {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: format!("unknown schema version {version}"),
+            });
+        };
+        tx.execute_batch(step).map_err(|e| classify(path, e))?;
+        tx.pragma_update(None, "user_version", version + 1)
+            .map_err(|e| classify(path, e))?;
+        tx.commit().map_err(|e| classify(path, e))?;
+    }
+}

@@ -82,10 +82,10 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The local day of `at` (ms) at `offset` seconds from UTC.
 fn day_of(at: i64, offset: i32) -> String {
+    // An offset out of range is taken as UTC.
     chrono::FixedOffset::east_opt(offset)
-        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero is a valid offset"))
-        .timestamp_millis_opt(at)
-        .single()
+        .or_else(|| chrono::FixedOffset::east_opt(0))
+        .and_then(|zone| zone.timestamp_millis_opt(at).single())
         .map(|t| t.format("%Y-%m-%d").to_string())
         .unwrap_or_default()
 }

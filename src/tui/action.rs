@@ -12,7 +12,7 @@ use std::time::Duration;
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::api::input::ImageSource;
-use crate::api::{ApiKey, ErrorClass, FallbackModel, Size, TaskRecord, Variants};
+use crate::api::{ApiKey, ErrorClass, TaskRecord};
 use crate::store::usage::Usage;
 use crate::store::{Entry, Query};
 use crate::tui::preview::Payload;
@@ -207,6 +207,12 @@ pub enum Action {
         generation: u64,
         record: TaskRecord,
     },
+    /// A status query failed for a passing reason and will be tried again.
+    PollRetry {
+        task_id: String,
+        generation: u64,
+        retry: crate::tasks::Retry,
+    },
     /// A poll failed; `stopped` says whether the poller gave up on it.
     PollFailed {
         task_id: String,
@@ -272,17 +278,8 @@ pub enum Action {
     },
 }
 
-/// What a submission sends.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Draft {
-    pub prompt: Option<String>,
-    pub refs: Vec<ImageSource>,
-    pub mask: Option<ImageSource>,
-    pub size: Size,
-    pub variants: Variants,
-    pub enhance: bool,
-    pub fallback: Option<FallbackModel>,
-}
+/// What a submission sends: the workflow's request.
+pub use crate::tasks::Request as Draft;
 
 /// Work the app asks for. The worker runs these; the runner handles the terminal ones.
 #[derive(Debug, Clone)]

@@ -1,7 +1,8 @@
 //! The app's log: a file in the data directory, never the screen, never the key.
 //!
-//! The subscriber is scoped (a `Dispatch` the runner, its tasks and its blocking jobs carry),
-//! so it works whatever global subscriber the binary installed for its subcommands.
+//! The start-up (`crate::start`) installs it as the process's one global subscriber (the
+//! subcommands install theirs, on stderr, instead), so background tasks and blocking jobs log
+//! to it without carrying anything.
 
 use std::path::{Path, PathBuf};
 

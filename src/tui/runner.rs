@@ -21,8 +21,6 @@ use ratatui::DefaultTerminal;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tracing::Dispatch;
-use tracing::instrument::WithSubscriber;
 
 use crate::api::ClientConfig;
 use crate::api::poll::PollOptions;
@@ -46,7 +44,7 @@ pub struct RunConfig {
     pub account: crate::tui::worker::AccountSetup,
     /// No key yet: the app opens on the welcome screen.
     pub welcome: bool,
-    pub dispatch: Dispatch,
+    pub poll: PollOptions,
 }
 
 /// How the app ended.
@@ -146,14 +144,13 @@ async fn event_loop(
         config.data_dir.clone(),
         config.history.clone(),
         graphics.encoding(),
-        PollOptions::default(),
-        config.dispatch.clone(),
+        config.poll,
     )
     .map_err(io::Error::other)?;
     let account = config.account.info.clone();
     worker.set_account(config.account);
     let mut ending = Ending::Quit;
-    let reader = tokio::spawn(event::read(tx.clone()).with_subscriber(config.dispatch.clone()));
+    let reader = tokio::spawn(event::read(tx.clone()));
     let watcher_tx = tx.clone();
     tokio::spawn(async move {
         // If the reader dies, nothing could quit the app: quit.

@@ -13,9 +13,12 @@ mod history_actions;
 mod input;
 pub mod line;
 pub mod low_balance;
+mod options;
 pub mod profile_form;
 pub mod refs;
 pub mod results;
+mod status;
+mod submit;
 pub mod tasks;
 pub mod welcome;
 
@@ -27,9 +30,8 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{TextArea, WrapMode};
 
-use crate::api::{FallbackModel, Size, Variants};
 use crate::store::Entry;
-use crate::tui::action::{AccountInfo, Action, Draft, Effect, Fitted, SubmitStage};
+use crate::tui::action::{AccountInfo, Action, Draft, Effect, Fitted};
 use crate::tui::preview::Payload;
 use crate::tui::ui::layout;
 
@@ -43,30 +45,9 @@ use refs::{References, Slot};
 use tasks::{ImageSlot, Tasks};
 use welcome::WelcomeView;
 
-/// The panes, in Tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Focus {
-    Prompt,
-    References,
-    Options,
-    Tasks,
-    Preview,
-}
-
-impl Focus {
-    pub const ORDER: [Focus; 5] = [
-        Focus::Prompt,
-        Focus::References,
-        Focus::Options,
-        Focus::Tasks,
-        Focus::Preview,
-    ];
-
-    pub fn step(self, delta: isize) -> Focus {
-        let i = Focus::ORDER.iter().position(|f| *f == self).unwrap_or(0) as isize;
-        Focus::ORDER[(i + delta).rem_euclid(Focus::ORDER.len() as isize) as usize]
-    }
-}
+pub use options::{Focus, OptionRow, Options};
+pub use status::{Credits, Level, Message};
+pub use submit::Submission;
 
 /// What fills the screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,112 +103,6 @@ pub enum Overlay {
         draft: Box<Draft>,
         shortfall: Shortfall,
     },
-}
-
-/// The option rows of the options pane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OptionRow {
-    Aspect,
-    Variants,
-    Enhance,
-    Fallback,
-}
-
-impl OptionRow {
-    pub const ALL: [OptionRow; 4] = [
-        OptionRow::Aspect,
-        OptionRow::Variants,
-        OptionRow::Enhance,
-        OptionRow::Fallback,
-    ];
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Options {
-    pub size: Size,
-    pub variants: Variants,
-    pub enhance: bool,
-    /// `None`: no fallback.
-    pub fallback: Option<FallbackModel>,
-    pub row: usize,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            size: Size::Square,
-            variants: Variants::One,
-            enhance: false,
-            fallback: None,
-            row: 0,
-        }
-    }
-}
-
-fn cycle<T: Copy + PartialEq>(all: &[T], current: T, delta: isize) -> T {
-    let i = all.iter().position(|x| *x == current).unwrap_or(0) as isize;
-    all[(i + delta).rem_euclid(all.len() as isize) as usize]
-}
-
-impl Options {
-    pub fn current_row(&self) -> OptionRow {
-        OptionRow::ALL[self.row.min(OptionRow::ALL.len() - 1)]
-    }
-
-    pub fn change(&mut self, row: OptionRow, delta: isize) {
-        match row {
-            OptionRow::Aspect => self.size = cycle(&Size::ALL, self.size, delta),
-            OptionRow::Variants => self.variants = cycle(&Variants::ALL, self.variants, delta),
-            OptionRow::Enhance => self.enhance = !self.enhance,
-            OptionRow::Fallback => {
-                let all = [
-                    None,
-                    Some(FallbackModel::FluxMax),
-                    Some(FallbackModel::GptImage1),
-                ];
-                self.fallback = cycle(&all, self.fallback, delta);
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Credits {
-    pub value: Option<f64>,
-    /// When `value` was read.
-    pub updated: Option<Instant>,
-    /// Why the last refresh failed; with a value shown, the value is stale.
-    pub error: Option<String>,
-    pub loading: bool,
-    pub req: u64,
-}
-
-impl Credits {
-    pub fn is_stale(&self) -> bool {
-        self.value.is_some() && self.error.is_some()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warning,
-    Error,
-}
-
-/// A message shown until dismissed (Esc).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Message {
-    pub level: Level,
-    pub text: String,
-}
-
-/// A submission on its way: uploading references, then creating the task.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Submission {
-    pub job: u64,
-    pub stage: Option<SubmitStage>,
-    pub draft: Draft,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -688,78 +563,6 @@ impl App {
             payload: &fitted.payload,
             rect,
         })
-    }
-
-    /// Builds what a submission sends, or says what is missing.
-    fn draft(&self) -> Result<Draft, String> {
-        let text = self.prompt_text();
-        let prompt = Some(text.trim().to_owned()).filter(|p| !p.is_empty());
-        let (refs, mask) = self.refs.sources()?;
-        if prompt.is_none() && refs.is_empty() {
-            return Err("write a prompt or add a reference image first".into());
-        }
-        Ok(Draft {
-            prompt,
-            refs,
-            mask,
-            size: self.options.size,
-            variants: self.options.variants,
-            enhance: self.options.enhance,
-            fallback: self.options.fallback,
-        })
-    }
-
-    fn submit(&mut self) {
-        if self.refuse_second_submission() {
-            return;
-        }
-        match self.draft() {
-            Ok(draft) => self.submit_draft(draft),
-            Err(why) => self.show(Level::Warning, why),
-        }
-    }
-
-    /// One submission at a time: says so when one is on its way.
-    fn refuse_second_submission(&mut self) -> bool {
-        if self.submission.is_some() {
-            self.show(
-                Level::Warning,
-                "a submission is already on its way: wait for it to reach the service",
-            );
-        }
-        self.submission.is_some()
-    }
-
-    /// Sends `draft` (the editor's, or a history entry's as it was); asks first when the
-    /// balance probably cannot cover it.
-    fn submit_draft(&mut self, draft: Draft) {
-        if self.refuse_second_submission() {
-            return;
-        }
-        if let Some(shortfall) = self.shortfall(&draft) {
-            self.fullscreen = false;
-            self.overlay = Some(Overlay::ConfirmSubmit {
-                draft: Box::new(draft),
-                shortfall,
-            });
-            return;
-        }
-        self.send_draft(draft);
-    }
-
-    /// Sends `draft` without asking.
-    fn send_draft(&mut self, draft: Draft) {
-        if self.refuse_second_submission() {
-            return;
-        }
-        let job = self.id();
-        self.message = None;
-        self.submission = Some(Submission {
-            job,
-            stage: None,
-            draft: draft.clone(),
-        });
-        self.emit(Effect::Submit { job, draft });
     }
 
     /// Quits, or asks first while tasks generate or a submission is on its way. The dialog

@@ -42,6 +42,21 @@ impl App {
                 generation,
                 record,
             } => self.on_task_update(&task_id, generation, &record),
+            Action::PollRetry {
+                task_id,
+                generation,
+                retry,
+            } => {
+                let Some(task) = self
+                    .tasks
+                    .get_mut(&task_id)
+                    .filter(|t| t.poll_gen == generation)
+                else {
+                    return false;
+                };
+                task.note = Some(retry.line());
+                true
+            }
             Action::PollFailed {
                 task_id,
                 generation,

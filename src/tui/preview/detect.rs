@@ -367,7 +367,8 @@ async fn ask_terminal(query: &[u8], timeout: Duration) -> Option<Vec<u8>> {
         std::fs::File::open("/dev/tty").ok()?
     };
     // SAFETY: the `File` owns its descriptor and keeps it open, unchanged, while the
-    // `AsyncFd` owns the `File`.
+    // `AsyncFd` owns the `File`. The one `unsafe` in fouro: tokio registers only descriptors.
+    #[allow(unsafe_code)]
     let input = unsafe { AsyncFd::register_with_interest(input, Interest::READABLE) }.ok()?;
     let mut out = std::io::stdout();
     out.write_all(query).ok()?;

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
-use tracing::Dispatch;
 
-use super::{Clients, Sender, Switch, blocking, current, read_balance};
+use super::clients::{Clients, Switch, current};
+use super::{Sender, blocking};
 use crate::api::types::CallbackPayload;
 use crate::api::{ApiKey, Client, ClientConfig};
 use crate::callback::Listener;
@@ -58,7 +58,6 @@ pub(super) struct Account {
     callbacks: Option<Arc<Callbacks>>,
     history: History,
     tx: Sender,
-    dispatch: Dispatch,
     utc_offset: i32,
 }
 
@@ -66,17 +65,12 @@ impl Account {
     /// Starts the task that takes in callbacks, when a listener runs.
     pub(super) fn new(
         setup: AccountSetup,
-        history: History,
+        workflow: &crate::tasks::Workflow,
         tx: Sender,
-        dispatch: Dispatch,
     ) -> Account {
+        let history = workflow.history().clone();
         let callbacks = setup.callbacks.map(|(callbacks, events)| {
-            tokio::spawn(take_callbacks(
-                events,
-                history.clone(),
-                tx.clone(),
-                dispatch.clone(),
-            ));
+            tokio::spawn(take_callbacks(events, workflow.clone(), tx.clone()));
             Arc::new(callbacks)
         });
         Account {
@@ -85,7 +79,6 @@ impl Account {
             callbacks,
             history,
             tx,
-            dispatch,
             utc_offset: setup.utc_offset,
         }
     }
@@ -106,7 +99,6 @@ impl Account {
             info: self.info.clone(),
             history: self.history.clone(),
             tx: self.tx.clone(),
-            d: self.dispatch.clone(),
             utc_offset: self.utc_offset,
             switch,
         };
@@ -120,7 +112,6 @@ struct Job {
     info: Arc<Mutex<AccountInfo>>,
     history: History,
     tx: Sender,
-    d: Dispatch,
     utc_offset: i32,
     switch: Switch,
 }
@@ -161,18 +152,19 @@ impl Job {
                 let Some(client) = current(clients).await else {
                     return;
                 };
-                let result = read_balance(&client, &self.history, &self.d).await;
+                let result = crate::tasks::read_balance(&client, &self.history)
+                    .await
+                    .map_err(Failure::from);
                 let _ = self.tx.send(Action::KeyChecked { req, result });
             }
             Effect::LoadUsage { req } => {
                 let base = self.info().base_url;
                 let (h, offset) = (self.history.clone(), self.utc_offset);
                 let now = chrono::Utc::now().timestamp_millis();
-                let result = blocking(self.d.clone(), move || {
-                    h.usage(&base, now, offset, 30).map_err(|e| e.to_string())
-                })
-                .await
-                .and_then(|r| r);
+                let result =
+                    blocking(move || h.usage(&base, now, offset, 30).map_err(|e| e.to_string()))
+                        .await
+                        .and_then(|r| r);
                 let _ = self.tx.send(Action::UsageLoaded { req, result });
             }
             _ => {}
@@ -208,7 +200,7 @@ impl Job {
                     .into(),
             );
         };
-        blocking(self.d.clone(), move || {
+        blocking(move || {
             let loaded = Config::load(&dir).map_err(|e| e.to_string())?;
             let mut config = loaded.config;
             change(&mut config).map_err(|e| e.to_string())?;
@@ -247,7 +239,7 @@ impl Job {
             ));
         };
         let wanted = name.to_owned();
-        let found = blocking(self.d.clone(), move || {
+        let found = blocking(move || {
             let loaded = Config::load(&dir).map_err(|e| e.to_string())?;
             let low = loaded.config.low_balance;
             Ok::<_, String>(loaded.config.profile(&wanted).map(|p| {
@@ -295,12 +287,14 @@ impl Job {
             api_key: Some(key.clone()),
             ..self.switch.config()
         };
-        let built = blocking(self.d.clone(), move || Client::new(config))
+        let built = blocking(move || Client::new(config))
             .await
             .map_err(|e| Failure::new(crate::api::ErrorClass::Other, e))
             .and_then(|r| r.map_err(Failure::from));
         let result = match built {
-            Ok(client) => read_balance(&client, &self.history, &self.d).await,
+            Ok(client) => crate::tasks::read_balance(&client, &self.history)
+                .await
+                .map_err(Failure::from),
             Err(f) => Err(f),
         };
         let ok = result.is_ok();
@@ -383,7 +377,7 @@ impl Job {
             api_key: Some(key.clone()),
             ..self.switch.config()
         };
-        if let Err(why) = self.switch.begin(config, self.d.clone()).await {
+        if let Err(why) = self.switch.begin(config).await {
             let _ = self.tx.send(Action::KeyRejected(format!(
                 "profile {profile:?} could not be used ({why}); the previous one stays"
             )));
@@ -430,12 +424,12 @@ fn view(config: &Config, path: PathBuf, warnings: Vec<String>) -> ProfilesView {
     }
 }
 
-/// Writes each callback's result to the history, then hands it to the app.
+/// Writes each callback's result to the history (through the workflow, as a polled answer
+/// is), then hands it to the app.
 async fn take_callbacks(
     mut events: mpsc::UnboundedReceiver<CallbackPayload>,
-    history: History,
+    workflow: crate::tasks::Workflow,
     tx: Sender,
-    d: Dispatch,
 ) {
     while let Some(payload) = events.recv().await {
         let Some(record) = payload.record() else {
@@ -443,9 +437,7 @@ async fn take_callbacks(
             continue;
         };
         tracing::info!(task_id = %record.task_id, status = %record.status, "callback received");
-        let (h, r) = (history.clone(), record.clone());
-        let now = chrono::Utc::now().timestamp_millis();
-        if let Ok(Err(e)) = blocking(d.clone(), move || h.record(&r, now)).await {
+        if let Some(e) = workflow.record(&record).await {
             tracing::warn!(task_id = %record.task_id, "could not record the callback: {e}");
         }
         if tx.send(Action::CallbackReceived(record)).is_err() {

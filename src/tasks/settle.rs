@@ -1,17 +1,27 @@
-//! Settling the history: polls every task still generating, downloads every result not saved
-//! yet, and marks what the service no longer keeps as expired. `fouro sync` runs it; the app
-//! does the same through its own pollers when it starts.
+//! Settling the history: follows every task still generating, downloads every result not
+//! saved yet, and marks what the service no longer keeps as expired. `fouro sync` runs it; the
+//! app does the same through its own followers when it starts.
+//!
+//! Each task is followed with the workflow's patience; but when the service answers none of
+//! the tasks being followed for [`UNREACHABLE_ROUNDS`] queries in a row, the run ends and says
+//! what is left, instead of waiting out every task's limit.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Mutex;
 
 use futures::StreamExt;
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
-use crate::api::poll::{PollOptions, Round, poll_task};
+use super::{Progress, Workflow};
+use crate::api::poll::PollOptions;
 use crate::api::{self, Client};
-use crate::store::files::save_image;
-use crate::store::{Entry, History, Status, StoreError};
+use crate::store::{Entry, InFlight, Status, StoreError};
+
+/// Failed queries in a row, for every task being followed, that end a sync.
+pub const UNREACHABLE_ROUNDS: u32 = 2;
 
 /// How many tasks are settled at once (each within the client's per-task limits).
 const AT_ONCE: usize = 8;
@@ -39,6 +49,11 @@ pub struct Report {
     pub tasks: Vec<Settled>,
     /// Tasks recorded against another service; they are left for a run against it.
     pub other_service: Vec<String>,
+    /// The service answered none of the tasks followed: the run stopped early.
+    pub unreachable: bool,
+    /// Generate calls whose answer never arrived (a crash during the call): a billed task
+    /// may exist that no client can find; the service's logs tell.
+    pub in_flight: Vec<InFlight>,
 }
 
 impl Report {
@@ -51,24 +66,26 @@ impl Report {
 }
 
 /// Settles every unsettled task of this client's service; `on_update` hears of each task as
-/// it changes.
+/// it is settled (or given up on).
 pub async fn sync(
+    workflow: &Workflow,
     client: &Client,
-    history: &History,
-    data_dir: &Path,
     opts: &PollOptions,
     on_update: impl Fn(&Settled) + Sync,
 ) -> Result<Report, StoreError> {
+    let history = workflow.history();
     let now = chrono::Utc::now().timestamp_millis();
     let expired = history.blocking(move |h| h.expire(now)).await?;
     let unsettled = history.blocking(|h| h.unsettled()).await?;
+    let in_flight = history.blocking(|h| h.in_flight()).await?;
     let (ours, theirs): (Vec<Entry>, Vec<Entry>) = unsettled
         .into_iter()
         .partition(|e| same_service(&e.base_url, client.base_url()));
-    let on_update = &on_update;
+    let reach = Reach::default();
+    let (on_update, reach_ref) = (&on_update, &reach);
     let mut tasks: Vec<Settled> = futures::stream::iter(ours)
         .map(|entry| async move {
-            let settled = settle(client, history, data_dir, opts, entry).await;
+            let settled = settle(workflow, client, opts, reach_ref, entry).await;
             on_update(&settled);
             settled
         })
@@ -80,7 +97,48 @@ pub async fn sync(
         expired,
         tasks,
         other_service: theirs.into_iter().map(|e| e.task_id).collect(),
+        unreachable: reach.stop.is_cancelled(),
+        in_flight: in_flight
+            .into_iter()
+            .filter(|f| same_service(&f.base_url, client.base_url()))
+            .collect(),
     })
+}
+
+/// Whether the service answers any of the tasks being followed.
+#[derive(Debug, Default)]
+struct Reach {
+    /// Failed queries in a row, per task being followed.
+    failing: Mutex<HashMap<String, u32>>,
+    /// Cancelled when none of them is answered any more.
+    stop: CancellationToken,
+}
+
+impl Reach {
+    fn following(&self, task_id: &str) {
+        self.lock().insert(task_id.to_owned(), 0);
+    }
+
+    fn done(&self, task_id: &str) {
+        self.lock().remove(task_id);
+    }
+
+    fn answered(&self, task_id: &str) {
+        self.lock().insert(task_id.to_owned(), 0);
+    }
+
+    fn failed(&self, task_id: &str) {
+        let mut failing = self.lock();
+        *failing.entry(task_id.to_owned()).or_default() += 1;
+        if failing.values().all(|n| *n >= UNREACHABLE_ROUNDS) {
+            tracing::warn!("the service answers none of the tasks: stopping");
+            self.stop.cancel();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.failing.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Whether two base URLs name the same service (a trailing slash aside).
@@ -89,27 +147,37 @@ pub fn same_service(a: &str, b: &str) -> bool {
 }
 
 async fn settle(
+    workflow: &Workflow,
     client: &Client,
-    history: &History,
-    data_dir: &Path,
     opts: &PollOptions,
+    reach: &Reach,
     entry: Entry,
 ) -> Settled {
+    let history = workflow.history();
     let task_id = entry.task_id.clone();
+    if reach.stop.is_cancelled() {
+        return Settled {
+            task_id,
+            status: entry.status,
+            saved: Vec::new(),
+            missing: entry.missing().count(),
+            error: Some("not tried: the service could not be reached".into()),
+        };
+    }
     let mut error = None;
     if entry.status == Status::Generating {
-        let result = poll_task(client, &task_id, opts, |round| {
-            if let Round::Record(record) = round {
-                let (h, r) = (history.clone(), record.clone());
-                let now = chrono::Utc::now().timestamp_millis();
-                // Quick, and the poll waits seconds between rounds anyway.
-                if let Err(e) = h.record(&r, now) {
-                    tracing::warn!(task_id = %r.task_id, "could not record the status: {e}");
+        reach.following(&task_id);
+        let result = workflow
+            .follow(client, &task_id, opts, &reach.stop, |p| {
+                match p {
+                    Progress::Update(_) => reach.answered(&task_id),
+                    Progress::Retry(_) => reach.failed(&task_id),
+                    Progress::Warning(w) => tracing::warn!(%task_id, "{w}"),
                 }
-            }
-            ControlFlow::Continue(())
-        })
-        .await;
+                ControlFlow::Continue(())
+            })
+            .await;
+        reach.done(&task_id);
         if let Err(e) = result {
             error = Some(e.to_string());
         }
@@ -138,16 +206,13 @@ async fn settle(
     };
     let mut saved = Vec::new();
     for image in entry.missing() {
-        let result = save_image(
-            client,
-            Some(history),
-            data_dir,
-            &task_id,
-            entry.created_at,
-            image.index,
-            &image.url,
-        )
-        .await;
+        if reach.stop.is_cancelled() {
+            error.get_or_insert_with(|| "not downloaded: the service could not be reached".into());
+            break;
+        }
+        let result = workflow
+            .download(client, &task_id, entry.created_at, image.index, &image.url)
+            .await;
         match result {
             Ok(path) => saved.push(path),
             Err(e) => {
