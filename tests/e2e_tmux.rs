@@ -331,11 +331,17 @@ fn demo_generates_and_previews_an_image_in_tmux() {
             .filter(|c| c.true_fg && c.true_bg && matches!(c.ch, '▄' | '▀'))
             .collect::<Vec<_>>()
     };
+    // Printed: at least 200 cells, and as many in two captures running (a capture taken while
+    // the terminal is still taking the image in would see only part of it).
+    let last = std::cell::Cell::new(0);
     let screen = tmux.wait_for(
         "the preview's half blocks in 24-bit colour",
         Duration::from_secs(30),
         true,
-        |s| drawn(s).len() >= 200,
+        |s| {
+            let n = drawn(s).len();
+            n >= 200 && last.replace(n) == n
+        },
     );
     let (left, top, right, bottom) = pane_inner(&cells(&screen), "Preview 1/1");
     let blocks = drawn(&screen);
