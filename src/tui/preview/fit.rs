@@ -41,10 +41,27 @@ pub fn fit(
     }
 }
 
-/// The size in cells of an image of `px` pixels drawn in half blocks in `cells` (a cell is one
-/// pixel wide and two tall).
+/// Half blocks: each cell shows two pixels, one above the other, so a pixel is a cell wide and
+/// half a cell tall on screen (8x8.5 with 8x17 cells, not square). The fit is made in screen
+/// pixels and counted back in those: `px` is the image to print, one pixel per column and two
+/// per row.
+pub fn fit_blocks(src: (u32, u32), cells: (u16, u16), cell: (u32, u32)) -> Fit {
+    let (cols, rows) = (u32::from(cells.0.max(1)), u32::from(cells.1.max(1)));
+    let (pw, ph) = (f64::from(cell.0.max(1)), f64::from(cell.1.max(1)) / 2.0);
+    let (iw, ih) = (f64::from(src.0.max(1)), f64::from(src.1.max(1)));
+    let scale = (f64::from(cols) * pw / iw).min(f64::from(rows * 2) * ph / ih);
+    let w = ((iw * scale / pw).round() as u32).clamp(1, cols);
+    let h = ((ih * scale / ph).round() as u32).clamp(1, rows * 2);
+    Fit {
+        px: (w, h),
+        cells: (w as u16, h.div_ceil(2) as u16),
+    }
+}
+
+/// The size in cells of an image of `px` pixels drawn in half blocks in `cells`, in cells
+/// twice as tall as wide.
 pub fn fit_cells(px: (u32, u32), cells: (u16, u16)) -> (u16, u16) {
-    fit(px, cells, (1, 2), None, 1).cells
+    fit_blocks(px, cells, (1, 2)).cells
 }
 
 #[cfg(test)]
@@ -97,6 +114,33 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn half_blocks_keep_the_aspect_in_cells_that_are_not_one_by_two() {
+        // 8x17 cells: a half-block pixel is 8x8.5 on screen. A square image in 50x25 cells
+        // (400x425 px) is 50 pixels wide and 47 tall: 400x399.5 on screen, not 400x425.
+        let f = fit_blocks((1024, 1024), (50, 25), (8, 17));
+        assert_eq!(
+            f,
+            Fit {
+                px: (50, 47),
+                cells: (50, 24)
+            }
+        );
+        for cell in [(6, 10), (8, 17), (10, 20), (9, 18), (7, 15)] {
+            for src in [(1024, 1024), (1536, 1024), (1024, 1536)] {
+                let f = fit_blocks(src, (80, 30), cell);
+                let on_screen = (f64::from(f.px.0) * f64::from(cell.0))
+                    / (f64::from(f.px.1) * f64::from(cell.1) / 2.0);
+                let want = f64::from(src.0) / f64::from(src.1);
+                assert!(
+                    (on_screen / want - 1.0).abs() <= 0.02,
+                    "{src:?} {cell:?}: {f:?}"
+                );
+                assert!(f.cells.0 <= 80 && f.cells.1 <= 30);
             }
         }
     }

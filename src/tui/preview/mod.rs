@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use image::{GenericImageView, ImageReader};
 
 pub use detect::{Env, GUESS, PROBE_TIMEOUT, Reply, decide, probe};
-pub use fit::{Fit, fit, fit_cells};
+pub use fit::{Fit, fit, fit_blocks, fit_cells};
 pub use placeholder::mark_cells;
 pub use screen::{Preview, Removal};
 
@@ -193,7 +193,7 @@ pub fn encode_fitted(
     let source_dims = img.dimensions();
     let (cw, ch) = how.cell_px;
     let fit = match how.protocol {
-        Protocol::Blocks => fit::fit(source_dims, cells, (1, 2), None, 1),
+        Protocol::Blocks => fit::fit_blocks(source_dims, cells, how.cell_px),
         Protocol::Sixel => fit::fit(source_dims, cells, how.cell_px, how.sixel_max, 6),
         Protocol::Kitty if how.tmux => {
             let most = placeholder::MAX_CELLS;
