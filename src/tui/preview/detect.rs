@@ -135,12 +135,20 @@ pub struct Outer {
     pub termtype: String,
     /// `allow-passthrough` is on: escape sequences may reach the outer terminal.
     pub passthrough: bool,
+    /// `client_termfeatures` lists `sixel`: tmux was built with sixel and the terminal has it,
+    /// so tmux draws sixel images itself, as its own cells.
+    pub sixel: bool,
 }
 
 impl Outer {
-    /// Parses `tmux display -p '#{client_termtype}|#{allow-passthrough}'`.
+    /// Parses the answer to [`TMUX_FORMAT`].
     pub fn parse(text: &str) -> Outer {
-        let (termtype, pass) = text.trim().rsplit_once('|').unwrap_or((text.trim(), ""));
+        let mut parts = text.trim().splitn(3, '|');
+        let (pass, features, termtype) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
         Outer {
             // It came from the terminal through tmux: only what can be shown safely.
             termtype: termtype
@@ -149,6 +157,7 @@ impl Outer {
                 .take(64)
                 .collect(),
             passthrough: !matches!(pass.trim(), "" | "0" | "off"),
+            sixel: features.split(',').any(|f| f.trim() == "sixel"),
         }
     }
 
@@ -289,6 +298,7 @@ fn auto(env: &Env, r: &Reply) -> Protocol {
         // tmux keeps; elsewhere half blocks are its own cells.
         match &env.outer {
             Some(o) if o.passthrough && o.placeholders() => Protocol::Kitty,
+            Some(o) if o.sixel => Protocol::Sixel,
             _ => Protocol::Blocks,
         }
     } else if r.kitty {
@@ -329,14 +339,14 @@ pub async fn probe() -> Graphics {
     graphics
 }
 
+/// What tmux is asked: passthrough, the outer terminal's features, its XTVERSION answer (last:
+/// it is the terminal's own text).
+const TMUX_FORMAT: &str = "#{allow-passthrough}|#{client_termfeatures}|#{client_termtype}";
+
 /// Asks tmux (bounded) what terminal it runs in and whether it passes sequences on.
 async fn ask_tmux() -> Option<Outer> {
     let run = tokio::process::Command::new("tmux")
-        .args([
-            "display-message",
-            "-p",
-            "#{client_termtype}|#{allow-passthrough}",
-        ])
+        .args(["display-message", "-p", TMUX_FORMAT])
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -530,7 +540,7 @@ mod tests {
     fn tmux_gets_kitty_placeholders_where_the_outer_terminal_draws_them() {
         let tmux = |termtype: &str, pass: &str| Env {
             tmux: true,
-            outer: Some(Outer::parse(&format!("{termtype}|{pass}\n"))),
+            outer: Some(Outer::parse(&format!("{pass}|title,bpaste|{termtype}\n"))),
             ..env()
         };
         let kitty_new = tmux("kitty(0.35.2)", "1");
@@ -570,9 +580,16 @@ mod tests {
             .note
             .unwrap_or_default();
         assert!(note.contains("(kitty(0.26.5)]0;x) may not draw"), "{note}");
-        assert!(Outer::parse("kitty(0.28.0)|all").passthrough);
-        assert!(Outer::parse("kitty(0.28.0)|all").placeholders());
-        assert!(!Outer::parse("kitty(0.27.9)|1").placeholders());
+        assert!(Outer::parse("all||kitty(0.28.0)").passthrough);
+        assert!(Outer::parse("all||kitty(0.28.0)").placeholders());
+        assert!(!Outer::parse("1||kitty(0.27.9)").placeholders());
+        // tmux with sixel (3.4 built with it) in a sixel terminal draws sixel itself.
+        let sixel = Env {
+            outer: Some(Outer::parse("0|bpaste,sixel,title|XTerm(390)")),
+            ..tmux("", "")
+        };
+        let g = decide(&sixel, None, (80, 24), (0, 0));
+        assert_eq!((g.protocol, g.tmux, g.note), (Protocol::Sixel, false, None));
     }
 
     #[test]
