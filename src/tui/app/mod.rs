@@ -130,6 +130,8 @@ pub struct PreviewTarget<'a> {
     pub serial: u64,
     pub payload: &'a Payload,
     pub rect: Rect,
+    /// The room the image is centred in: blank but for the image.
+    pub area: Rect,
 }
 
 /// What the app shows about where it runs; injected so that tests need no real environment.
@@ -556,12 +558,14 @@ impl App {
             return None;
         }
         let fitted = self.preview_image()?;
-        let rect = layout::centered(self.preview_area(), fitted.cells);
+        let area = self.preview_area();
+        let rect = layout::centered(area, fitted.cells);
         let serial = self.preview.requested.as_ref()?.req;
         Some(PreviewTarget {
             serial,
             payload: &fitted.payload,
             rect,
+            area,
         })
     }
 

@@ -42,6 +42,8 @@ pub struct Preview {
     tmux: bool,
     /// (image serial, rect) of what is printed now.
     shown: Option<(u64, Rect)>,
+    /// The room around what is printed now (blank but for the image).
+    shown_area: Rect,
     /// Kitty: the image whose data the terminal holds.
     kitty_loaded: Option<u32>,
 }
@@ -58,6 +60,7 @@ impl Preview {
             erase_to_remove: graphics.erase_to_remove,
             tmux: graphics.tmux,
             shown: None,
+            shown_area: Rect::default(),
             kitty_loaded: None,
         }
     }
@@ -101,6 +104,12 @@ impl Preview {
                 Ok(Removal::Done)
             }
             Protocol::Sixel | Protocol::Iterm if self.erase_to_remove => Ok(Removal::Erase),
+            Protocol::Blocks => {
+                // Some terminals (mlterm) draw a block glyph a pixel past its cell: the blank
+                // columns beside the image are written again too, where they are its room.
+                blank(out, widened(old, self.shown_area))?;
+                Ok(Removal::Done)
+            }
             _ => {
                 blank(out, old)?;
                 Ok(Removal::Done)
@@ -175,8 +184,24 @@ impl Preview {
             "image shown"
         );
         self.shown = Some((t.serial, t.rect));
+        self.shown_area = t.area;
         Ok(())
     }
+}
+
+/// `rect` one column wider on each side where that column is inside `area`.
+fn widened(rect: Rect, area: Rect) -> Rect {
+    let left = if rect.x > area.x && rect.x - 1 < area.right() {
+        rect.x - 1
+    } else {
+        rect.x
+    };
+    let right = if rect.right() < area.right() && rect.right() >= area.x {
+        rect.right() + 1
+    } else {
+        rect.right()
+    };
+    Rect::new(left, rect.y, right - left, rect.height)
 }
 
 /// Prints half blocks at the rect's top-left cell. The image is already fitted (one pixel per
@@ -240,6 +265,7 @@ mod tests {
             serial,
             payload,
             rect,
+            area: rect,
         }
     }
 
@@ -317,6 +343,29 @@ mod tests {
             );
             assert_eq!(p.shown, None);
         }
+    }
+
+    #[test]
+    fn half_blocks_are_blanked_a_column_wider_within_their_room() {
+        let mut p = Preview::new(&graphics(Protocol::Blocks));
+        p.shown = Some((1, Rect::new(5, 3, 4, 1)));
+        p.shown_area = Rect::new(2, 2, 10, 5);
+        let mut out = Vec::new();
+        p.before_frame(None, &mut out).unwrap();
+        let s = String::from_utf8_lossy(&out);
+        assert!(
+            s.contains("\x1b[4;5H      \x1b"),
+            "columns 4 to 9 (1-based 5 to 10): {s:?}"
+        );
+        // At the room's edge, no wider than the room (its border stays).
+        assert_eq!(
+            widened(Rect::new(2, 2, 10, 1), Rect::new(2, 2, 10, 5)),
+            Rect::new(2, 2, 10, 1)
+        );
+        assert_eq!(
+            widened(Rect::new(3, 2, 4, 1), Rect::new(2, 2, 10, 5)),
+            Rect::new(2, 2, 6, 1)
+        );
     }
 
     #[test]
