@@ -17,6 +17,7 @@ pub mod encode;
 mod fit;
 mod placeholder;
 mod screen;
+mod tmux;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub use detect::{Env, GUESS, PROBE_TIMEOUT, Reply, decide, probe};
 pub use fit::{Fit, fit, fit_blocks, fit_cells};
 pub use placeholder::mark_cells;
 pub use screen::{Preview, Removal};
+pub use tmux::Outer;
 
 use crate::tui::action::Fitted;
 
