@@ -1298,3 +1298,20 @@ async fn work_asked_for_after_a_new_key_uses_it() {
     drop(worker);
     emulator.shutdown().await;
 }
+
+/// The help names how images are drawn and the cell size it was measured with, on lines of
+/// their own (at 100 columns, nothing of them is cut).
+#[test]
+fn the_help_names_the_image_protocol_and_the_cell_size() {
+    use fouro::tui::testing::screen;
+    let mut a = app(100, 30, Instant::now());
+    a.config.protocol = "sixel · cells 8×17 px (reported)".into();
+    a.update(key(KeyCode::F(1)));
+    a.update(key(KeyCode::End));
+    let s = screen(&a);
+    assert!(
+        s.contains("Images: sixel · cells 8×17 px (reported)"),
+        "{s}"
+    );
+    assert!(s.contains("Task ids are kept in "), "{s}");
+}

@@ -299,13 +299,8 @@ fn help_layout(config: &AppConfig, area: Rect) -> (Vec<Line<'static>>, Rect, u16
         lines = sections.into_iter().flatten().collect();
     }
     lines.push(Line::from(""));
-    lines.push(
-        Line::from(format!(
-            "Images: {} · task ids kept in {}",
-            config.protocol, config.journal
-        ))
-        .fg(DIM),
-    );
+    lines.push(Line::from(format!("Images: {}", config.protocol)).fg(DIM));
+    lines.push(Line::from(format!("Task ids are kept in {}", config.journal)).fg(DIM));
     let rect = dialog(area, w, lines.len() as u16 + 2);
     let visible = rect.height.saturating_sub(2);
     let max_scroll = (lines.len() as u16).saturating_sub(visible);
