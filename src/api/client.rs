@@ -294,7 +294,7 @@ impl Client {
                         }
                     });
                 }
-                read_capped(resp, MAX_DOWNLOAD_BYTES).await
+                read_capped(resp, MAX_DOWNLOAD_BYTES, "the image download").await
             }
             .await;
             match res {
@@ -377,26 +377,44 @@ async fn send(req: RequestBuilder, secret: Option<&str>) -> Result<Option<Value>
     let resp = req.send().await.map_err(|e| Error::from_reqwest(&e))?;
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.bytes().await.map_err(|e| Error::from_reqwest(&e))?;
+    let body = read_capped(resp, MAX_ANSWER_BYTES, "the service's answer").await?;
     tracing::debug!(%status, bytes = body.len(), "answer");
     read_envelope(status, &headers, &body, secret)
 }
 
 /// The largest image fouro downloads; anything bigger is not a result of this service.
-const MAX_DOWNLOAD_BYTES: u64 = 128 * 1024 * 1024;
+pub const MAX_DOWNLOAD_BYTES: u64 = 128 * 1024 * 1024;
+/// The largest JSON answer fouro reads: the service's answers are a few KB.
+pub const MAX_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
 
-async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Bytes> {
-    let too_big = || Error::BadBody {
-        status: 200,
-        detail: format!("the download is larger than {} MB", cap / (1024 * 1024)),
+/// Reads a body by chunks, never holding more than `cap` bytes: a body that says (by its
+/// Content-Length) or turns out to be larger is a [`Error::TooLarge`] naming `what`, its
+/// HTTP status and content type, and is not read further.
+async fn read_capped(mut resp: reqwest::Response, cap: u64, what: &str) -> Result<Bytes> {
+    let kind = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| {
+            crate::store::text::escape_controls(t)
+                .chars()
+                .take(80)
+                .collect::<String>()
+        })
+        .unwrap_or_else(|| "no content type".to_owned());
+    let status = resp.status().as_u16();
+    let too_big = |size: String| Error::TooLarge {
+        what: what.to_owned(),
+        limit: format!("{} MB at most", cap / (1024 * 1024)),
+        came: format!("HTTP {status}, {kind}, {size}"),
     };
-    if resp.content_length().is_some_and(|n| n > cap) {
-        return Err(too_big());
+    if let Some(n) = resp.content_length().filter(|n| *n > cap) {
+        return Err(too_big(format!("{n} bytes announced")));
     }
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| Error::from_reqwest(&e))? {
         if (buf.len() + chunk.len()) as u64 > cap {
-            return Err(too_big());
+            return Err(too_big(format!("more than {cap} bytes sent")));
         }
         buf.extend_from_slice(&chunk);
     }

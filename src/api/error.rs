@@ -62,6 +62,15 @@ pub enum Error {
     )]
     BadBody { status: u16, detail: String },
 
+    #[error(
+        "{what} was larger than fouro accepts ({limit}; {came}): that is not an answer of this service, so it was not read further nor tried again: check the base URL and any proxy in between"
+    )]
+    TooLarge {
+        what: String,
+        limit: String,
+        came: String,
+    },
+
     #[error("could not reach {host}: {detail}: check the network, the base URL or HTTPS_PROXY")]
     Connect { host: String, detail: String },
 
@@ -183,6 +192,7 @@ impl Error {
             | Error::Server { .. }
             | Error::UnknownCode { .. }
             | Error::BadBody { .. }
+            | Error::TooLarge { .. }
             | Error::Connect { .. }
             | Error::Timeout { .. }
             | Error::Network { .. }
@@ -265,6 +275,9 @@ impl Error {
             }
             Error::BadBody { status, detail } => Error::GenerateUncertain {
                 detail: format!("HTTP {status}: {detail}"),
+            },
+            e @ Error::TooLarge { .. } => Error::GenerateUncertain {
+                detail: e.to_string(),
             },
             other => other,
         }
