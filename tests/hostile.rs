@@ -80,7 +80,13 @@ fn serve(conn: TcpStream, base: &str, seen: &Seen) {
     };
     let json_answer = match path {
         p if p.starts_with("/api/v1/chat/credit") => envelope(402, HOSTILE, Value::Null),
-        p if p.starts_with("/api/v1/gpt4o-image/generate") => envelope(400, HOSTILE, Value::Null),
+        p if p.starts_with("/api/v1/gpt4o-image/generate") => {
+            let body = String::from_utf8_lossy(&body);
+            match ["t_html", "t_file"].iter().find(|id| body.contains(*id)) {
+                Some(id) => envelope(200, "success", json!({"taskId": id})),
+                None => envelope(400, HOSTILE, Value::Null),
+            }
+        }
         p if p.starts_with("/api/v1/gpt4o-image/download-url") => {
             envelope(422, HOSTILE, Value::Null)
         }
@@ -95,6 +101,24 @@ fn serve(conn: TcpStream, base: &str, seen: &Seen) {
         }
         p if p.ends_with("taskId=t_huge") => {
             record("t_huge", "SUCCESS", vec![format!("{base}/huge.png")], None)
+        }
+        p if p.ends_with("taskId=t_html") => {
+            record("t_html", "SUCCESS", vec![format!("{base}/page.png")], None)
+        }
+        p if p.ends_with("taskId=t_file") => record(
+            "t_file",
+            "SUCCESS",
+            vec!["file:///etc/passwd".to_owned()],
+            None,
+        ),
+        "/page.png" => {
+            let page = "<!doctype html><html><body>Sign in to continue</body></html>";
+            let _ = write!(
+                out,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            return;
         }
         p if p.ends_with("taskId=t_big") => {
             seen.big_answer.fetch_add(1, Ordering::Relaxed);
@@ -337,5 +361,63 @@ async fn a_closed_stdout_ends_quietly_and_never_cuts_a_wait_short() {
             "{args:?}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
+    }
+}
+
+#[test]
+fn an_html_page_served_as_the_image_is_a_failed_download_not_a_png() {
+    let server = hostile();
+    let data = tempfile::tempdir().unwrap();
+    let o = fouro(&server.base, data.path(), &["generate", "t_html", "--wait"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("the download was not an image (an HTML page)"),
+        "{err}"
+    );
+    let o = fouro(&server.base, data.path(), &["history", "--json"]);
+    let entries: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let image = &entries[0]["images"][0];
+    assert!(image["path"].is_null(), "{entries}");
+    assert!(
+        image["error"].as_str().unwrap().contains("not an image"),
+        "{entries}"
+    );
+    let pngs: Vec<_> = walk(&data.path().join("images"));
+    assert!(pngs.is_empty(), "{pngs:?}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    read.flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() { walk(&p) } else { vec![p] }
+        })
+        .collect()
+}
+
+#[test]
+fn urls_fouro_cannot_use_say_what_is_wrong() {
+    let server = hostile();
+    let data = tempfile::tempdir().unwrap();
+    let o = fouro(&server.base, data.path(), &["download", "t_file"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("file:///etc/passwd") && err.contains("only https:// and http://"),
+        "{err}"
+    );
+    for reference in ["ftp://example.com/a.png", "file:///tmp/a.png"] {
+        let o = fouro(
+            &server.base,
+            data.path(),
+            &["generate", "x", "--ref", reference],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("which the service cannot fetch"), "{err}");
     }
 }

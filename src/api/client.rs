@@ -267,6 +267,12 @@ impl Client {
     /// Fetches a result image. No Authorization header: result URLs may live on another host,
     /// and the key must never travel there.
     pub async fn fetch(&self, url: &str) -> Result<Bytes> {
+        let scheme_ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !scheme_ok {
+            return Err(Error::UnsupportedUrl {
+                url: url.chars().take(200).collect(),
+            });
+        }
         let policy = self.inner.retry;
         let mut attempt = 1;
         loop {
@@ -311,7 +317,7 @@ impl Client {
     /// else from the result URL itself.
     pub async fn download_result(&self, task_id: &str, url: &str) -> Result<Bytes> {
         match self.download_url(task_id, url).await {
-            Ok(direct) => match self.fetch(&direct).await {
+            Ok(direct) => match self.fetch(&direct).await.and_then(checked_image) {
                 Ok(bytes) => return Ok(bytes),
                 Err(e) => {
                     tracing::warn!(task_id, "direct download failed, using the result URL: {e}")
@@ -323,7 +329,7 @@ impl Client {
                 "no direct download link, using the result URL: {e}"
             ),
         }
-        self.fetch(url).await
+        self.fetch(url).await.and_then(checked_image)
     }
 
     fn request(&self, method: Method, url: &str) -> Result<RequestBuilder> {
@@ -419,6 +425,43 @@ async fn read_capped(mut resp: reqwest::Response, cap: u64, what: &str) -> Resul
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
+}
+
+/// The largest side of a result image fouro decodes; the service makes 1536 at most, so
+/// anything past this is a decompression bomb, not a result.
+const MAX_IMAGE_SIDE: u32 = 16_384;
+
+/// `bytes` when they are an image of an allowed format (PNG, JPEG, WebP, GIF, by their magic
+/// bytes) whose header decodes to a sane size; else [`Error::NotAnImage`] saying what came.
+pub fn checked_image(bytes: Bytes) -> Result<Bytes> {
+    let not = |detail: String| Err(Error::NotAnImage { detail });
+    let format = match image::guess_format(&bytes) {
+        Ok(
+            f @ (image::ImageFormat::Png
+            | image::ImageFormat::Jpeg
+            | image::ImageFormat::WebP
+            | image::ImageFormat::Gif),
+        ) => f,
+        _ => {
+            let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
+            let what = if head.trim_start().starts_with('<') {
+                "an HTML page".to_owned()
+            } else if bytes.is_empty() {
+                "an empty body".to_owned()
+            } else {
+                format!("{} bytes of an unknown kind", bytes.len())
+            };
+            return not(what);
+        }
+    };
+    let reader = image::ImageReader::with_format(std::io::Cursor::new(&bytes[..]), format);
+    match reader.into_dimensions() {
+        Ok((w, h)) if w > 0 && h > 0 && w <= MAX_IMAGE_SIDE && h <= MAX_IMAGE_SIDE => Ok(bytes),
+        Ok((w, h)) => not(format!("a {format:?} image of {w}x{h} pixels")),
+        Err(e) => not(format!(
+            "a {format:?} image whose header does not decode: {e}"
+        )),
+    }
 }
 
 /// Task ids look like `task_4o_…`: letters, digits, `_` and `-`, nothing that could walk out
@@ -579,6 +622,52 @@ mod tests {
         );
         assert!(is_plain_task_id("task_4o_abc-1"));
         assert!(!is_plain_task_id("../x") && !is_plain_task_id(""));
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for b in data {
+            crc ^= u32::from(*b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    /// A PNG whose header claims `w`x`h` pixels (its data is not there).
+    fn png_header(w: u32, h: u32) -> Vec<u8> {
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend(w.to_be_bytes());
+        ihdr.extend(h.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(13u32.to_be_bytes());
+        png.extend(&ihdr);
+        png.extend(crc32(&ihdr).to_be_bytes());
+        png.extend(0u32.to_be_bytes());
+        png.extend(b"IDAT");
+        png.extend(crc32(b"IDAT").to_be_bytes());
+        png
+    }
+
+    #[test]
+    fn only_images_of_a_sane_size_pass() {
+        assert!(checked_image(Bytes::from(png_header(1024, 1536))).is_ok());
+        let bomb = checked_image(Bytes::from(png_header(100_000, 100_000)))
+            .unwrap_err()
+            .to_string();
+        assert!(bomb.contains("100000x100000"), "{bomb}");
+        let html = checked_image(Bytes::from_static(b"\n <html>login</html>"))
+            .unwrap_err()
+            .to_string();
+        assert!(html.contains("not an image (an HTML page)"), "{html}");
+        assert!(checked_image(Bytes::new()).is_err());
+        assert!(checked_image(Bytes::from_static(b"\x89PNG\r\n\x1a\ngarbage")).is_err());
     }
 
     #[test]

@@ -71,6 +71,16 @@ pub enum Error {
         came: String,
     },
 
+    #[error(
+        "the service gave a result URL fouro will not fetch ({url}): only https:// and http:// results are downloaded; report this to the provider"
+    )]
+    UnsupportedUrl { url: String },
+
+    #[error(
+        "the download was not an image ({detail}); nothing was saved: try `fouro download` again later, and report it to the provider if it stays so"
+    )]
+    NotAnImage { detail: String },
+
     #[error("could not reach {host}: {detail}: check the network, the base URL or HTTPS_PROXY")]
     Connect { host: String, detail: String },
 
@@ -183,6 +193,7 @@ impl Error {
             | Error::Validation { .. }
             | Error::ImageDownload { .. }
             | Error::FeatureDisabled { .. }
+            | Error::UnsupportedUrl { .. }
             | Error::NotReady { .. } => ErrorClass::Rejected,
             Error::Input(_) => ErrorClass::Usage,
             Error::UnknownCode { code, .. } if *code < 500 => ErrorClass::Rejected,
@@ -193,6 +204,7 @@ impl Error {
             | Error::UnknownCode { .. }
             | Error::BadBody { .. }
             | Error::TooLarge { .. }
+            | Error::NotAnImage { .. }
             | Error::Connect { .. }
             | Error::Timeout { .. }
             | Error::Network { .. }
