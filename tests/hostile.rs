@@ -102,6 +102,12 @@ fn serve(conn: TcpStream, base: &str, seen: &Seen) {
         p if p.ends_with("taskId=t_huge") => {
             record("t_huge", "SUCCESS", vec![format!("{base}/huge.png")], None)
         }
+        p if p.ends_with("taskId=t_echo") => record(
+            "t_echo",
+            "GENERATE_FAILED",
+            vec![],
+            Some("the key test-key-01234567 may not use this model"),
+        ),
         p if p.ends_with("taskId=t_html") => {
             record("t_html", "SUCCESS", vec![format!("{base}/page.png")], None)
         }
@@ -419,5 +425,24 @@ fn urls_fouro_cannot_use_say_what_is_wrong() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{err}");
         assert!(err.contains("which the service cannot fetch"), "{err}");
+    }
+}
+
+#[test]
+fn a_fragment_of_the_key_echoed_back_is_masked() {
+    let server = hostile();
+    let data = tempfile::tempdir().unwrap();
+    for args in [&["status", "t_echo"][..], &["status", "t_echo", "--json"]] {
+        let o = fouro(&server.base, data.path(), args);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(o.status.code(), Some(7), "{all}");
+        assert!(
+            !all.contains("key-0123") && all.contains("the key <API key> may not use"),
+            "{all}"
+        );
     }
 }

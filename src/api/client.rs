@@ -155,12 +155,17 @@ impl Client {
             .await?;
         match data {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => TaskRecord::from_value(&v)
-                .map(Some)
-                .map_err(|detail| Error::BadBody {
+            Some(v) => {
+                let mut record = TaskRecord::from_value(&v).map_err(|detail| Error::BadBody {
                     status: 200,
                     detail,
-                }),
+                })?;
+                // A failure's message is kept and shown: it must not carry the key either.
+                if let (Some(m), Some(k)) = (&record.error_message, &self.inner.key) {
+                    record.error_message = Some(crate::api::key::scrub(m, k.expose()).into_owned());
+                }
+                Ok(Some(record))
+            }
         }
     }
 
@@ -511,7 +516,7 @@ pub fn read_envelope(
         .unwrap_or_default()
         .to_owned();
     if let Some(secret) = secret.filter(|s| !s.is_empty()) {
-        msg = msg.replace(secret, "<API key>");
+        msg = crate::api::key::scrub(&msg, secret).into_owned();
     }
     match code {
         Some(200) => Ok(v.get("data").cloned()),
