@@ -446,3 +446,33 @@ fn a_fragment_of_the_key_echoed_back_is_masked() {
         );
     }
 }
+
+#[test]
+fn plain_words_for_a_config_that_is_not_utf8_and_a_missing_file() {
+    let server = hostile();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(data.path().join("config")).unwrap();
+    let config = data.path().join("config").join("config.toml");
+    std::fs::write(&config, b"default_profile = \"\xff\xfe\"\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let o = fouro(&server.base, data.path(), &["credits"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("not UTF-8"), "{err}");
+    std::fs::remove_file(&config).unwrap();
+    let o = fouro(
+        &server.base,
+        data.path(),
+        &["generate", "x", "--ref", "/no/such.png"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("it does not exist") && !err.contains("os error"),
+        "{err}"
+    );
+}

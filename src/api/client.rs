@@ -220,7 +220,11 @@ impl Client {
                 let file_name = file_name.clone();
                 async move {
                     let file = tokio::fs::File::open(path).await.map_err(|e| {
-                        Error::Input(format!("cannot read {}: {e}", path.display()))
+                        Error::Input(format!(
+                            "cannot read {}: {}",
+                            path.display(),
+                            crate::api::error::plain_io(&e)
+                        ))
                     })?;
                     let len = file
                         .metadata()

@@ -132,7 +132,7 @@ pub enum Error {
     )]
     StillRunning { task_id: String, minutes: u64 },
 
-    #[error("{what}: {source}: check the path and its permissions")]
+    #[error("{what}: {}", plain_io(source))]
     Io {
         what: String,
         source: std::io::Error,
@@ -337,6 +337,37 @@ impl Error {
             Error::Network { host, detail }
         }
     }
+}
+
+/// An I/O error in plain words, with what to do: no bare OS error numbers.
+pub fn plain_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let said = match e.kind() {
+        K::NotFound => "it does not exist: check the path",
+        K::PermissionDenied => {
+            "permission denied: check its owner and mode, or choose another place"
+        }
+        K::AlreadyExists => "something is already there: move it away or choose another name",
+        K::StorageFull => "the disk is full: free some space and try again",
+        K::ReadOnlyFilesystem => "the file system is read-only: choose another place",
+        K::IsADirectory => "it is a directory: give a file",
+        K::NotADirectory => "a part of the path is not a directory: check the path",
+        K::InvalidData => "its content is not what was expected (not UTF-8 text?)",
+        K::Interrupted | K::WouldBlock | K::TimedOut => "it was interrupted: try again",
+        _ => {
+            // The OS's own words, without the "(os error N)" that says nothing to a person.
+            let text = e.to_string();
+            let text = match text.find(" (os error") {
+                Some(at) => text[..at].to_owned(),
+                None => text,
+            };
+            return format!(
+                "{}: check the path, its permissions and the disk",
+                text.to_lowercase()
+            );
+        }
+    };
+    said.to_owned()
 }
 
 fn innermost_cause(e: &(dyn std::error::Error + 'static)) -> String {

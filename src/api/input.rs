@@ -45,8 +45,12 @@ impl ImageSource {
             )));
         }
         let path = PathBuf::from(entry);
-        let meta = std::fs::metadata(&path)
-            .map_err(|e| Error::Input(format!("cannot use {entry:?}: {e}: check the path")))?;
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            Error::Input(format!(
+                "cannot use {entry:?}: {}",
+                crate::api::error::plain_io(&e)
+            ))
+        })?;
         if !meta.is_file() {
             return Err(Error::Input(format!(
                 "{entry:?} is not a file: give an image file"

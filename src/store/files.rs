@@ -40,7 +40,7 @@ pub fn safe_name(id: &str) -> String {
 pub enum SaveError {
     #[error(transparent)]
     Api(#[from] api::Error),
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {}", path.display(), api::error::plain_io(source))]
     Write {
         path: PathBuf,
         source: std::io::Error,

@@ -272,7 +272,14 @@ impl Worker {
                     let shown = path.display().to_string();
                     let opened = blocking(move || open::that_detached(&path))
                         .await
-                        .and_then(|r| r.map_err(|e| e.to_string()));
+                        .and_then(|r| r.map_err(|e| {
+                            tracing::warn!("the system viewer failed: {e}");
+                            if e.kind() == std::io::ErrorKind::NotFound {
+                                "no opener such as xdg-open or gio is installed".to_owned()
+                            } else {
+                                "the desktop's opener (xdg-open, gio…) failed: no default image viewer may be set".to_owned()
+                            }
+                        }));
                     if let Err(e) = opened {
                         let _ = tx.send(Action::OpenFailed(format!(
                             "could not open {shown} in the system viewer ({e}): open it yourself, or copy its path with y"
