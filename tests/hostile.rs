@@ -476,3 +476,76 @@ fn plain_words_for_a_config_that_is_not_utf8_and_a_missing_file() {
         "{err}"
     );
 }
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// Under umask 000 and 022 alike, what fouro keeps is readable by its owner only.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_dir_is_private_under_any_umask() {
+    let emu = common::emulator(100).await;
+    for umask in ["000", "022"] {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        let (base, d) = (emu.base_url(), data.clone());
+        let o = tokio::task::spawn_blocking(move || {
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+                .arg(env!("CARGO_BIN_EXE_fouro"))
+                .args(["generate", "a fox", "--wait"])
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("FOURO_DATA_DIR", &d)
+                .env("FOURO_CONFIG_DIR", d.join("config"))
+                .env("FOURO_BASE_URL", base)
+                .env("FOURO_API_KEY", common::KEY)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let image =
+            Path::new(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).to_owned();
+        assert_eq!(mode(&data), 0o700, "umask {umask}: data dir");
+        assert_eq!(
+            mode(image.parent().unwrap()),
+            0o700,
+            "umask {umask}: images dir"
+        );
+        assert_eq!(mode(&image), 0o600, "umask {umask}: {}", image.display());
+        for f in ["history.db", "history.db-wal", "history.db-shm"] {
+            let p = data.join(f);
+            if p.exists() {
+                assert_eq!(mode(&p), 0o600, "umask {umask}: {f}");
+            } else {
+                assert_ne!(f, "history.db", "umask {umask}: no history.db");
+            }
+        }
+    }
+    // The app's log, left open to others by an older fouro, is made private at start.
+    let root = tempfile::tempdir().unwrap();
+    let logs = root.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("fouro.log"), b"earlier\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let open = std::fs::Permissions::from_mode(0o666);
+        std::fs::set_permissions(logs.join("fouro.log"), open).unwrap();
+        std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let (_dispatch, _guard, path) = fouro::tui::logging::file_dispatch(root.path());
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&logs), 0o700);
+    assert_eq!(mode(root.path()), 0o700);
+}

@@ -83,8 +83,25 @@ impl History {
             detail,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| other(format!("cannot create {}: {e}", dir.display())))?;
+            super::private::create_dir(dir).map_err(|e| {
+                other(format!(
+                    "cannot create {}: {}",
+                    dir.display(),
+                    crate::api::error::plain_io(&e)
+                ))
+            })?;
+        }
+        // Private whatever the umask: SQLite gives the -wal and -shm files the database's mode.
+        super::private::ensure_file(path).map_err(|e| {
+            other(format!(
+                "cannot make it private: {}",
+                crate::api::error::plain_io(&e)
+            ))
+        })?;
+        for side in ["-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(side);
+            let _ = super::private::restrict(Path::new(&p));
         }
         let conn = Connection::open_with_flags(
             path,
