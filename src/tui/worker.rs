@@ -82,6 +82,7 @@ impl Worker {
     ) -> api::Result<Worker> {
         let client = Client::new(config.clone())?;
         let (clients, _) = watch::channel(ClientSlot::Ready(client));
+        let account_clients = clients.subscribe();
         let (decode, rx) = watch::channel(None);
         let switch = Switch {
             clients: clients.clone(),
@@ -104,6 +105,7 @@ impl Worker {
                 },
                 &workflow,
                 tx.clone(),
+                account_clients,
             ),
             workflow,
             history,
@@ -132,7 +134,12 @@ impl Worker {
                 ..self.poll
             };
         }
-        self.account = account::Account::new(setup, &self.workflow, self.tx.clone());
+        self.account = account::Account::new(
+            setup,
+            &self.workflow,
+            self.tx.clone(),
+            self.clients.subscribe(),
+        );
     }
 
     fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> AbortHandle {
