@@ -475,6 +475,14 @@ fn plain_words_for_a_config_that_is_not_utf8_and_a_missing_file() {
         err.contains("it does not exist") && !err.contains("os error"),
         "{err}"
     );
+    // Nothing listens on port 1: the refusal is said in words.
+    let o = fouro("http://127.0.0.1:1", data.path(), &["credits"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("could not reach 127.0.0.1:1") && !err.contains("os error"),
+        "{err}"
+    );
 }
 
 #[cfg(unix)]

@@ -370,12 +370,17 @@ pub fn plain_io(e: &std::io::Error) -> String {
     said.to_owned()
 }
 
+/// The deepest cause's words, without a bare "(os error N)".
 fn innermost_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur: &(dyn std::error::Error + 'static) = e;
     while let Some(next) = cur.source() {
         cur = next;
     }
-    cur.to_string()
+    let text = cur.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
 }
 
 #[cfg(test)]
