@@ -34,7 +34,7 @@ pub async fn app(global: &GlobalArgs) -> u8 {
     let account = match global.account() {
         Ok(a) => a.clone(),
         Err(e) => {
-            eprintln!("fouro: {e}");
+            crate::cli::print::errln!("fouro: {e}");
             return e.exit_code();
         }
     };
@@ -42,7 +42,7 @@ pub async fn app(global: &GlobalArgs) -> u8 {
     let key = resolved.api_key.clone();
     // The welcome screen needs a terminal; a script gets the ways to set a key.
     if key.is_none() && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
-        eprintln!(
+        crate::cli::print::errln!(
             "fouro: no API key is set.\n  Save one with `fouro key set` (it reads the key from standard input), or set FOURO_API_KEY (the environment keeps it out of process lists).\n  To try the app without a key or network: fouro demo"
         );
         return exit::AUTH;
@@ -55,7 +55,7 @@ pub async fn app(global: &GlobalArgs) -> u8 {
         ..global.client_config()
     };
     if let Err(e) = crate::api::Client::new(config.clone()) {
-        eprintln!("fouro: {e}");
+        crate::cli::print::errln!("fouro: {e}");
         return exit_code(&e);
     }
     let endpoint = url::Url::parse(&base_url)
@@ -76,7 +76,7 @@ pub async fn app(global: &GlobalArgs) -> u8 {
         {
             Ok(c) => Some(c),
             Err(e) => {
-                eprintln!(
+                crate::cli::print::errln!(
                     "fouro: cannot listen for callbacks on {addr}: {e}; pick another address (--callback-listen) or leave it out"
                 );
                 return exit::USAGE;
@@ -157,7 +157,7 @@ fn open_history(data_dir: &Path) -> Option<History> {
         Ok(h) => return Some(h),
         Err(e) => e,
     };
-    eprintln!("fouro: {err}");
+    crate::cli::print::errln!("fouro: {err}");
     let path = match &err {
         StoreError::Corrupt { path, .. } | StoreError::Newer { path, .. } => path.clone(),
         StoreError::Other { .. } => return None,
@@ -165,7 +165,7 @@ fn open_history(data_dir: &Path) -> Option<History> {
     if !std::io::stdin().is_terminal() {
         return None;
     }
-    eprint!(
+    crate::cli::print::err!(
         "Move {} aside (nothing is deleted) and start a fresh history? [y/N] ",
         path.display()
     );
@@ -174,20 +174,20 @@ fn open_history(data_dir: &Path) -> Option<History> {
     if std::io::stdin().lock().read_line(&mut answer).is_err()
         || !matches!(answer.trim(), "y" | "Y" | "yes")
     {
-        eprintln!("fouro: the history was left as it is; the app did not start.");
+        crate::cli::print::errln!("fouro: the history was left as it is; the app did not start.");
         return None;
     }
     match crate::store::history::move_aside(&path) {
-        Ok(moved) => eprintln!("fouro: moved it to {}", moved.display()),
+        Ok(moved) => crate::cli::print::errln!("fouro: moved it to {}", moved.display()),
         Err(e) => {
-            eprintln!("fouro: could not move {}: {e}", path.display());
+            crate::cli::print::errln!("fouro: could not move {}: {e}", path.display());
             return None;
         }
     }
     match History::open_in(data_dir) {
         Ok(h) => Some(h),
         Err(e) => {
-            eprintln!("fouro: {e}");
+            crate::cli::print::errln!("fouro: {e}");
             None
         }
     }
@@ -204,7 +204,7 @@ pub async fn demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
     let runtime = match emulator_runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("fouro: the built-in emulator could not start: {e}");
+            crate::cli::print::errln!("fouro: the built-in emulator could not start: {e}");
             return exit::UNEXPECTED;
         }
     };
@@ -219,12 +219,12 @@ pub async fn demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
     let emulator = match runtime.spawn(Emulator::start(config)).await {
         Ok(Ok(e)) => e,
         Ok(Err(e)) => {
-            eprintln!("fouro: the built-in emulator could not start: {e}");
+            crate::cli::print::errln!("fouro: the built-in emulator could not start: {e}");
             runtime.shutdown_background();
             return exit::UNEXPECTED;
         }
         Err(e) => {
-            eprintln!("fouro: the built-in emulator could not start: {e}");
+            crate::cli::print::errln!("fouro: the built-in emulator could not start: {e}");
             runtime.shutdown_background();
             return exit::UNEXPECTED;
         }
@@ -302,7 +302,7 @@ async fn open(session: Session, logs: Logs) -> (u8, Ending) {
     match crate::tui::open(session, logs).await {
         Ok(ending) => (exit::OK, ending),
         Err(why) => {
-            eprintln!("fouro: {why}");
+            crate::cli::print::errln!("fouro: {why}");
             (exit::UNEXPECTED, Ending::Quit)
         }
     }

@@ -405,3 +405,24 @@ async fn an_emulator_callback_signed_with_another_key_is_refused() {
     l.shutdown().await;
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_unsigned_callback_never_uses_up_the_awaited_id() {
+    let (l, mut rx) = listener(None).await;
+    assert!(!l.is_signed());
+    l.expect("task_f");
+    // A forger's callback is forwarded (to be checked by a status query) but the id stays
+    // awaited, so the service's own callback still lands.
+    let (forged, _) = post(&l.callback_url(None), &success("task_f"), None).await;
+    let (real, _) = post(&l.callback_url(None), &success("task_f"), None).await;
+    assert_eq!((forged, real), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(rx.try_recv().unwrap().task_id, "task_f");
+    assert_eq!(rx.try_recv().unwrap().task_id, "task_f");
+    assert!(l.is_expected("task_f"));
+    // Once the status query settled it, the receiver forgets it: later ones are 404.
+    l.forget("task_f");
+    let (late, _) = post(&l.callback_url(None), &success("task_f"), None).await;
+    assert_eq!(late, StatusCode::NOT_FOUND);
+    assert!(rx.try_recv().is_err());
+    l.shutdown().await;
+}

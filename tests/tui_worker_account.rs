@@ -152,6 +152,62 @@ async fn a_result_arrives_through_the_signed_callback_before_any_poll() {
     emulator.shutdown().await;
 }
 
+/// Without a webhook key, a forged callback that claims the task succeeded settles nothing:
+/// the app asks the service, which says the task still runs, and the real result follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_forged_callback_settles_nothing() {
+    let emulator = common::emulator(1500).await;
+    let data = tempfile::tempdir().expect("a temp dir");
+    let (mut w, mut rx) = worker(&emulator, data.path(), common::KEY);
+    let (events, received) = unbounded_channel();
+    let listener = fouro::callback::Listener::start(Default::default(), events)
+        .await
+        .expect("the listener starts");
+    let url = listener.callback_url(None);
+    w.set_account(AccountSetup {
+        callbacks: Some((
+            Callbacks {
+                listener,
+                public_url: None,
+            },
+            received,
+        )),
+        ..AccountSetup::default()
+    });
+    let mut a = app(160, 48, Instant::now());
+    w.handle(Effect::Submit {
+        job: 1,
+        draft: draft("a kite"),
+    });
+    a.submission = Some(fouro::tui::app::Submission {
+        job: 1,
+        stage: None,
+        draft: draft("a kite"),
+    });
+    run_until(&mut a, &mut w, &mut rx, |a| !a.tasks.list.is_empty()).await;
+    let id = a.tasks.list[0].id.clone();
+    let forged = serde_json::json!({"code": 200, "msg": "success",
+        "data": {"taskId": id, "info": {"result_urls": ["http://127.0.0.1:9/forged.png"]}}});
+    let answer = common::http()
+        .post(&url)
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    run_until(&mut a, &mut w, &mut rx, saved).await;
+    let history = History::open_in(data.path()).expect("the history");
+    let entry = history.get(&id).expect("readable").expect("kept");
+    assert_eq!(entry.status, fouro::store::Status::Success);
+    assert!(
+        entry.images.iter().all(|i| !i.url.contains("forged")),
+        "{:?}",
+        entry.images
+    );
+    drop(w);
+    emulator.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tasks_cost_is_observed_and_usage_reads_it_back() {
     let emulator = common::emulator(300).await;

@@ -155,12 +155,17 @@ impl Client {
             .await?;
         match data {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => TaskRecord::from_value(&v)
-                .map(Some)
-                .map_err(|detail| Error::BadBody {
+            Some(v) => {
+                let mut record = TaskRecord::from_value(&v).map_err(|detail| Error::BadBody {
                     status: 200,
                     detail,
-                }),
+                })?;
+                // A failure's message is kept and shown: it must not carry the key either.
+                if let (Some(m), Some(k)) = (&record.error_message, &self.inner.key) {
+                    record.error_message = Some(crate::api::key::scrub(m, k.expose()).into_owned());
+                }
+                Ok(Some(record))
+            }
         }
     }
 
@@ -215,7 +220,11 @@ impl Client {
                 let file_name = file_name.clone();
                 async move {
                     let file = tokio::fs::File::open(path).await.map_err(|e| {
-                        Error::Input(format!("cannot read {}: {e}", path.display()))
+                        Error::Input(format!(
+                            "cannot read {}: {}",
+                            path.display(),
+                            crate::api::error::plain_io(&e)
+                        ))
                     })?;
                     let len = file
                         .metadata()
@@ -267,6 +276,12 @@ impl Client {
     /// Fetches a result image. No Authorization header: result URLs may live on another host,
     /// and the key must never travel there.
     pub async fn fetch(&self, url: &str) -> Result<Bytes> {
+        let scheme_ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !scheme_ok {
+            return Err(Error::UnsupportedUrl {
+                url: url.chars().take(200).collect(),
+            });
+        }
         let policy = self.inner.retry;
         let mut attempt = 1;
         loop {
@@ -294,7 +309,7 @@ impl Client {
                         }
                     });
                 }
-                read_capped(resp, MAX_DOWNLOAD_BYTES).await
+                read_capped(resp, MAX_DOWNLOAD_BYTES, "the image download").await
             }
             .await;
             match res {
@@ -311,7 +326,7 @@ impl Client {
     /// else from the result URL itself.
     pub async fn download_result(&self, task_id: &str, url: &str) -> Result<Bytes> {
         match self.download_url(task_id, url).await {
-            Ok(direct) => match self.fetch(&direct).await {
+            Ok(direct) => match self.fetch(&direct).await.and_then(checked_image) {
                 Ok(bytes) => return Ok(bytes),
                 Err(e) => {
                     tracing::warn!(task_id, "direct download failed, using the result URL: {e}")
@@ -323,7 +338,7 @@ impl Client {
                 "no direct download link, using the result URL: {e}"
             ),
         }
-        self.fetch(url).await
+        self.fetch(url).await.and_then(checked_image)
     }
 
     fn request(&self, method: Method, url: &str) -> Result<RequestBuilder> {
@@ -377,30 +392,85 @@ async fn send(req: RequestBuilder, secret: Option<&str>) -> Result<Option<Value>
     let resp = req.send().await.map_err(|e| Error::from_reqwest(&e))?;
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.bytes().await.map_err(|e| Error::from_reqwest(&e))?;
+    let body = read_capped(resp, MAX_ANSWER_BYTES, "the service's answer").await?;
     tracing::debug!(%status, bytes = body.len(), "answer");
     read_envelope(status, &headers, &body, secret)
 }
 
 /// The largest image fouro downloads; anything bigger is not a result of this service.
-const MAX_DOWNLOAD_BYTES: u64 = 128 * 1024 * 1024;
+pub const MAX_DOWNLOAD_BYTES: u64 = 128 * 1024 * 1024;
+/// The largest JSON answer fouro reads: the service's answers are a few KB.
+pub const MAX_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
 
-async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Bytes> {
-    let too_big = || Error::BadBody {
-        status: 200,
-        detail: format!("the download is larger than {} MB", cap / (1024 * 1024)),
+/// Reads a body by chunks, never holding more than `cap` bytes: a body that says (by its
+/// Content-Length) or turns out to be larger is a [`Error::TooLarge`] naming `what`, its
+/// HTTP status and content type, and is not read further.
+async fn read_capped(mut resp: reqwest::Response, cap: u64, what: &str) -> Result<Bytes> {
+    let kind = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| {
+            crate::store::text::escape_controls(t)
+                .chars()
+                .take(80)
+                .collect::<String>()
+        })
+        .unwrap_or_else(|| "no content type".to_owned());
+    let status = resp.status().as_u16();
+    let too_big = |size: String| Error::TooLarge {
+        what: what.to_owned(),
+        limit: format!("{} MB at most", cap / (1024 * 1024)),
+        came: format!("HTTP {status}, {kind}, {size}"),
     };
-    if resp.content_length().is_some_and(|n| n > cap) {
-        return Err(too_big());
+    if let Some(n) = resp.content_length().filter(|n| *n > cap) {
+        return Err(too_big(format!("{n} bytes announced")));
     }
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| Error::from_reqwest(&e))? {
         if (buf.len() + chunk.len()) as u64 > cap {
-            return Err(too_big());
+            return Err(too_big(format!("more than {cap} bytes sent")));
         }
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
+}
+
+/// The largest side of a result image fouro decodes; the service makes 1536 at most, so
+/// anything past this is a decompression bomb, not a result.
+const MAX_IMAGE_SIDE: u32 = 16_384;
+
+/// `bytes` when they are an image of an allowed format (PNG, JPEG, WebP, GIF, by their magic
+/// bytes) whose header decodes to a sane size; else [`Error::NotAnImage`] saying what came.
+pub fn checked_image(bytes: Bytes) -> Result<Bytes> {
+    let not = |detail: String| Err(Error::NotAnImage { detail });
+    let format = match image::guess_format(&bytes) {
+        Ok(
+            f @ (image::ImageFormat::Png
+            | image::ImageFormat::Jpeg
+            | image::ImageFormat::WebP
+            | image::ImageFormat::Gif),
+        ) => f,
+        _ => {
+            let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
+            let what = if head.trim_start().starts_with('<') {
+                "an HTML page".to_owned()
+            } else if bytes.is_empty() {
+                "an empty body".to_owned()
+            } else {
+                format!("{} bytes of an unknown kind", bytes.len())
+            };
+            return not(what);
+        }
+    };
+    let reader = image::ImageReader::with_format(std::io::Cursor::new(&bytes[..]), format);
+    match reader.into_dimensions() {
+        Ok((w, h)) if w > 0 && h > 0 && w <= MAX_IMAGE_SIDE && h <= MAX_IMAGE_SIDE => Ok(bytes),
+        Ok((w, h)) => not(format!("a {format:?} image of {w}x{h} pixels")),
+        Err(e) => not(format!(
+            "a {format:?} image whose header does not decode: {e}"
+        )),
+    }
 }
 
 /// Task ids look like `task_4o_…`: letters, digits, `_` and `-`, nothing that could walk out
@@ -450,7 +520,7 @@ pub fn read_envelope(
         .unwrap_or_default()
         .to_owned();
     if let Some(secret) = secret.filter(|s| !s.is_empty()) {
-        msg = msg.replace(secret, "<API key>");
+        msg = crate::api::key::scrub(&msg, secret).into_owned();
     }
     match code {
         Some(200) => Ok(v.get("data").cloned()),
@@ -561,6 +631,52 @@ mod tests {
         );
         assert!(is_plain_task_id("task_4o_abc-1"));
         assert!(!is_plain_task_id("../x") && !is_plain_task_id(""));
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for b in data {
+            crc ^= u32::from(*b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    /// A PNG whose header claims `w`x`h` pixels (its data is not there).
+    fn png_header(w: u32, h: u32) -> Vec<u8> {
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend(w.to_be_bytes());
+        ihdr.extend(h.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(13u32.to_be_bytes());
+        png.extend(&ihdr);
+        png.extend(crc32(&ihdr).to_be_bytes());
+        png.extend(0u32.to_be_bytes());
+        png.extend(b"IDAT");
+        png.extend(crc32(b"IDAT").to_be_bytes());
+        png
+    }
+
+    #[test]
+    fn only_images_of_a_sane_size_pass() {
+        assert!(checked_image(Bytes::from(png_header(1024, 1536))).is_ok());
+        let bomb = checked_image(Bytes::from(png_header(100_000, 100_000)))
+            .unwrap_err()
+            .to_string();
+        assert!(bomb.contains("100000x100000"), "{bomb}");
+        let html = checked_image(Bytes::from_static(b"\n <html>login</html>"))
+            .unwrap_err()
+            .to_string();
+        assert!(html.contains("not an image (an HTML page)"), "{html}");
+        assert!(checked_image(Bytes::new()).is_err());
+        assert!(checked_image(Bytes::from_static(b"\x89PNG\r\n\x1a\ngarbage")).is_err());
     }
 
     #[test]

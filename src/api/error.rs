@@ -62,6 +62,25 @@ pub enum Error {
     )]
     BadBody { status: u16, detail: String },
 
+    #[error(
+        "{what} was larger than fouro accepts ({limit}; {came}): that is not an answer of this service, so it was not read further nor tried again: check the base URL and any proxy in between"
+    )]
+    TooLarge {
+        what: String,
+        limit: String,
+        came: String,
+    },
+
+    #[error(
+        "the service gave a result URL fouro will not fetch ({url}): only https:// and http:// results are downloaded; report this to the provider"
+    )]
+    UnsupportedUrl { url: String },
+
+    #[error(
+        "the download was not an image ({detail}); nothing was saved: try `fouro download` again later, and report it to the provider if it stays so"
+    )]
+    NotAnImage { detail: String },
+
     #[error("could not reach {host}: {detail}: check the network, the base URL or HTTPS_PROXY")]
     Connect { host: String, detail: String },
 
@@ -113,7 +132,7 @@ pub enum Error {
     )]
     StillRunning { task_id: String, minutes: u64 },
 
-    #[error("{what}: {source}: check the path and its permissions")]
+    #[error("{what}: {}", plain_io(source))]
     Io {
         what: String,
         source: std::io::Error,
@@ -174,6 +193,7 @@ impl Error {
             | Error::Validation { .. }
             | Error::ImageDownload { .. }
             | Error::FeatureDisabled { .. }
+            | Error::UnsupportedUrl { .. }
             | Error::NotReady { .. } => ErrorClass::Rejected,
             Error::Input(_) => ErrorClass::Usage,
             Error::UnknownCode { code, .. } if *code < 500 => ErrorClass::Rejected,
@@ -183,6 +203,8 @@ impl Error {
             | Error::Server { .. }
             | Error::UnknownCode { .. }
             | Error::BadBody { .. }
+            | Error::TooLarge { .. }
+            | Error::NotAnImage { .. }
             | Error::Connect { .. }
             | Error::Timeout { .. }
             | Error::Network { .. }
@@ -266,6 +288,9 @@ impl Error {
             Error::BadBody { status, detail } => Error::GenerateUncertain {
                 detail: format!("HTTP {status}: {detail}"),
             },
+            e @ Error::TooLarge { .. } => Error::GenerateUncertain {
+                detail: e.to_string(),
+            },
             other => other,
         }
     }
@@ -314,12 +339,48 @@ impl Error {
     }
 }
 
+/// An I/O error in plain words, with what to do: no bare OS error numbers.
+pub fn plain_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let said = match e.kind() {
+        K::NotFound => "it does not exist: check the path",
+        K::PermissionDenied => {
+            "permission denied: check its owner and mode, or choose another place"
+        }
+        K::AlreadyExists => "something is already there: move it away or choose another name",
+        K::StorageFull => "the disk is full: free some space and try again",
+        K::ReadOnlyFilesystem => "the file system is read-only: choose another place",
+        K::IsADirectory => "it is a directory: give a file",
+        K::NotADirectory => "a part of the path is not a directory: check the path",
+        K::InvalidData => "its content is not what was expected (not UTF-8 text?)",
+        K::Interrupted | K::WouldBlock | K::TimedOut => "it was interrupted: try again",
+        _ => {
+            // The OS's own words, without the "(os error N)" that says nothing to a person.
+            let text = e.to_string();
+            let text = match text.find(" (os error") {
+                Some(at) => text[..at].to_owned(),
+                None => text,
+            };
+            return format!(
+                "{}: check the path, its permissions and the disk",
+                text.to_lowercase()
+            );
+        }
+    };
+    said.to_owned()
+}
+
+/// The deepest cause's words, without a bare "(os error N)".
 fn innermost_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur: &(dyn std::error::Error + 'static) = e;
     while let Some(next) = cur.source() {
         cur = next;
     }
-    cur.to_string()
+    let text = cur.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
 }
 
 #[cfg(test)]

@@ -32,9 +32,25 @@ impl ImageSource {
             }
             return Ok(ImageSource::Url(entry.to_owned()));
         }
+        // Anything else with a scheme (`ftp://`, `file://`, `data:`…) is a URL the service
+        // cannot be given, not a file name.
+        if let Some((scheme, _)) = entry.split_once("://")
+            && !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            return Err(Error::Input(format!(
+                "{entry:?} is a {scheme}:// URL, which the service cannot fetch: give an https:// or http:// URL, or a local file path"
+            )));
+        }
         let path = PathBuf::from(entry);
-        let meta = std::fs::metadata(&path)
-            .map_err(|e| Error::Input(format!("cannot use {entry:?}: {e}: check the path")))?;
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            Error::Input(format!(
+                "cannot use {entry:?}: {}",
+                crate::api::error::plain_io(&e)
+            ))
+        })?;
         if !meta.is_file() {
             return Err(Error::Input(format!(
                 "{entry:?} is not a file: give an image file"
@@ -117,6 +133,13 @@ mod tests {
             .to_string();
         assert!(err.contains("check the path"), "{err}");
         assert!(ImageSource::parse("https://example.com/x.bmp").is_err());
+        for url in ["ftp://example.com/a.png", "file:///tmp/a.png"] {
+            let err = ImageSource::parse(url).unwrap_err().to_string();
+            assert!(
+                err.contains("cannot fetch") && err.contains("https://"),
+                "{err}"
+            );
+        }
         assert!(matches!(
             ImageSource::parse("https://example.com/img?id=3"),
             Ok(ImageSource::Url(_))

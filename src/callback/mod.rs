@@ -12,8 +12,11 @@
 //!   from now either way: 401;
 //! - a task id nobody waits for (unknown, forgotten, or already delivered): 404;
 //! - the receiving end of the channel is gone: 503, and the id stays waited for;
-//! - otherwise the payload is forwarded, the id is no longer waited for, and the answer is 200
-//!   `{"code":200,"msg":"ok"}`.
+//! - otherwise the payload is forwarded and the answer is 200 `{"code":200,"msg":"ok"}`. A
+//!   signed callback is delivered once: its id is no longer waited for. An unsigned one proves
+//!   nothing, so it cannot use up the id: the id stays waited for until the receiver, having
+//!   asked the service for the task's status, forgets it ([`Listener::forget`]); a forged
+//!   callback then costs one status query and changes nothing.
 //!
 //! Nothing is forwarded unless the answer is 200. Every answer is JSON `{"code","msg"}`.
 
@@ -139,6 +142,7 @@ struct Inner {
 /// A running callback listener. Dropping it stops it; [`Listener::shutdown`] stops it and waits.
 pub struct Listener {
     addr: SocketAddr,
+    signed: bool,
     expected: Expected,
     shutdown: CancellationToken,
     server: Option<JoinHandle<()>>,
@@ -188,10 +192,17 @@ impl Listener {
         tracing::info!(%addr, signed, "callback listener started");
         Ok(Listener {
             addr,
+            signed,
             expected,
             shutdown,
             server: Some(server),
         })
+    }
+
+    /// Whether callbacks must be signed (a webhook key is set): only then does a callback's
+    /// content count on its own; an unsigned one must be confirmed by a status query.
+    pub fn is_signed(&self) -> bool {
+        self.signed
     }
 
     /// The address the listener is bound to.
@@ -347,8 +358,15 @@ fn check(
 /// Forwards a checked callback if its task is waited for, and stops waiting for it.
 fn deliver(inner: &Inner, payload: CallbackPayload) -> Result<String, Refusal> {
     let task_id = payload.task_id.clone();
-    // Taking the id out first makes concurrent duplicates forward once.
-    if !inner.expected.remove(&task_id) {
+    // Taking the id out first makes concurrent duplicates forward once. Unsigned, anyone could
+    // have sent it: the id stays waited for, and the receiver's status query decides.
+    let signed = inner.webhook_key.is_some();
+    let awaited = if signed {
+        inner.expected.remove(&task_id)
+    } else {
+        inner.expected.contains(&task_id)
+    };
+    if !awaited {
         return Err(Refusal::new(
             StatusCode::NOT_FOUND,
             format!("no task {task_id} is awaited (unknown, or already delivered)"),
@@ -356,7 +374,9 @@ fn deliver(inner: &Inner, payload: CallbackPayload) -> Result<String, Refusal> {
     }
     if !(inner.forward)(payload) {
         // Nobody receives any more: leave the id waited for, so a retry can still land.
-        inner.expected.insert(&task_id);
+        if signed {
+            inner.expected.insert(&task_id);
+        }
         return Err(Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "fouro is shutting down: callbacks are no longer received",
@@ -378,6 +398,7 @@ mod tests {
     fn callback_url_prefers_the_public_url_and_maps_unspecified_to_loopback() {
         let listener = |addr: &str| Listener {
             addr: addr.parse().unwrap(),
+            signed: false,
             expected: Expected::default(),
             shutdown: CancellationToken::new(),
             server: None,

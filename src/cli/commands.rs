@@ -26,9 +26,9 @@ pub async fn status(global: &GlobalArgs, task_id: &str, json: bool) -> Result<u8
     let client = global.client()?;
     let record = crate::tasks::follow::ask(&client, task_id).await?;
     if json {
-        println!("{}", status_json(task_id, record.as_ref()));
+        crate::cli::print::stdout_json(&status_json(task_id, record.as_ref()));
     } else {
-        println!("{}", status_text(task_id, record.as_ref()));
+        crate::cli::print::outln!("{}", status_text(task_id, record.as_ref()));
     }
     Ok(match record {
         Some(r) if r.status.is_failure() => exit::TASK_FAILED,
@@ -51,12 +51,9 @@ pub async fn credits(global: &GlobalArgs, args: &CreditsArgs) -> Result<u8, Fail
         }
     };
     if json {
-        println!(
-            "{}",
-            json!({ "credits": super::output::credits_json(credits) })
-        );
+        crate::cli::print::stdout_json(&json!({ "credits": super::output::credits_json(credits) }));
     } else {
-        println!("{} credits", format_credits(credits));
+        crate::cli::print::outln!("{} credits", format_credits(credits));
     }
     Ok(exit::OK)
 }
@@ -73,7 +70,7 @@ pub async fn download(
     let history = match open_history(&data_dir).await {
         Ok(h) => Some(h),
         Err(e) => {
-            eprintln!("fouro: warning: {e}; downloading without recording");
+            crate::cli::print::errln!("fouro: warning: {e}; downloading without recording");
             None
         }
     };
@@ -91,7 +88,7 @@ pub async fn download(
             match looked_up {
                 Ok(entry) => entry,
                 Err(e) => {
-                    eprintln!("fouro: warning: {e}");
+                    crate::cli::print::errln!("fouro: warning: {e}");
                     None
                 }
             }

@@ -55,22 +55,23 @@ pub async fn run(args: EmulatorArgs) -> u8 {
     let emulator = match Emulator::start(config).await {
         Ok(e) => e,
         Err(e) => {
-            eprintln!(
+            crate::cli::print::errln!(
                 "fouro: the emulator could not listen on {}:{}: {e}; pick another --port",
-                args.host, args.port
+                args.host,
+                args.port
             );
             return exit::UNEXPECTED;
         }
     };
-    println!("{}", emulator.base_url());
-    eprintln!(
+    crate::cli::print::outln!("{}", emulator.base_url());
+    crate::cli::print::errln!(
         "fouro emulator listening; use: fouro --base-url {} --api-key <key> ...  (Ctrl-C stops)",
         emulator.base_url()
     );
     let code = match tokio::signal::ctrl_c().await {
         Ok(()) => exit::OK,
         Err(e) => {
-            eprintln!("fouro: cannot wait for Ctrl-C ({e}); stopping the emulator");
+            crate::cli::print::errln!("fouro: cannot wait for Ctrl-C ({e}); stopping the emulator");
             exit::UNEXPECTED
         }
     };

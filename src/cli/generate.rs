@@ -78,7 +78,9 @@ pub async fn run(global: &GlobalArgs, args: GenerateArgs) -> Result<u8, Failure>
             callback_url,
             &CancellationToken::new(),
             |stage| match stage {
-                Stage::Uploading { name, .. } if !json => eprintln!("uploading {name}"),
+                Stage::Uploading { name, .. } if !json => {
+                    crate::cli::print::errln!("uploading {name}")
+                }
                 Stage::Creating {
                     balance: Some(balance),
                 } => {
@@ -89,7 +91,7 @@ pub async fn run(global: &GlobalArgs, args: GenerateArgs) -> Result<u8, Failure>
                         args.variants.count(),
                     );
                     if let Some(s) = short {
-                        eprintln!("fouro: warning: {}", s.warning());
+                        crate::cli::print::errln!("fouro: warning: {}", s.warning());
                     }
                 }
                 Stage::Created { task_id } => {
@@ -103,15 +105,15 @@ pub async fn run(global: &GlobalArgs, args: GenerateArgs) -> Result<u8, Failure>
         .await?;
     let task_id = submitted.task_id.clone();
     if let Some(warning) = &submitted.warning {
-        eprintln!("fouro: warning: {warning}");
+        crate::cli::print::errln!("fouro: warning: {warning}");
     }
 
     if !args.json {
-        println!("{task_id}");
+        crate::cli::print::outln!("{task_id}");
     }
     if !args.wait {
         if args.json {
-            println!("{}", status_json(&task_id, None));
+            crate::cli::print::stdout_json(&status_json(&task_id, None));
         }
         return Ok(exit::OK);
     }
@@ -166,7 +168,7 @@ pub async fn run(global: &GlobalArgs, args: GenerateArgs) -> Result<u8, Failure>
     }
     // An id the disk never took is said once more, where a script sees it last.
     for id in workflow.unkept() {
-        eprintln!(
+        crate::cli::print::errln!(
             "fouro: warning: task {id} is still not recorded on disk: note the id down (`fouro status {id}` follows it)"
         );
     }
@@ -175,7 +177,7 @@ pub async fn run(global: &GlobalArgs, args: GenerateArgs) -> Result<u8, Failure>
         Err(e) => {
             // Scripts still get the task's last known state on stdout.
             if args.json {
-                println!("{}", status_json(&task_id, last.as_ref()));
+                crate::cli::print::stdout_json(&status_json(&task_id, last.as_ref()));
             }
             return Err(e);
         }
@@ -188,7 +190,7 @@ pub async fn run(global: &GlobalArgs, args: GenerateArgs) -> Result<u8, Failure>
                 .map(|f| f.display().to_string())
                 .collect::<Vec<_>>()
         );
-        println!("{obj}");
+        crate::cli::print::stdout_json(&obj);
     }
     Ok(exit::OK)
 }
@@ -207,7 +209,7 @@ async fn listen(global: &GlobalArgs, args: &GenerateArgs) -> Option<Callbacks> {
             } else {
                 "only `generate --wait` listens"
             };
-            eprintln!("fouro: note: --callback-listen is not used: {why}");
+            crate::cli::print::errln!("fouro: note: --callback-listen is not used: {why}");
         }
         return None;
     }
@@ -223,7 +225,7 @@ async fn listen(global: &GlobalArgs, args: &GenerateArgs) -> Option<Callbacks> {
             Some(c)
         }
         Err(e) => {
-            eprintln!(
+            crate::cli::print::errln!(
                 "fouro: warning: cannot listen for callbacks on {addr} ({e}); following the task by polling"
             );
             None
@@ -255,17 +257,19 @@ async fn follow(
             }
             Progress::Retry(retry) => {
                 if bar.is_hidden() {
-                    eprintln!("fouro: {}", retry.line());
+                    crate::cli::print::errln!("fouro: {}", retry.line());
                 } else {
                     bar.set_message(format!(
                         "retry {} in {} s",
                         retry.attempt,
                         retry.next_in.as_secs_f64().ceil() as u64
                     ));
-                    bar.suspend(|| eprintln!("fouro: {}", retry.line()));
+                    bar.suspend(|| crate::cli::print::errln!("fouro: {}", retry.line()));
                 }
             }
-            Progress::Warning(w) => bar.suspend(|| eprintln!("fouro: warning: {w}")),
+            Progress::Warning(w) => {
+                bar.suspend(|| crate::cli::print::errln!("fouro: warning: {w}"))
+            }
         }
         ControlFlow::Continue(())
     });
@@ -286,10 +290,10 @@ async fn follow(
                         let kept = workflow.record(&record).await;
                         bar.suspend(|| {
                             if let Some(e) = kept {
-                                eprintln!("fouro: warning: {e}");
+                                crate::cli::print::errln!("fouro: warning: {e}");
                             }
                             if !json {
-                                eprintln!("the result came through the callback");
+                                crate::cli::print::errln!("the result came through the callback");
                             }
                         });
                         break Ok(record);

@@ -44,12 +44,12 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
                 message: format!("cannot write the history as JSON: {e}"),
                 code: exit::UNEXPECTED,
             })?;
-        println!("{}", serde_json::Value::Array(list));
+        crate::cli::print::stdout_json(&serde_json::Value::Array(list));
         return Ok(exit::OK);
     }
 
     for f in in_flight.iter().rev() {
-        println!("{}", in_flight_line(f));
+        crate::cli::print::outln!("{}", in_flight_line(f));
     }
     let columns = terminal_columns();
     for entry in &entries {
@@ -59,17 +59,19 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
                 .clamp(MIN_PROMPT_WIDTH, PROMPT_WIDTH),
             None => PROMPT_WIDTH,
         };
-        println!("{}", entry_line(entry, width));
+        crate::cli::print::outln!("{}", entry_line(entry, width));
     }
     // Counts go to stderr: stdout stays one line per entry for scripts.
     if entries.is_empty() && in_flight.is_empty() {
         if query == Query::default() {
-            eprintln!("the history is empty: tasks appear here once `fouro generate` submits them");
+            crate::cli::print::errln!(
+                "the history is empty: tasks appear here once `fouro generate` submits them"
+            );
         } else {
-            eprintln!("no entry matches");
+            crate::cli::print::errln!("no entry matches");
         }
     } else if total > entries.len() {
-        eprintln!(
+        crate::cli::print::errln!(
             "{} of {total} entries shown: raise --limit to see more",
             entries.len()
         );
@@ -116,7 +118,7 @@ async fn move_database_aside() -> Result<u8, Failure> {
     let data_dir = crate::config::data_dir();
     let path = data_dir.join(FILE_NAME);
     if !path.exists() {
-        println!(
+        crate::cli::print::outln!(
             "there is no history database at {}: nothing to move",
             path.display()
         );
@@ -124,7 +126,7 @@ async fn move_database_aside() -> Result<u8, Failure> {
     }
     match open_history(&data_dir).await {
         Ok(_) => {
-            println!(
+            crate::cli::print::outln!(
                 "the history database {} opens fine: nothing was moved",
                 path.display()
             );
@@ -141,7 +143,7 @@ async fn move_database_aside() -> Result<u8, Failure> {
                 code: exit::UNEXPECTED,
             })?
             .map_err(|e| Error::io(format!("cannot move {} aside", path.display()), e))?;
-            println!(
+            crate::cli::print::outln!(
                 "moved {} to {}; a fresh history starts on the next run (the old file is kept)",
                 path.display(),
                 moved.display()

@@ -51,9 +51,10 @@ async fn set(global: &GlobalArgs, no_check: bool, webhook: bool) -> Result<u8, F
     if created {
         apply_flags(global, &mut profile)?;
     } else if global.base_url.is_some() || global.upload_url.is_some() {
-        eprintln!(
+        crate::cli::print::errln!(
             "fouro: note: --base-url and --upload-url are not used here: the key is for profile \"{}\" and its service, {}",
-            profile.name, profile.base_url
+            profile.name,
+            profile.base_url
         );
     }
     let name = profile.name.clone();
@@ -84,7 +85,7 @@ async fn set(global: &GlobalArgs, no_check: bool, webhook: bool) -> Result<u8, F
 
     if !webhook && !no_check {
         let balance = check_against(global, &profile, &key).await?;
-        println!(
+        crate::cli::print::outln!(
             "{} accepts the key: {} credits",
             profile.base_url,
             format_credits(balance)
@@ -110,13 +111,13 @@ async fn set(global: &GlobalArgs, no_check: bool, webhook: bool) -> Result<u8, F
     }
     let file = save(&config, &dir)?;
     let new = if created { "new " } else { "" };
-    println!(
+    crate::cli::print::outln!(
         "saved the {what} ({}) into {new}profile \"{name}\" in {}",
         key.masked(),
         file.display()
     );
     if made_default {
-        println!("\"{name}\" is the default profile");
+        crate::cli::print::outln!("\"{name}\" is the default profile");
     }
     Ok(exit::OK)
 }
@@ -207,10 +208,10 @@ async fn check(global: &GlobalArgs) -> Result<u8, Failure> {
         ));
     };
     if let Some(p) = &r.profile {
-        println!("profile  {p} ({})", account.config_file.display());
+        crate::cli::print::outln!("profile  {p} ({})", account.config_file.display());
     }
-    println!("key      {} from {}", key.masked(), account.key_origin());
-    println!(
+    crate::cli::print::outln!("key      {} from {}", key.masked(), account.key_origin());
+    crate::cli::print::outln!(
         "service  {} from {}",
         r.base_url,
         origin(
@@ -220,7 +221,7 @@ async fn check(global: &GlobalArgs) -> Result<u8, Failure> {
         )
     );
     match &r.webhook_key {
-        Some(_) => println!(
+        Some(_) => crate::cli::print::outln!(
             "webhook  a key is set, from {}",
             origin(
                 &r.webhook_key_source,
@@ -228,15 +229,15 @@ async fn check(global: &GlobalArgs) -> Result<u8, Failure> {
                 config::ENV_WEBHOOK_KEY
             )
         ),
-        None => println!("webhook  no key: callbacks are taken unsigned"),
+        None => crate::cli::print::outln!("webhook  no key: callbacks are taken unsigned"),
     }
     match global.client()?.credits().await {
         Ok(balance) => {
-            println!("status   accepted: {} credits", format_credits(balance));
+            crate::cli::print::outln!("status   accepted: {} credits", format_credits(balance));
             Ok(exit::OK)
         }
         Err(api::Error::Unauthorized { .. }) => {
-            println!("status   refused");
+            crate::cli::print::outln!("status   refused");
             Err(said(
                 format!(
                     "{} refused the key from {} (401): `fouro key set` saves another",
@@ -271,7 +272,7 @@ fn read_secret(prompt: &str) -> std::io::Result<Option<String>> {
     err.flush()?;
     let typed = read_hidden();
     // Raw mode is off again: the line ends as any other.
-    eprintln!();
+    crate::cli::print::errln!();
     typed
 }
 

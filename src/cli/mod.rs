@@ -8,6 +8,7 @@ mod generate;
 mod history;
 mod key;
 mod output;
+pub mod print;
 mod profile;
 mod saving;
 mod settings;
@@ -439,7 +440,7 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("fouro: cannot start: {e}");
+            crate::cli::print::errln!("fouro: cannot start: {e}");
             return ExitCode::from(exit::UNEXPECTED);
         }
     };
@@ -464,7 +465,7 @@ async fn run(cli: Cli) -> u8 {
         | Some(Command::Demo(_)) => false,
     };
     if needs_settings && let Err(e) = cli.global.account() {
-        eprintln!("fouro: {e}");
+        crate::cli::print::errln!("fouro: {e}");
         return e.exit_code();
     }
     let result = match cli.command {
@@ -487,9 +488,9 @@ async fn run(cli: Cli) -> u8 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("fouro: {e}");
+            crate::cli::print::errln!("fouro: {e}");
             if let Some(hint) = key_hint(&cli.global, &e) {
-                eprintln!("  {hint}");
+                crate::cli::print::errln!("  {hint}");
             }
             e.exit_code()
         }

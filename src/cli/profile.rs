@@ -104,20 +104,17 @@ fn list(config: &Config, dir: &Path, json: bool) -> Result<u8, Failure> {
                 })
             })
             .collect();
-        println!(
-            "{}",
-            json!({
-                "configFile": file.display().to_string(),
-                "default": config.default_profile(),
-                "active": active,
-                "profiles": profiles,
-            })
-        );
+        crate::cli::print::stdout_json(&json!({
+            "configFile": file.display().to_string(),
+            "default": config.default_profile(),
+            "active": active,
+            "profiles": profiles,
+        }));
         return Ok(exit::OK);
     }
-    println!("config file: {}", file.display());
+    crate::cli::print::outln!("config file: {}", file.display());
     if config.profiles().next().is_none() {
-        println!(
+        crate::cli::print::outln!(
             "no profiles yet: `fouro profile add NAME` adds one, `fouro key set` adds one with its key"
         );
         return Ok(exit::OK);
@@ -134,9 +131,11 @@ fn list(config: &Config, dir: &Path, json: bool) -> Result<u8, Failure> {
         .max()
         .unwrap_or(0)
         .clamp(8, 48);
-    println!(
+    crate::cli::print::outln!(
         "  {:<width$}  {:<url_width$}  {:<10}  WEBHOOK KEY",
-        "NAME", "BASE URL", "KEY"
+        "NAME",
+        "BASE URL",
+        "KEY"
     );
     for p in config.profiles() {
         let mark = if active.as_deref() == Some(p.name.as_str()) {
@@ -146,15 +145,17 @@ fn list(config: &Config, dir: &Path, json: bool) -> Result<u8, Failure> {
         };
         let key = masked(&p.api_key).unwrap_or_else(|| "(none)".to_owned());
         let hook = if p.webhook_key.is_some() { "yes" } else { "no" };
-        println!(
+        crate::cli::print::outln!(
             "{mark} {:<width$}  {:<url_width$}  {key:<10}  {hook}",
             p.name,
             escape_controls(&p.base_url),
         );
     }
     match (config.default_profile(), &active) {
-        (None, Some(only)) => println!("(* {only} is used: it is the only profile)"),
-        (None, None) => println!(
+        (None, Some(only)) => {
+            crate::cli::print::outln!("(* {only} is used: it is the only profile)")
+        }
+        (None, None) => crate::cli::print::outln!(
             "no profile is the default, so none is used unless --profile or FOURO_PROFILE names one: `fouro profile use NAME`"
         ),
         _ => {}
@@ -194,15 +195,15 @@ fn add(
     }
     let file = save(&config, dir)?;
     let verb = if existed { "replaced" } else { "added" };
-    println!(
+    crate::cli::print::outln!(
         "{verb} profile \"{name}\" ({}) in {}",
         escape_controls(&profile.base_url),
         file.display()
     );
     if default || first {
-        println!("it is the default profile");
+        crate::cli::print::outln!("it is the default profile");
     }
-    println!("set its key with: fouro key set --profile {name}");
+    crate::cli::print::outln!("set its key with: fouro key set --profile {name}");
     Ok(exit::OK)
 }
 
@@ -236,14 +237,16 @@ fn remove(mut config: Config, dir: &Path, name: &str) -> Result<u8, Failure> {
     let was_default = config.default_profile() == Some(name);
     config.remove(name).map_err(config_failure)?;
     let file = save(&config, dir)?;
-    println!("removed profile \"{name}\" from {}", file.display());
+    crate::cli::print::outln!("removed profile \"{name}\" from {}", file.display());
     if was_default {
         match config.active(None).ok().flatten() {
-            Some(only) => println!(
+            Some(only) => crate::cli::print::outln!(
                 "there is no default profile now; \"{}\", the only one left, is used",
                 only.name
             ),
-            None => println!("there is no default profile now: `fouro profile use NAME` sets one"),
+            None => crate::cli::print::outln!(
+                "there is no default profile now: `fouro profile use NAME` sets one"
+            ),
         }
     }
     Ok(exit::OK)
@@ -252,7 +255,7 @@ fn remove(mut config: Config, dir: &Path, name: &str) -> Result<u8, Failure> {
 fn use_profile(mut config: Config, dir: &Path, name: &str) -> Result<u8, Failure> {
     config.set_default(name).map_err(config_failure)?;
     let file = save(&config, dir)?;
-    println!(
+    crate::cli::print::outln!(
         "profile \"{name}\" is now the default (in {})",
         file.display()
     );

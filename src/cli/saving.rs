@@ -85,7 +85,7 @@ pub async fn save_all(
             None => kept,
         };
         if target.print {
-            println!("{}", path.display());
+            crate::cli::print::outln!("{}", path.display());
         }
         shown.push(path);
     }

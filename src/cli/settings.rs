@@ -127,7 +127,7 @@ pub(crate) fn config_failure(e: ConfigError) -> Failure {
 /// Prints what loading the config has to tell the person.
 pub(crate) fn print_warnings(warnings: &[ConfigWarning]) {
     for w in warnings {
-        eprintln!("fouro: warning: {w}");
+        crate::cli::print::errln!("fouro: warning: {w}");
     }
 }
 

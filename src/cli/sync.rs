@@ -28,7 +28,7 @@ pub async fn run(global: &GlobalArgs, json: bool) -> Result<u8, Failure> {
         });
     }
     if !json && !waiting.is_empty() {
-        eprintln!(
+        crate::cli::print::errln!(
             "settling {} task(s) of {}…",
             waiting.len(),
             client.base_url()
@@ -38,7 +38,7 @@ pub async fn run(global: &GlobalArgs, json: bool) -> Result<u8, Failure> {
     let workflow = Workflow::new(history.clone(), data_dir);
     let report = sync(&workflow, &client, &global.poll_options(), |settled| {
         if !json {
-            println!("{}", settled_line(settled));
+            crate::cli::print::outln!("{}", settled_line(settled));
         }
     })
     .await?;
@@ -56,10 +56,10 @@ pub async fn run(global: &GlobalArgs, json: bool) -> Result<u8, Failure> {
                 .map(|(id, base)| json!({"taskId": id, "baseUrl": base}))
                 .collect(),
         );
-        println!("{obj}");
+        crate::cli::print::stdout_json(&obj);
     } else {
         for (id, base) in &skipped {
-            println!(
+            crate::cli::print::outln!(
                 "{id}  skipped: recorded against {base}; settle it with `fouro sync --base-url {base}`"
             );
         }
@@ -71,9 +71,9 @@ pub async fn run(global: &GlobalArgs, json: bool) -> Result<u8, Failure> {
                         .to_string()
                 })
                 .unwrap_or_default();
-            println!("{at}  {ID_UNKNOWN}");
+            crate::cli::print::outln!("{at}  {ID_UNKNOWN}");
         }
-        println!("{}", summary(&report, skipped.len()));
+        crate::cli::print::outln!("{}", summary(&report, skipped.len()));
     }
 
     if report.is_complete() {

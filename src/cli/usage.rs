@@ -25,14 +25,14 @@ pub async fn run(global: &GlobalArgs, days: u32, json: bool) -> Result<u8, Failu
                 Some(b)
             }
             Err(e) => {
-                eprintln!(
+                crate::cli::print::errln!(
                     "fouro: warning: the balance could not be read ({e}); showing the usage recorded so far"
                 );
                 None
             }
         }
     } else {
-        eprintln!(
+        crate::cli::print::errln!(
             "fouro: note: no API key is set, so the balance is not read: showing the usage recorded so far"
         );
         None
@@ -53,9 +53,9 @@ pub async fn run(global: &GlobalArgs, days: u32, json: bool) -> Result<u8, Failu
         if let (Some(c), Value::Object(map)) = (current, &mut obj) {
             map.insert("credits".into(), credits_json(c));
         }
-        println!("{obj}");
+        crate::cli::print::stdout_json(&obj);
     } else {
-        print!("{}", text(&usage, current, days, client.base_url()));
+        crate::cli::print::out!("{}", text(&usage, current, days, client.base_url()));
     }
     Ok(exit::OK)
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {}", crate::api::error::plain_io(source))]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -19,7 +19,7 @@ pub enum ConfigError {
     )]
     Parse { path: PathBuf, message: String },
 
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {}", crate::api::error::plain_io(source))]
     Write {
         path: PathBuf,
         source: std::io::Error,

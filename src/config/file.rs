@@ -64,8 +64,15 @@ impl Config {
         let mut warnings: Vec<ConfigWarning> = private::check(&file, &path)?.into_iter().collect();
         #[cfg(not(unix))]
         let mut warnings: Vec<ConfigWarning> = Vec::new();
-        let mut text = String::new();
-        file.read_to_string(&mut text).map_err(read_err)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(read_err)?;
+        let text = String::from_utf8(bytes).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: format!(
+                "it is not UTF-8 text (byte {} is not): save it as UTF-8",
+                e.utf8_error().valid_up_to() + 1
+            ),
+        })?;
         let mut loaded = parse(&text, &path)?;
         warnings.append(&mut loaded.warnings);
         loaded.warnings = warnings;

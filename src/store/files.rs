@@ -40,7 +40,7 @@ pub fn safe_name(id: &str) -> String {
 pub enum SaveError {
     #[error(transparent)]
     Api(#[from] api::Error),
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {}", path.display(), api::error::plain_io(source))]
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -94,7 +94,12 @@ async fn fetch_into(
         source: e,
     };
     if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(write)?;
+        let dir = dir.to_owned();
+        tokio::task::spawn_blocking(move || super::private::create_dir(&dir))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+            .map_err(write)?;
     }
     // A name of its own: the app and `fouro sync` may fetch the same image at once, and
     // must not write into one file.
@@ -113,7 +118,11 @@ async fn fetch_into(
 /// power cut.
 async fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt;
-    let mut file = tokio::fs::File::create(path).await?;
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path).await?;
     file.write_all(bytes).await?;
     file.sync_all().await
 }

@@ -83,8 +83,25 @@ impl History {
             detail,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| other(format!("cannot create {}: {e}", dir.display())))?;
+            super::private::create_dir(dir).map_err(|e| {
+                other(format!(
+                    "cannot create {}: {}",
+                    dir.display(),
+                    crate::api::error::plain_io(&e)
+                ))
+            })?;
+        }
+        // Private whatever the umask: SQLite gives the -wal and -shm files the database's mode.
+        super::private::ensure_file(path).map_err(|e| {
+            other(format!(
+                "cannot make it private: {}",
+                crate::api::error::plain_io(&e)
+            ))
+        })?;
+        for side in ["-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(side);
+            let _ = super::private::restrict(Path::new(&p));
         }
         let conn = Connection::open_with_flags(
             path,
@@ -546,9 +563,25 @@ pub(super) fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
             detail: e.to_string(),
         }
     } else {
+        let advice = match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                "another fouro (or another program) is writing it: let it finish, or close it, and try again"
+            }
+            Some(ErrorCode::CannotOpen) => {
+                "check that the data directory exists and that you may write to it (FOURO_DATA_DIR chooses another)"
+            }
+            Some(ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
+                "check the file's and the data directory's owner and permissions"
+            }
+            Some(ErrorCode::DiskFull) => "the disk is full: free some space and try again",
+            Some(ErrorCode::SystemIoFailure) => {
+                "reading or writing the disk failed: check that the disk has space and is healthy, then try again"
+            }
+            _ => "try again; if it persists, check the disk and the data directory",
+        };
         StoreError::Other {
             path: path.to_owned(),
-            detail: e.to_string(),
+            detail: format!("{e}: {advice}"),
         }
     }
 }

@@ -83,3 +83,21 @@ fn a_newer_schema_met_while_migrating_is_refused() {
         other => panic!("expected Newer, got {other:?}"),
     }
 }
+
+#[test]
+fn storage_failures_say_what_to_do() {
+    let path = Path::new("/data/history.db");
+    let failure = |code| {
+        classify(
+            path,
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None),
+        )
+        .to_string()
+    };
+    let locked = failure(rusqlite::ffi::SQLITE_BUSY);
+    assert!(locked.contains("another fouro"), "{locked}");
+    let open = failure(rusqlite::ffi::SQLITE_CANTOPEN);
+    assert!(open.contains("may write to it"), "{open}");
+    let io = failure(rusqlite::ffi::SQLITE_IOERR);
+    assert!(io.contains("disk has space"), "{io}");
+}

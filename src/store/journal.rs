@@ -59,15 +59,15 @@ impl Journal {
     pub fn append(&self, entry: &JournalEntry) -> std::io::Result<()> {
         let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir {
-            std::fs::create_dir_all(dir)?;
+            super::private::create_dir(dir)?;
         }
         let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
         line.push('\n');
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&self.path)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).read(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&self.path)?;
         // A crash mid-write leaves a torn last line; without a newline first, this entry
         // would be glued to it and lost with it.
         if ends_torn(&mut file)? {

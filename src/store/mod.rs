@@ -7,6 +7,7 @@ pub mod history;
 mod import;
 pub mod inflight;
 pub mod journal;
+pub mod private;
 mod schema;
 pub mod text;
 pub mod usage;

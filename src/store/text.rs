@@ -21,6 +21,45 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` as it may reach a terminal from the command line: every control character and
+/// escape sequence shown escaped as [`escape_controls`] does, but line breaks kept, so that a
+/// message of several lines still reads as lines. Every line the subcommands print goes
+/// through it (see `cli::print`): a service's `msg`, a result URL or a file name can never
+/// clear the screen, set the title or write the clipboard.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && needs_escape(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c != '\n' && needs_escape(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Serialized JSON made as safe for a terminal as [`terminal_safe`] text while staying the
+/// same JSON: serde_json escapes U+0000..U+001F but writes DEL, the C1 controls (U+009B is a
+/// one-byte CSI) and the reordering characters raw; these become `\uXXXX` escapes. Outside
+/// strings serialized JSON is ASCII with no controls, so only string contents change.
+pub fn json_safe(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(needs_escape) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if needs_escape(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
@@ -55,6 +94,28 @@ mod tests {
             escape_controls("a\u{200d}b\u{2030}"),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn terminal_text_keeps_line_breaks_only() {
+        assert_eq!(
+            terminal_safe("a\nb\u{1b}]52;c;eA==\u{7}\r"),
+            "a\nb\\u{1b}]52;c;eA==\\u{7}\\r"
+        );
+        assert!(matches!(terminal_safe("two\nlines é"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_stays_json_without_raw_controls() {
+        let v = serde_json::json!({"msg": "x\u{1b}[2J\u{9b}1m\u{7f}\u{202e}y"});
+        let text = v.to_string();
+        let safe = json_safe(&text);
+        assert!(
+            !safe.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{safe}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, v);
     }
 
     #[test]

@@ -18,7 +18,11 @@ pub type Logs = (Dispatch, Option<WorkerGuard>, PathBuf);
 pub fn file_dispatch(data_dir: &Path) -> Logs {
     let dir = data_dir.join("logs");
     let path = dir.join("fouro.log");
-    if std::fs::create_dir_all(&dir).is_err() {
+    // Private whatever the umask: the log holds prompts.
+    let private = crate::store::private::create_dir(data_dir)
+        .and_then(|()| crate::store::private::create_dir(&dir))
+        .and_then(|()| crate::store::private::ensure_file(&path));
+    if private.is_err() {
         return (Dispatch::none(), None, path);
     }
     let appender = tracing_appender::rolling::never(&dir, "fouro.log");

@@ -82,6 +82,7 @@ impl Worker {
     ) -> api::Result<Worker> {
         let client = Client::new(config.clone())?;
         let (clients, _) = watch::channel(ClientSlot::Ready(client));
+        let account_clients = clients.subscribe();
         let (decode, rx) = watch::channel(None);
         let switch = Switch {
             clients: clients.clone(),
@@ -104,6 +105,7 @@ impl Worker {
                 },
                 &workflow,
                 tx.clone(),
+                account_clients,
             ),
             workflow,
             history,
@@ -132,7 +134,12 @@ impl Worker {
                 ..self.poll
             };
         }
-        self.account = account::Account::new(setup, &self.workflow, self.tx.clone());
+        self.account = account::Account::new(
+            setup,
+            &self.workflow,
+            self.tx.clone(),
+            self.clients.subscribe(),
+        );
     }
 
     fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> AbortHandle {
@@ -272,7 +279,14 @@ impl Worker {
                     let shown = path.display().to_string();
                     let opened = blocking(move || open::that_detached(&path))
                         .await
-                        .and_then(|r| r.map_err(|e| e.to_string()));
+                        .and_then(|r| r.map_err(|e| {
+                            tracing::warn!("the system viewer failed: {e}");
+                            if e.kind() == std::io::ErrorKind::NotFound {
+                                "no opener such as xdg-open or gio is installed".to_owned()
+                            } else {
+                                "the desktop's opener (xdg-open, gio…) failed: no default image viewer may be set".to_owned()
+                            }
+                        }));
                     if let Err(e) = opened {
                         let _ = tx.send(Action::OpenFailed(format!(
                             "could not open {shown} in the system viewer ({e}): open it yourself, or copy its path with y"

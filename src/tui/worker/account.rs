@@ -67,10 +67,18 @@ impl Account {
         setup: AccountSetup,
         workflow: &crate::tasks::Workflow,
         tx: Sender,
+        clients: Clients,
     ) -> Account {
         let history = workflow.history().clone();
         let callbacks = setup.callbacks.map(|(callbacks, events)| {
-            tokio::spawn(take_callbacks(events, workflow.clone(), tx.clone()));
+            let unsigned =
+                (!callbacks.listener.is_signed()).then(|| (callbacks.listener.expected(), clients));
+            tokio::spawn(take_callbacks(
+                events,
+                workflow.clone(),
+                tx.clone(),
+                unsigned,
+            ));
             Arc::new(callbacks)
         });
         Account {
@@ -426,13 +434,40 @@ fn view(config: &Config, path: PathBuf, warnings: Vec<String>) -> ProfilesView {
 
 /// Writes each callback's result to the history (through the workflow, as a polled answer
 /// is), then hands it to the app.
+///
+/// Without a webhook key (`unsigned` holds the awaited ids and the clients), a callback proves
+/// nothing: it only triggers a status query, and the service's answer is what is recorded;
+/// an answer that the task still runs leaves it to polling.
 async fn take_callbacks(
     mut events: mpsc::UnboundedReceiver<CallbackPayload>,
     workflow: crate::tasks::Workflow,
     tx: Sender,
+    unsigned: Option<(crate::callback::Expected, Clients)>,
 ) {
     while let Some(payload) = events.recv().await {
-        let Some(record) = payload.record() else {
+        let record = match &unsigned {
+            None => payload.record(),
+            Some((expected, clients)) => {
+                let Some(client) = current(clients.clone()).await else {
+                    return;
+                };
+                match crate::tasks::follow::ask(&client, &payload.task_id).await {
+                    Ok(Some(r)) if r.status.is_final() && r.task_id == payload.task_id => {
+                        expected.remove(&payload.task_id);
+                        Some(r)
+                    }
+                    Ok(_) => {
+                        tracing::info!(task_id = %payload.task_id, "an unsigned callback the service does not confirm (yet): polling goes on");
+                        None
+                    }
+                    Err(e) => {
+                        tracing::info!(task_id = %payload.task_id, "an unsigned callback could not be confirmed ({e}): polling goes on");
+                        None
+                    }
+                }
+            }
+        };
+        let Some(record) = record else {
             tracing::warn!(task_id = %payload.task_id, "a callback with nothing usable was ignored");
             continue;
         };

@@ -37,7 +37,13 @@ pub fn check_reference(entry: &str) -> Result<CheckedRef, String> {
 
 /// Folders and allowed images in `dir`, folders first, by name; hidden entries left out.
 pub fn list_dir(dir: &Path) -> Result<Vec<DirEntry>, String> {
-    let read = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let read = std::fs::read_dir(dir).map_err(|e| {
+        format!(
+            "cannot read {}: {}",
+            dir.display(),
+            crate::api::error::plain_io(&e)
+        )
+    })?;
     let mut entries = Vec::new();
     for entry in read.flatten().take(20_000) {
         let name = entry.file_name().to_string_lossy().into_owned();

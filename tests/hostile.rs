@@ -1,0 +1,559 @@
+//! The real binary against a small hostile server on 127.0.0.1: escape sequences in every
+//! field the CLI prints, answers far larger than any answer of the service, and a reader
+//! that closes stdout early.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+
+/// Clears the screen, sets the window title, writes the clipboard (OSC 52), rings the bell,
+/// and a one-byte CSI (U+009B): nothing of it may reach the terminal as it is.
+const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}]52;c;ZXZpbA==\u{7}\u{9b}31mred\u{1b}[0m";
+
+/// What the server saw: requests per path.
+#[derive(Default)]
+struct Seen {
+    huge_image: AtomicU64,
+    big_answer: AtomicU64,
+}
+
+struct Hostile {
+    base: String,
+    seen: Arc<Seen>,
+}
+
+fn hostile() -> Hostile {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Seen::default());
+    let (b, s) = (base.clone(), seen.clone());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let (b, s) = (b.clone(), s.clone());
+            std::thread::spawn(move || serve(conn, &b, &s));
+        }
+    });
+    Hostile { base, seen }
+}
+
+fn serve(conn: TcpStream, base: &str, seen: &Seen) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let mut out = conn;
+    let envelope = |code: i64, msg: &str, data: Value| {
+        json!({"code": code, "msg": msg, "data": data}).to_string()
+    };
+    let record = |id: &str, status: &str, urls: Vec<String>, error: Option<&str>| {
+        envelope(
+            200,
+            "success",
+            json!({"taskId": id, "status": status, "progress": "1.00",
+                "successFlag": if status == "SUCCESS" { 1 } else { 2 },
+                "response": {"resultUrls": urls}, "errorCode": error.map(|_| 400),
+                "errorMessage": error, "createTime": 1_700_000_000_000i64,
+                "completeTime": 1_700_000_060_000i64}),
+        )
+    };
+    let json_answer = match path {
+        p if p.starts_with("/api/v1/chat/credit") => envelope(402, HOSTILE, Value::Null),
+        p if p.starts_with("/api/v1/gpt4o-image/generate") => {
+            let body = String::from_utf8_lossy(&body);
+            match ["t_html", "t_file"].iter().find(|id| body.contains(*id)) {
+                Some(id) => envelope(200, "success", json!({"taskId": id})),
+                None => envelope(400, HOSTILE, Value::Null),
+            }
+        }
+        p if p.starts_with("/api/v1/gpt4o-image/download-url") => {
+            envelope(422, HOSTILE, Value::Null)
+        }
+        p if p.ends_with("taskId=t_urls") => record(
+            "t_urls",
+            "SUCCESS",
+            vec![format!("{base}/img{HOSTILE}.png")],
+            None,
+        ),
+        p if p.ends_with("taskId=t_failed") => {
+            record("t_failed", "GENERATE_FAILED", vec![], Some(HOSTILE))
+        }
+        p if p.ends_with("taskId=t_huge") => {
+            record("t_huge", "SUCCESS", vec![format!("{base}/huge.png")], None)
+        }
+        p if p.ends_with("taskId=t_echo") => record(
+            "t_echo",
+            "GENERATE_FAILED",
+            vec![],
+            Some("the key test-key-01234567 may not use this model"),
+        ),
+        p if p.ends_with("taskId=t_html") => {
+            record("t_html", "SUCCESS", vec![format!("{base}/page.png")], None)
+        }
+        p if p.ends_with("taskId=t_file") => record(
+            "t_file",
+            "SUCCESS",
+            vec!["file:///etc/passwd".to_owned()],
+            None,
+        ),
+        "/page.png" => {
+            let page = "<!doctype html><html><body>Sign in to continue</body></html>";
+            let _ = write!(
+                out,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            return;
+        }
+        p if p.ends_with("taskId=t_big") => {
+            seen.big_answer.fetch_add(1, Ordering::Relaxed);
+            // 500 MB of JSON, made as it is sent, with no Content-Length: only reading it
+            // tells how big it is.
+            let _ = out.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"code\":200,\"msg\":\"",
+            );
+            let chunk = vec![b'a'; 1 << 20];
+            for _ in 0..500 {
+                if out.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+            let _ = out.write_all(b"\"}");
+            return;
+        }
+        "/huge.png" => {
+            seen.huge_image.fetch_add(1, Ordering::Relaxed);
+            // Announces 2 GB; sends a little, then nothing more is wanted.
+            let _ = out.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 2147483648\r\nConnection: close\r\n\r\n\x89PNG",
+            );
+            return;
+        }
+        _ => envelope(404, HOSTILE, Value::Null),
+    };
+    let _ = write!(
+        out,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json_answer}",
+        json_answer.len()
+    );
+}
+
+fn fouro(base: &str, data: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_fouro"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("FOURO_DATA_DIR", data)
+        .env("FOURO_CONFIG_DIR", data.join("config"))
+        .env("FOURO_BASE_URL", base)
+        .env("FOURO_API_KEY", common::KEY)
+        .args(["--retries", "2"])
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "fouro {args:?} panicked: {err}");
+    out
+}
+
+/// No ESC, BEL, C1 control (raw or as UTF-8) or other control byte but line breaks.
+fn assert_inert(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| (c.is_control() && *c != '\n') || *c == '\u{fffd}')
+        .collect();
+    assert!(bad.is_empty(), "{what} carries {bad:?}: {text}");
+}
+
+#[test]
+fn nothing_the_service_says_reaches_the_terminal_raw() {
+    let server = hostile();
+    let data = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], i32)] = &[
+        (&["credits"], 4),
+        (&["credits", "--json"], 4),
+        (&["generate", "a cat"], 5),
+        (&["generate", "a cat", "--json"], 5),
+        (&["status", "t_urls"], 0),
+        (&["status", "t_urls", "--json"], 0),
+        (&["status", "t_failed"], 7),
+        (&["status", "t_failed", "--json"], 7),
+        (&["status", "t_unknown"], 5),
+        (&["download", "t_failed"], 7),
+        (&["key", "check"], 4),
+    ];
+    for (args, code) in cases {
+        let o = fouro(&server.base, data.path(), args);
+        assert_eq!(
+            o.status.code(),
+            Some(*code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_inert(&format!("{args:?} stdout"), &o.stdout);
+        assert_inert(&format!("{args:?} stderr"), &o.stderr);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // The text is still there to read, escaped.
+        assert!(
+            all.contains("pwned") && (all.contains("\\u{1b}") || all.contains("\\u001b")),
+            "{args:?}: {all}"
+        );
+        if args.contains(&"--json") && !o.stdout.is_empty() {
+            let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert!(v.to_string().contains("pwned"), "{v}");
+        }
+    }
+    // JSON keeps the service's text exactly, only escaped.
+    let o = fouro(&server.base, data.path(), &["status", "t_failed", "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["errorMessage"], HOSTILE);
+}
+
+#[test]
+fn an_answer_of_500_mb_is_refused_by_reading_4_mb_once() {
+    let server = hostile();
+    let data = tempfile::tempdir().unwrap();
+    let time = Path::new("/usr/bin/time");
+    let o = if time.exists() {
+        // GNU time: the child's peak resident memory, in KB, on the last line of stderr.
+        Command::new(time)
+            .args(["-f", "maxrss=%M"])
+            .arg(env!("CARGO_BIN_EXE_fouro"))
+            .env_clear()
+            .env("FOURO_DATA_DIR", data.path())
+            .env("FOURO_CONFIG_DIR", data.path().join("config"))
+            .env("FOURO_BASE_URL", &server.base)
+            .env("FOURO_API_KEY", common::KEY)
+            .args(["--retries", "3", "status", "t_big"])
+            .output()
+            .unwrap()
+    } else {
+        fouro(
+            &server.base,
+            data.path(),
+            &["--retries", "3", "status", "t_big"],
+        )
+    };
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("larger than fouro accepts") && err.contains("4 MB"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // Named and final: not fetched again as a passing fault.
+    assert_eq!(server.seen.big_answer.load(Ordering::Relaxed), 1);
+    if let Some(kb) = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("maxrss="))
+        .find_map(|v| v.trim().parse::<u64>().ok())
+    {
+        eprintln!("peak memory {kb} KB");
+        assert!(kb < 100 * 1024, "peak memory {kb} KB");
+    }
+}
+
+#[test]
+fn an_image_over_the_cap_is_refused_once_not_retried() {
+    let server = hostile();
+    let data = tempfile::tempdir().unwrap();
+    let o = fouro(&server.base, data.path(), &["download", "t_huge"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("the image download was larger than fouro accepts (128 MB at most")
+            && err.contains("2147483648 bytes"),
+        "{err}"
+    );
+    assert!(!err.contains("not the API's JSON"), "{err}");
+    assert_eq!(server.seen.huge_image.load(Ordering::Relaxed), 1);
+}
+
+/// Runs the binary with its stdout a pipe whose reader is already gone (`| head -0`).
+fn fouro_closed_stdout(base: &str, data: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fouro"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("FOURO_DATA_DIR", data)
+        .env("FOURO_CONFIG_DIR", data.join("config"))
+        .env("FOURO_BASE_URL", base)
+        .env("FOURO_API_KEY", common::KEY)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "fouro {args:?} panicked: {err}");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_ends_quietly_and_never_cuts_a_wait_short() {
+    let emu = common::emulator(200).await;
+    let base = emu.base_url();
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_owned();
+    let run = move |args: &[&str]| {
+        let (base, dir) = (base.clone(), dir.clone());
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            fouro_closed_stdout(&base, &dir, &args)
+        })
+    };
+    // The id cannot be printed, yet the task is followed to its end and its image saved.
+    let o = run(&["generate", "a lighthouse", "--wait"]).await.unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = fouro(&emu.base_url(), data.path(), &["history", "--json"]);
+    let entries: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(entries[0]["status"], "SUCCESS", "{entries}");
+    let path = entries[0]["images"][0]["path"].as_str().unwrap().to_owned();
+    assert!(Path::new(&path).is_file(), "{path}");
+    let id = entries[0]["taskId"].as_str().unwrap().to_owned();
+    let id = id.as_str();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["history"],
+        vec!["history", "--json"],
+        vec!["status", id],
+        vec!["status", id, "--json"],
+        vec!["credits"],
+        vec!["credits", "--json"],
+        vec!["credits", "--usage"],
+        vec!["download", id],
+        vec!["sync"],
+        vec!["sync", "--json"],
+        vec!["profile", "list"],
+        vec!["generate", "a boat", "--json", "--wait"],
+        vec!["--help"],
+    ];
+    for args in cases {
+        let o = run(&args).await.unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn an_html_page_served_as_the_image_is_a_failed_download_not_a_png() {
+    let server = hostile();
+    let data = tempfile::tempdir().unwrap();
+    let o = fouro(&server.base, data.path(), &["generate", "t_html", "--wait"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("the download was not an image (an HTML page)"),
+        "{err}"
+    );
+    let o = fouro(&server.base, data.path(), &["history", "--json"]);
+    let entries: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let image = &entries[0]["images"][0];
+    assert!(image["path"].is_null(), "{entries}");
+    assert!(
+        image["error"].as_str().unwrap().contains("not an image"),
+        "{entries}"
+    );
+    let pngs: Vec<_> = walk(&data.path().join("images"));
+    assert!(pngs.is_empty(), "{pngs:?}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    read.flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() { walk(&p) } else { vec![p] }
+        })
+        .collect()
+}
+
+#[test]
+fn urls_fouro_cannot_use_say_what_is_wrong() {
+    let server = hostile();
+    let data = tempfile::tempdir().unwrap();
+    let o = fouro(&server.base, data.path(), &["download", "t_file"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("file:///etc/passwd") && err.contains("only https:// and http://"),
+        "{err}"
+    );
+    for reference in ["ftp://example.com/a.png", "file:///tmp/a.png"] {
+        let o = fouro(
+            &server.base,
+            data.path(),
+            &["generate", "x", "--ref", reference],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("which the service cannot fetch"), "{err}");
+    }
+}
+
+#[test]
+fn a_fragment_of_the_key_echoed_back_is_masked() {
+    let server = hostile();
+    let data = tempfile::tempdir().unwrap();
+    for args in [&["status", "t_echo"][..], &["status", "t_echo", "--json"]] {
+        let o = fouro(&server.base, data.path(), args);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(o.status.code(), Some(7), "{all}");
+        assert!(
+            !all.contains("key-0123") && all.contains("the key <API key> may not use"),
+            "{all}"
+        );
+    }
+}
+
+#[test]
+fn plain_words_for_a_config_that_is_not_utf8_and_a_missing_file() {
+    let server = hostile();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(data.path().join("config")).unwrap();
+    let config = data.path().join("config").join("config.toml");
+    std::fs::write(&config, b"default_profile = \"\xff\xfe\"\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let o = fouro(&server.base, data.path(), &["credits"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("not UTF-8"), "{err}");
+    std::fs::remove_file(&config).unwrap();
+    let o = fouro(
+        &server.base,
+        data.path(),
+        &["generate", "x", "--ref", "/no/such.png"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("it does not exist") && !err.contains("os error"),
+        "{err}"
+    );
+    // Nothing listens on port 1: the refusal is said in words.
+    let o = fouro("http://127.0.0.1:1", data.path(), &["credits"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("could not reach 127.0.0.1:1") && !err.contains("os error"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// Under umask 000 and 022 alike, what fouro keeps is readable by its owner only.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_dir_is_private_under_any_umask() {
+    let emu = common::emulator(100).await;
+    for umask in ["000", "022"] {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        let (base, d) = (emu.base_url(), data.clone());
+        let o = tokio::task::spawn_blocking(move || {
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+                .arg(env!("CARGO_BIN_EXE_fouro"))
+                .args(["generate", "a fox", "--wait"])
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("FOURO_DATA_DIR", &d)
+                .env("FOURO_CONFIG_DIR", d.join("config"))
+                .env("FOURO_BASE_URL", base)
+                .env("FOURO_API_KEY", common::KEY)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let image =
+            Path::new(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).to_owned();
+        assert_eq!(mode(&data), 0o700, "umask {umask}: data dir");
+        assert_eq!(
+            mode(image.parent().unwrap()),
+            0o700,
+            "umask {umask}: images dir"
+        );
+        assert_eq!(mode(&image), 0o600, "umask {umask}: {}", image.display());
+        for f in ["history.db", "history.db-wal", "history.db-shm"] {
+            let p = data.join(f);
+            if p.exists() {
+                assert_eq!(mode(&p), 0o600, "umask {umask}: {f}");
+            } else {
+                assert_ne!(f, "history.db", "umask {umask}: no history.db");
+            }
+        }
+    }
+    // The app's log, left open to others by an older fouro, is made private at start.
+    let root = tempfile::tempdir().unwrap();
+    let logs = root.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("fouro.log"), b"earlier\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let open = std::fs::Permissions::from_mode(0o666);
+        std::fs::set_permissions(logs.join("fouro.log"), open).unwrap();
+        std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let (_dispatch, _guard, path) = fouro::tui::logging::file_dispatch(root.path());
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&logs), 0o700);
+    assert_eq!(mode(root.path()), 0o700);
+}
