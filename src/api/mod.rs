@@ -1,5 +1,6 @@
 //! The typed HTTP client for the 4o Image API. It knows nothing of the UI.
 
+pub mod body;
 pub mod client;
 pub mod error;
 pub mod input;
