@@ -79,15 +79,20 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
     Ok(exit::OK)
 }
 
-/// A generate call whose answer never came: when, what was asked, and what to do.
-fn in_flight_line(f: &InFlight) -> String {
-    let at = chrono::DateTime::from_timestamp_millis(f.started_at)
+/// A time in milliseconds since the epoch, as local date and minute.
+pub(super) fn local_minute(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| {
             t.with_timezone(&chrono::Local)
                 .format("%Y-%m-%d %H:%M")
                 .to_string()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// A generate call whose answer never came: when, what was asked, and what to do.
+fn in_flight_line(f: &InFlight) -> String {
+    let at = local_minute(f.started_at);
     let prompt = f
         .params
         .prompt

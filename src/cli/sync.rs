@@ -64,13 +64,7 @@ pub async fn run(global: &GlobalArgs, json: bool) -> Result<u8, Failure> {
             );
         }
         for f in &report.in_flight {
-            let at = chrono::DateTime::from_timestamp_millis(f.started_at)
-                .map(|t| {
-                    t.with_timezone(&chrono::Local)
-                        .format("%Y-%m-%d %H:%M")
-                        .to_string()
-                })
-                .unwrap_or_default();
+            let at = super::history::local_minute(f.started_at);
             crate::cli::print::outln!("{at}  {ID_UNKNOWN}");
         }
         crate::cli::print::outln!("{}", summary(&report, skipped.len()));

@@ -47,11 +47,7 @@ impl App {
                 generation,
                 retry,
             } => {
-                let Some(task) = self
-                    .tasks
-                    .get_mut(&task_id)
-                    .filter(|t| t.poll_gen == generation)
-                else {
+                let Some(task) = self.tasks.current(&task_id, generation) else {
                     return false;
                 };
                 task.note = Some(retry.line());
@@ -64,11 +60,7 @@ impl App {
                 stopped,
             } => {
                 let now = self.now;
-                let Some(task) = self
-                    .tasks
-                    .get_mut(&task_id)
-                    .filter(|t| t.poll_gen == generation)
-                else {
+                let Some(task) = self.tasks.current(&task_id, generation) else {
                     return false;
                 };
                 task.note = Some(if stopped {
@@ -196,11 +188,7 @@ impl App {
 
     fn on_task_update(&mut self, task_id: &str, generation: u64, record: &TaskRecord) -> bool {
         let now = self.now;
-        let Some(task) = self
-            .tasks
-            .get_mut(task_id)
-            .filter(|t| t.poll_gen == generation)
-        else {
+        let Some(task) = self.tasks.current(task_id, generation) else {
             return false;
         };
         if task.apply(record, now) {

@@ -144,6 +144,11 @@ impl Tasks {
         self.list.iter_mut().find(|t| t.id == id)
     }
 
+    /// The task, if a poll of `generation` is still its current one (stale answers find none).
+    pub fn current(&mut self, id: &str, generation: u64) -> Option<&mut TaskView> {
+        self.get_mut(id).filter(|t| t.poll_gen == generation)
+    }
+
     pub fn selected(&self) -> Option<&TaskView> {
         self.list.get(self.selected)
     }
