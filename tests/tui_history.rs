@@ -658,11 +658,14 @@ fn remix_takes_url_references_as_they_are_and_keeps_prompt_lines() {
 }
 
 #[test]
-fn rerun_submits_the_recorded_parameters_at_once() {
+fn rerun_asks_then_submits_the_recorded_parameters() {
     let db = sample();
     let mut a = opened(80, 24, &db);
     a.take_effects();
     a.update(key(KeyCode::Char('R')));
+    assert!(a.take_effects().is_empty(), "nothing before the answer");
+    assert!(screen(&a).contains("4 images, cost not known yet"));
+    a.update(key(KeyCode::Char('y')));
     let draft = a
         .take_effects()
         .into_iter()

@@ -36,7 +36,13 @@ const HEADER: &str = "\
 
 ";
 
-const TOP_KEYS: [&str; 3] = ["default_profile", "low_balance", "profiles"];
+const TOP_KEYS: [&str; 5] = [
+    "default_profile",
+    "low_balance",
+    "notify",
+    "notify_after_secs",
+    "profiles",
+];
 const PROFILE_KEYS: [&str; 6] = [
     "base_url",
     "upload_url",
@@ -113,6 +119,8 @@ impl Config {
         let raw = RawConfig {
             default_profile: self.default_profile.clone(),
             low_balance: self.low_balance,
+            notify: self.notify,
+            notify_after_secs: self.notify_after_secs,
             extra: self.extra.clone(),
             profiles: self
                 .profiles
@@ -169,6 +177,8 @@ fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
         config: Config {
             default_profile,
             low_balance: raw.low_balance,
+            notify: raw.notify,
+            notify_after_secs: raw.notify_after_secs,
             profiles,
             extra,
         },
@@ -213,6 +223,10 @@ struct RawConfig {
         deserialize_with = "balance"
     )]
     low_balance: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    notify: Option<super::Notify>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    notify_after_secs: Option<u64>,
     /// Unknown keys, kept for writing back; `parse` finds them.
     #[serde(flatten, skip_deserializing)]
     extra: toml::Table,

@@ -9,6 +9,7 @@
 
 mod error;
 mod file;
+mod notify;
 mod profiles;
 mod resolve;
 
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 
 pub use error::{ConfigError, ConfigWarning};
 pub use file::{CONFIG_FILE, Loaded, config_file};
+pub use notify::Notify;
 pub use profiles::{
     Config, KIE_BASE_URL, KIE_UPLOAD_URL, MAX_NAME_LEN, Preset, Profile, validate_name,
 };

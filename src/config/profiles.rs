@@ -150,6 +150,10 @@ pub struct Config {
     pub(crate) default_profile: Option<String>,
     /// Warn when the credit balance falls below this.
     pub low_balance: Option<f64>,
+    /// How the app tells of a task that ended (`notify`).
+    pub notify: Option<super::Notify>,
+    /// Tell of every task that ran at least this long, focused or not (`notify_after_secs`).
+    pub notify_after_secs: Option<u64>,
     /// By name; each profile's `name` equals its key.
     pub(crate) profiles: BTreeMap<String, Profile>,
     /// Top-level keys fouro does not know; written back unchanged.

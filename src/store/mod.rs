@@ -8,6 +8,7 @@ mod import;
 pub mod inflight;
 pub mod journal;
 pub mod private;
+mod prompts;
 mod schema;
 pub mod text;
 pub mod usage;

@@ -73,6 +73,8 @@ pub struct DirEntry {
 /// Where a submission is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubmitStage {
+    /// Reading the balance, for the low-balance check: nothing is sent yet.
+    CheckingBalance,
     Uploading {
         index: usize,
         total: usize,
@@ -276,6 +278,20 @@ pub enum Action {
         req: u64,
         result: Result<Usage, String>,
     },
+    /// The prompts written before, the most recently used first, each once; answers
+    /// `Effect::LoadPrompts`.
+    PromptsLoaded {
+        req: u64,
+        result: Result<Vec<String>, String>,
+    },
+    /// A submit was held back: the balance read just before it probably cannot cover it
+    /// (`shortfall`); nothing was sent. `per_image` is the cost per image observed.
+    SubmitHeld {
+        job: u64,
+        balance: f64,
+        per_image: Option<f64>,
+        shortfall: crate::tasks::policy::Shortfall,
+    },
 }
 
 /// What a submission sends: the workflow's request.
@@ -292,6 +308,9 @@ pub enum Effect {
         req: u64,
         dir: PathBuf,
     },
+    /// Submit `draft`: the worker reads the balance first and holds it back
+    /// (`Action::SubmitHeld`) when it probably cannot cover it, unless `AllowShortfall` came
+    /// before for this job.
     Submit {
         job: u64,
         draft: Draft,
@@ -382,4 +401,24 @@ pub enum Effect {
     },
     /// Leave the app and open the demo instead (from the welcome screen).
     StartDemo,
+    /// Read the prompts written before (for recalling them in the editor); answered by
+    /// `Action::PromptsLoaded`.
+    LoadPrompts {
+        req: u64,
+    },
+    /// The person chose to submit `job` whatever the balance: the `Submit` that follows is
+    /// sent without the low-balance check.
+    AllowShortfall {
+        job: u64,
+    },
+    /// Tell the person a task ended (the bell and a desktop notification); the runner
+    /// writes it, between frames.
+    Notify(Notification),
+}
+
+/// A desktop notification, as plain text: the runner makes it safe for the terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub title: String,
+    pub body: String,
 }

@@ -55,8 +55,20 @@ pub const GLOBAL: &[Binding] = &[
 ];
 
 pub const PROMPT: &[Binding] = &[
-    b("type, Enter, Ctrl-M", "write; Enter starts a new line"),
-    b("←/→/↑/↓, Ctrl-B/F/P/N", "move by character / line"),
+    b("type, Enter, Ctrl-M/J", "write; Enter starts a new line"),
+    b(
+        "Ctrl-S",
+        "submit: the line under the prompt says how many images and what they should cost",
+    ),
+    b("←/→, Ctrl-B/F", "move by character"),
+    b(
+        "↑/↓, Ctrl-P/N",
+        "move by line; on the first line ↑ recalls earlier prompts (newest first), ↓ comes back to the draft",
+    ),
+    b(
+        "Ctrl-R",
+        "search earlier prompts: type to narrow, Ctrl-R an older match, Enter keeps it, Esc/Ctrl-G gives back the draft",
+    ),
     b("Home/End, Ctrl-A/E", "line start / end (also Ctrl-Alt-←/→)"),
     b("Ctrl-←/→, Alt-B/F", "word left / right"),
     b("Ctrl-↑/↓, Alt-[/], Alt-P/N", "paragraph up / down"),
@@ -76,10 +88,12 @@ pub const PROMPT: &[Binding] = &[
         "delete the word before the cursor",
     ),
     b("Alt-D, Alt-Delete", "delete the word after the cursor"),
-    b("Ctrl-K / Ctrl-J", "delete to the end / start of the line"),
-    b("Ctrl-X / Ctrl-Y", "cut the selection / paste what was cut"),
-    b("Ctrl-U, Ctrl-Z", "undo"),
-    b("Ctrl-R", "redo"),
+    b("Ctrl-U / Ctrl-K", "delete to the start / end of the line"),
+    b("Ctrl-Y", "paste what was deleted last (or cut with Ctrl-X)"),
+    b("Ctrl-X", "cut the selection"),
+    b("Alt-K", "clear the whole prompt (undo brings it back)"),
+    b("Ctrl-Z, Ctrl-_", "undo (Ctrl-_ is also Ctrl-/ or Ctrl-7)"),
+    b("Alt-_", "redo"),
     b("paste", "bracketed paste inserts the text as typed"),
     b("Esc", "leave the prompt (to the task list)"),
 ];
@@ -172,7 +186,7 @@ pub const HISTORY: &[Binding] = &[
     ),
     b(
         "R",
-        "run it again as it was (references by the URLs they were uploaded to)",
+        "run it again as it was (references by the URLs they were uploaded to): asks first, with what it should cost",
     ),
     b("o", "open the image in the system viewer"),
     b("y / Y", "copy the image's path / URL (OSC 52 clipboard)"),
@@ -285,6 +299,10 @@ pub const DIALOGS: &[Binding] = &[
         "y / any other key",
         "the low-balance question before a submit: submit anyway / cancel",
     ),
+    b(
+        "y, Enter / any other key",
+        "the re-run question (R in the history): run it again / cancel",
+    ),
 ];
 
 pub const SECTIONS: &[Section] = &[
@@ -373,6 +391,10 @@ pub enum Place {
     ConfirmRemove,
     /// The low-balance question before a submit.
     ConfirmSubmit,
+    /// Whether to run a history entry again.
+    ConfirmRerun,
+    /// The reverse search over earlier prompts.
+    PromptSearch,
 }
 
 impl Place {
@@ -384,6 +406,9 @@ impl Place {
             None if history => Place::History,
             None if app.screen == Screen::Welcome => Place::Welcome,
             None if app.screen == Screen::Account => Place::Account,
+            None if app.focus == Focus::Prompt && app.recall.search.is_some() => {
+                Place::PromptSearch
+            }
             None => Place::Pane(app.focus),
             Some(Overlay::Help { .. }) => Place::Help,
             Some(Overlay::Browser(_)) => Place::Browser,
@@ -395,6 +420,7 @@ impl Place {
             Some(Overlay::ProfileForm(_)) => Place::ProfileForm,
             Some(Overlay::ConfirmRemove { .. }) => Place::ConfirmRemove,
             Some(Overlay::ConfirmSubmit { .. }) => Place::ConfirmSubmit,
+            Some(Overlay::ConfirmRerun { .. }) => Place::ConfirmRerun,
         }
     }
 }
@@ -409,7 +435,9 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
         Place::Pane(Focus::Prompt) => &[
             ("Ctrl-S", "submit"),
             ("Tab", "next pane"),
-            ("Ctrl-U/R", "undo/redo"),
+            ("↑ Ctrl-R", "earlier prompts"),
+            ("Ctrl-Z", "undo"),
+            ("Alt-K", "clear"),
             ("Ctrl-C", "quit"),
             ("F3", "history"),
             ("F4", "account"),
@@ -526,6 +554,14 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
         ],
         Place::ConfirmRemove => &[("y", "remove"), ("n", "keep")],
         Place::ConfirmSubmit => &[("y", "submit anyway"), ("n", "cancel")],
+        Place::ConfirmRerun => &[("y", "run again"), ("n", "cancel")],
+        Place::PromptSearch => &[
+            ("type", "search"),
+            ("Ctrl-R", "older"),
+            ("Enter", "keep"),
+            ("Esc", "back to the draft"),
+            ("Ctrl-S", "submit it"),
+        ],
     }
 }
 

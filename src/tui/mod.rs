@@ -11,6 +11,7 @@
 //! - `preview/`: the inline image behind a narrow interface: protocol detection, encoding off
 //!   the render path, printing prepared bytes;
 //! - `keys.rs`: every binding, for the help and the status line;
+//! - `notify.rs`: the bell and desktop notification when a task ends unseen;
 //! - `runner.rs`: the loop that ties them together.
 
 pub mod action;
@@ -18,6 +19,7 @@ pub mod app;
 pub mod event;
 pub mod keys;
 pub mod logging;
+pub mod notify;
 pub mod preview;
 mod runner;
 #[doc(hidden)]

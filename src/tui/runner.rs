@@ -26,6 +26,7 @@ use crate::api::ClientConfig;
 use crate::api::poll::PollOptions;
 use crate::tui::action::{Action, Effect};
 use crate::tui::app::{App, AppConfig};
+use crate::tui::notify::{Form, NotifySettings};
 use crate::tui::preview::{self, Graphics, Preview, Removal};
 use crate::tui::worker::Worker;
 use crate::tui::{event, ui};
@@ -149,6 +150,9 @@ async fn event_loop(
     .map_err(io::Error::other)?;
     let account = config.account.info.clone();
     worker.set_account(config.account);
+    let notify = notify_settings().await;
+    let form = Form::choose(notify.mode, |name| std::env::var(name).ok());
+    let in_tmux = std::env::var_os("TMUX").is_some();
     let mut ending = Ending::Quit;
     let reader = tokio::spawn(event::read(tx.clone()));
     let watcher_tx = tx.clone();
@@ -168,6 +172,7 @@ async fn event_loop(
         utc_offset_secs: chrono::Local::now().offset().local_minus_utc(),
         account,
         welcome: config.welcome,
+        notify,
         area: Rect::new(0, 0, size.width, size.height),
         now: Instant::now().into_std(),
     });
@@ -184,6 +189,14 @@ async fn event_loop(
             match effect {
                 Effect::Copy(text) => {
                     let _ = execute!(stdout(), CopyToClipboard::to_clipboard_from(text));
+                }
+                Effect::Notify(note) => {
+                    if let Some(form) = form {
+                        let mut out = stdout();
+                        let _ = out
+                            .write_all(form.bytes(&note, in_tmux).as_bytes())
+                            .and_then(|()| out.flush());
+                    }
                 }
                 Effect::StartDemo => {
                     ending = Ending::Demo;
@@ -242,6 +255,24 @@ async fn event_loop(
     let mut out = stdout();
     preview.invalidate(&mut out)?;
     Ok(ending)
+}
+
+/// `notify` and `notify_after_secs` from `config.toml`; the defaults when it cannot be read
+/// (the reason is logged: the app says it elsewhere).
+async fn notify_settings() -> NotifySettings {
+    let dir = crate::config::config_dir();
+    let loaded = tokio::task::spawn_blocking(move || crate::config::Config::load(&dir)).await;
+    match loaded {
+        Ok(Ok(loaded)) => NotifySettings::from_config(&loaded.config),
+        Ok(Err(e)) => {
+            tracing::info!("notification settings not read: {e}");
+            NotifySettings::default()
+        }
+        Err(e) => {
+            tracing::info!("notification settings not read: {e}");
+            NotifySettings::default()
+        }
+    }
 }
 
 /// Before leaving: a submission may have reached `generate`, and its task id must reach the

@@ -42,6 +42,7 @@ fn config(w: u16, h: u16, now: Instant) -> AppConfig {
         utc_offset_secs: 0,
         account: account(),
         welcome: false,
+        notify: Default::default(),
         area: Rect::new(0, 0, w, h),
         now,
     }

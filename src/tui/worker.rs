@@ -16,7 +16,7 @@
 //! the history on the blocking pool: a task id before the app hears of it, every status
 //! before the app sees it, every saved image.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
@@ -32,7 +32,7 @@ use crate::api::poll::PollOptions;
 use crate::api::{self, Client, ClientConfig};
 use crate::store::{History, Query};
 use crate::tasks::Workflow;
-use crate::tui::action::{Action, Effect, Failure, HistoryPage};
+use crate::tui::action::{Action, Effect, Failure, HistoryPage, SubmitStage};
 use crate::tui::preview::{Encoding, decode_fitted};
 
 mod account;
@@ -42,6 +42,9 @@ mod tasks;
 pub use account::{AccountSetup, Callbacks};
 use clients::{ClientSlot, Switch, current};
 pub use disk::{check_reference, list_dir};
+
+/// How many earlier prompts the editor can recall.
+const RECALLED_PROMPTS: usize = 1000;
 
 pub type Sender = mpsc::UnboundedSender<Action>;
 
@@ -66,6 +69,8 @@ pub struct Worker {
     submissions: JoinSet<()>,
     /// Cancelled when the app quits: submissions still uploading stop there.
     closing: CancellationToken,
+    /// Submissions the person chose to send whatever the balance (`AllowShortfall`).
+    allowed: HashSet<u64>,
     decode: watch::Sender<Option<DecodeJob>>,
 }
 
@@ -113,6 +118,7 @@ impl Worker {
             pollers: HashMap::new(),
             submissions: JoinSet::new(),
             closing: CancellationToken::new(),
+            allowed: HashSet::new(),
             decode,
         };
         w.spawn(decoder(rx, w.tx.clone(), encoding.into()));
@@ -169,15 +175,27 @@ impl Worker {
                 let workflow = self.workflow.clone();
                 let callbacks = self.account.callbacks();
                 let closing = self.closing.clone();
+                // The balance is checked unless the person already chose to go on.
+                let check = (!self.allowed.remove(&job)).then(|| self.account.low_balance());
                 while self.submissions.try_join_next().is_some() {}
                 self.submissions.spawn(async move {
-                    let result = match current(clients).await {
-                        Some(client) => {
-                            tasks::submit(&client, &tx, job, draft, &workflow, callbacks, closing)
-                                .await
-                        }
-                        None => return,
+                    let Some(client) = current(clients).await else {
+                        return;
                     };
+                    if let Some(low_balance) = check {
+                        let images = draft.variants.count();
+                        let stage = SubmitStage::CheckingBalance;
+                        let _ = tx.send(Action::SubmitProgress { job, stage });
+                        if let Some(held) =
+                            tasks::held(&client, &workflow, job, low_balance, images).await
+                        {
+                            let _ = tx.send(held);
+                            return;
+                        }
+                    }
+                    let result =
+                        tasks::submit(&client, &tx, job, draft, &workflow, callbacks, closing)
+                            .await;
                     let _ = tx.send(Action::Submitted { job, result });
                 });
             }
@@ -242,7 +260,7 @@ impl Worker {
                 });
             }
             // The runner writes to the terminal itself, and leaves for the demo.
-            Effect::Copy(_) | Effect::StartDemo => {}
+            Effect::Copy(_) | Effect::StartDemo | Effect::Notify(_) => {}
             Effect::LoadProfiles { .. }
             | Effect::SaveProfile { .. }
             | Effect::RemoveProfile { .. }
@@ -263,6 +281,22 @@ impl Worker {
                         .and_then(|r| r);
                     let _ = tx.send(Action::HistoryLoaded { req, result });
                 });
+            }
+            Effect::LoadPrompts { req } => {
+                let history = self.history.clone();
+                self.spawn(async move {
+                    let result = blocking(move || {
+                        history
+                            .recent_prompts(RECALLED_PROMPTS)
+                            .map_err(|e| e.to_string())
+                    })
+                    .await
+                    .and_then(|r| r);
+                    let _ = tx.send(Action::PromptsLoaded { req, result });
+                });
+            }
+            Effect::AllowShortfall { job } => {
+                self.allowed.insert(job);
             }
             Effect::DeleteEntry { task_id, files } => {
                 let history = self.history.clone();

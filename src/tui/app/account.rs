@@ -97,6 +97,9 @@ pub struct UsageState {
     pub error: Option<String>,
     pub loading: bool,
     req: u64,
+    /// The cost per image observed, from the newest of the usage and the check before the
+    /// last submit; `None` until a cost was seen.
+    pub per_image: Option<f64>,
 }
 
 /// The host of a URL, for the credits pane's title.
@@ -465,6 +468,7 @@ impl App {
         // The balance and usage shown were the old account's.
         self.credits = Credits::default();
         self.usage.data = None;
+        self.usage.per_image = None;
         self.refresh_credits();
         self.load_usage();
         if self.screen == Screen::Welcome {
@@ -489,6 +493,7 @@ impl App {
         self.usage.loading = false;
         match result {
             Ok(usage) => {
+                self.usage.per_image = usage.cost_per_image();
                 self.usage.data = Some(usage);
                 self.usage.error = None;
             }

@@ -20,7 +20,7 @@ fn is_url(text: &str) -> bool {
 
 /// What the editor gets of a stored prompt: its lines, without the control characters a
 /// terminal would act on.
-fn editable(prompt: &str) -> String {
+pub(super) fn editable(prompt: &str) -> String {
     prompt
         .replace("\r\n", "\n")
         .chars()
@@ -310,8 +310,9 @@ impl App {
         })
     }
 
-    /// `R`: submits the selected entry again as it was, its references by the URLs they
-    /// were uploaded to, and goes back to the main screen to follow it.
+    /// `R`: asks whether to submit the selected entry again as it was (its references by the
+    /// URLs they were uploaded to), with what it should cost; `y` runs it and goes back to
+    /// the main screen to follow it.
     fn rerun(&mut self) {
         let Some(entry) = self.history.selected_entry() else {
             return;
@@ -337,8 +338,21 @@ impl App {
         if self.refuse_second_submission() {
             return;
         }
-        self.close_history();
-        self.submit_draft(draft);
+        self.fullscreen = false;
+        self.overlay = Some(Overlay::ConfirmRerun {
+            draft: Box::new(draft),
+        });
+    }
+
+    /// The re-run question: `y` (or Enter) submits, anything else cancels.
+    pub(super) fn rerun_key(&mut self, draft: Draft, key: KeyEvent) -> (Option<Overlay>, bool) {
+        if let KeyCode::Char('y' | 'Y') | KeyCode::Enter = key.code {
+            self.close_history();
+            self.submit_draft(draft);
+        } else {
+            self.show(Level::Info, "not run again");
+        }
+        (None, true)
     }
 }
 

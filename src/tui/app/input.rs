@@ -152,32 +152,6 @@ impl App {
         self.overlay = Some(Overlay::Help { scroll: 0 });
     }
 
-    fn prompt_key(&mut self, key: KeyEvent) -> bool {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('z') if ctrl => self.prompt.undo(),
-            // Leaves the editor, so that single-letter keys (q, ?, c) work.
-            KeyCode::Esc => {
-                self.set_focus(Focus::Tasks);
-                true
-            }
-            _ => {
-                let before = (
-                    self.prompt.cursor(),
-                    self.prompt.selection_range(),
-                    self.prompt.scroll_offset(),
-                );
-                let modified = self.prompt.input(key);
-                let after = (
-                    self.prompt.cursor(),
-                    self.prompt.selection_range(),
-                    self.prompt.scroll_offset(),
-                );
-                modified || before != after
-            }
-        }
-    }
-
     fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> bool {
         let (next, changed) = match overlay {
             Overlay::Help { scroll } => {
@@ -257,6 +231,7 @@ impl App {
             Overlay::ProfileForm(form) => self.form_key(form, key),
             Overlay::ConfirmRemove { name } => self.remove_key(name, key),
             Overlay::ConfirmSubmit { draft, .. } => self.submit_question_key(*draft, key),
+            Overlay::ConfirmRerun { draft } => self.rerun_key(*draft, key),
         };
         self.overlay = next;
         changed

@@ -5,7 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{App, Level, Overlay};
-use crate::store::usage::Usage;
+use crate::api::types::format_credits;
 use crate::tui::action::Draft;
 
 pub use crate::tasks::policy::Shortfall;
@@ -23,9 +23,26 @@ impl App {
         crate::tasks::policy::shortfall(
             self.credits.value?,
             self.config.account.low_balance,
-            self.usage.data.as_ref().and_then(Usage::cost_per_image),
+            self.usage.per_image,
             draft.variants.count(),
         )
+    }
+
+    /// What `images` images should cost, shown wherever a submit is decided: the images ×
+    /// the cost per image observed, or that no cost was observed yet.
+    pub fn estimate(&self, images: u32) -> String {
+        let what = if images == 1 {
+            "1 image".to_owned()
+        } else {
+            format!("{images} images")
+        };
+        match self.usage.per_image {
+            Some(per_image) => {
+                let need = (per_image * f64::from(images) * 100.0).round() / 100.0;
+                format!("{what}, ~{} credits", format_credits(need))
+            }
+            None => format!("{what}, cost not known yet"),
+        }
     }
 
     /// The low-balance question: `y` submits, anything else cancels.
@@ -35,7 +52,7 @@ impl App {
         key: KeyEvent,
     ) -> (Option<Overlay>, bool) {
         if let KeyCode::Char('y' | 'Y') = key.code {
-            self.send_draft(draft);
+            self.send_draft(draft, true);
         } else {
             self.show(Level::Info, "not submitted");
         }

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod browser;
+mod editor;
 mod entries;
 pub mod history;
 mod history_actions;
@@ -15,6 +16,7 @@ pub mod line;
 pub mod low_balance;
 mod options;
 pub mod profile_form;
+pub mod recall;
 pub mod refs;
 pub mod results;
 mod status;
@@ -24,7 +26,7 @@ pub mod welcome;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -41,6 +43,7 @@ use history::HistoryView;
 use line::LineInput;
 use low_balance::Shortfall;
 use profile_form::ProfileForm;
+use recall::Recall;
 use refs::{References, Slot};
 use tasks::{ImageSlot, Tasks};
 use welcome::WelcomeView;
@@ -98,6 +101,10 @@ pub enum Overlay {
     ConfirmRemove {
         name: String,
     },
+    /// Run a history entry again as it was (`R`), its estimate shown: y runs it.
+    ConfirmRerun {
+        draft: Box<Draft>,
+    },
     /// The balance probably cannot cover this submission: send it anyway?
     ConfirmSubmit {
         draft: Box<Draft>,
@@ -153,6 +160,8 @@ pub struct AppConfig {
     pub account: AccountInfo,
     /// Start on the welcome screen: no key was found.
     pub welcome: bool,
+    /// When to tell of a task that ended (`notify` in `config.toml`).
+    pub notify: crate::tui::notify::NotifySettings,
     pub area: Rect,
     pub now: Instant,
 }
@@ -163,6 +172,8 @@ pub struct App {
     pub area: Rect,
     pub focus: Focus,
     pub prompt: TextArea<'static>,
+    /// Earlier prompts recalled into the editor, and the reverse search.
+    pub recall: Recall,
     pub refs: References,
     pub options: Options,
     pub tasks: Tasks,
@@ -173,6 +184,8 @@ pub struct App {
     pub submission: Option<Submission>,
     pub preview: PreviewState,
     pub screen: Screen,
+    /// Whether the terminal has the focus (as its focus reports say; true until one does).
+    pub focused: bool,
     /// The history screen's state; its pages are only kept while it is shown.
     pub history: HistoryView,
     /// The account screen's state: `config.toml`'s profiles and what was asked of them.
@@ -215,6 +228,7 @@ impl App {
             config,
             focus: Focus::Prompt,
             prompt,
+            recall: Recall::default(),
             refs: References::default(),
             options: Options::default(),
             tasks: Tasks::default(),
@@ -225,6 +239,7 @@ impl App {
             submission: None,
             preview: PreviewState::default(),
             screen: Screen::Main,
+            focused: true,
             history: HistoryView::default(),
             account: AccountView::default(),
             usage: UsageState::default(),
@@ -264,6 +279,9 @@ impl App {
             Action::Paste(text) if self.screen == Screen::History => self.history_paste(&text),
             Action::Paste(text) if self.screen == Screen::Welcome => self.welcome_paste(&text),
             Action::Paste(text) if self.screen == Screen::Account => self.account_paste(&text),
+            Action::Paste(text) if self.recall.search.is_some() && self.focus == Focus::Prompt => {
+                self.recall_search_paste(&text)
+            }
             Action::Paste(text) => self.on_paste(&text),
             Action::Mouse(mouse) if self.screen == Screen::History => self.history_mouse(mouse),
             Action::Mouse(_) if matches!(self.screen, Screen::Welcome | Screen::Account) => false,
@@ -288,10 +306,14 @@ impl App {
                 true
             }
             Action::FocusGained => {
+                self.focused = true;
                 self.screen_epoch += 1;
                 true
             }
-            Action::FocusLost => false,
+            Action::FocusLost => {
+                self.focused = false;
+                false
+            }
             Action::Notice(text) => {
                 self.show(Level::Warning, text);
                 true
@@ -328,6 +350,13 @@ impl App {
             Action::KeyChecked { req, result } => self.on_key_checked(req, result),
             Action::AccountChanged(info) => self.on_account_changed(info),
             Action::UsageLoaded { req, result } => self.on_usage_loaded(req, result),
+            Action::PromptsLoaded { req, result } => self.on_prompts_loaded(req, result),
+            Action::SubmitHeld {
+                job,
+                balance,
+                per_image,
+                shortfall,
+            } => self.on_submit_held(job, balance, per_image, shortfall),
             // The key checked on the welcome screen works but could not be put in use.
             Action::KeyRejected(why) if self.screen == Screen::Welcome => {
                 self.welcome_rejected(why)
@@ -395,36 +424,6 @@ impl App {
 
     pub fn screen_epoch(&self) -> u64 {
         self.screen_epoch
-    }
-
-    /// Whether something on screen counts time (elapsed counters of tasks being polled, the
-    /// age of a stale balance, or of the balance the account screen shows).
-    fn counts_time(&self) -> bool {
-        self.tasks.polled() > 0 || self.credits.is_stale() || self.shows_balance_age()
-    }
-
-    /// The account screen says how long ago the balance was read.
-    fn shows_balance_age(&self) -> bool {
-        self.screen == Screen::Account && self.credits.updated.is_some()
-    }
-
-    /// When the screen next changes by itself, if it does: once a second while a task is
-    /// being polled (a task whose poller stopped shows a frozen time); at the next minute of a
-    /// stale balance's age. Otherwise never: idle is free.
-    pub fn next_wakeup(&self) -> Option<Instant> {
-        if self.tasks.polled() > 0 {
-            let second = Duration::from_secs(1);
-            return Some(match self.last_tick {
-                Some(t) if t + second > self.now => t + second,
-                _ => self.now + second,
-            });
-        }
-        if self.credits.is_stale() || self.shows_balance_age() {
-            let updated = self.credits.updated?;
-            let minutes = self.now.saturating_duration_since(updated).as_secs() / 60;
-            return Some(updated + Duration::from_secs((minutes + 1) * 60));
-        }
-        None
     }
 
     fn id(&mut self) -> u64 {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::api::{ErrorClass, TaskRecord, TaskStatus};
 use crate::store::text::escape_controls;
 use crate::store::{Entry, Status};
-use crate::tui::action::{Action, Effect, Failure, NewTask};
+use crate::tui::action::{Action, Effect, Failure, NewTask, Notification};
 use crate::tui::app::line::LineInput;
 
 impl App {
@@ -203,8 +203,40 @@ impl App {
             }
             // The balance changes when a task ends.
             self.refresh_credits();
+            self.tell_of_end(task_id);
+        }
+        // The poller's last answer comes after the cost was observed (a callback may have
+        // ended the task before): the estimate before the next submit uses it.
+        if record.status.is_final() {
+            self.load_usage();
         }
         true
+    }
+
+    /// A task ended: the bell and a desktop notification when the terminal is not focused,
+    /// or the task ran at least `notify_after_secs`.
+    fn tell_of_end(&mut self, task_id: &str) {
+        let settings = self.config.notify;
+        if settings.mode == crate::config::Notify::Off {
+            return;
+        }
+        let Some(task) = self.tasks.get(task_id) else {
+            return;
+        };
+        let ran = task.elapsed(self.now);
+        let long = settings.after.is_some_and(|after| ran >= after);
+        if self.focused && !long {
+            return;
+        }
+        let outcome = match task.status {
+            TaskStatus::Success => "done",
+            _ => "failed",
+        };
+        let body = format!("{outcome} in {} s: {}", ran.as_secs(), task.prompt);
+        self.emit(Effect::Notify(Notification {
+            title: "fouro".to_owned(),
+            body,
+        }));
     }
 
     /// Follows again what the history says is unsettled: polls the tasks still generating,

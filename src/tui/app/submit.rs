@@ -1,7 +1,9 @@
 //! Submitting from the app: the draft from the editor (or a history entry), one submission at
-//! a time, the low-balance question first when the balance probably cannot cover it. The
-//! worker hands the draft to the task workflow.
+//! a time, the low-balance question first when the balance probably cannot cover it: on the
+//! balance shown, then on one the worker reads just before sending (not only the one read at
+//! the start or by the account screen). The worker hands the draft to the task workflow.
 
+use super::low_balance::Shortfall;
 use super::{App, Level, Overlay};
 use crate::tui::action::{Draft, Effect, SubmitStage};
 
@@ -55,34 +57,65 @@ impl App {
     }
 
     /// Sends `draft` (the editor's, or a history entry's as it was); asks first when the
-    /// balance probably cannot cover it.
+    /// balance shown probably cannot cover it. The worker checks again on a balance it reads
+    /// just before sending, and holds the submit back to ask when that one cannot.
     pub(super) fn submit_draft(&mut self, draft: Draft) {
         if self.refuse_second_submission() {
             return;
         }
-        if let Some(shortfall) = self.shortfall(&draft) {
-            self.fullscreen = false;
-            self.overlay = Some(Overlay::ConfirmSubmit {
-                draft: Box::new(draft),
-                shortfall,
-            });
-            return;
+        match self.shortfall(&draft) {
+            Some(shortfall) => self.ask_shortfall(draft, shortfall),
+            None => self.send_draft(draft, false),
         }
-        self.send_draft(draft);
     }
 
-    /// Sends `draft` without asking.
-    pub(super) fn send_draft(&mut self, draft: Draft) {
+    fn ask_shortfall(&mut self, draft: Draft, shortfall: Shortfall) {
+        self.fullscreen = false;
+        self.overlay = Some(Overlay::ConfirmSubmit {
+            draft: Box::new(draft),
+            shortfall,
+        });
+    }
+
+    /// The worker held a submit back: the balance it read just now probably cannot cover
+    /// it. The balance and cost are the newest known; the question comes.
+    pub(super) fn on_submit_held(
+        &mut self,
+        job: u64,
+        balance: f64,
+        per_image: Option<f64>,
+        shortfall: Shortfall,
+    ) -> bool {
+        let Some(submission) = self.submission.take_if(|s| s.job == job) else {
+            return false;
+        };
+        self.credits.value = Some(balance);
+        self.credits.updated = Some(self.now);
+        self.credits.error = None;
+        if per_image.is_some() {
+            self.usage.per_image = per_image;
+        }
+        self.ask_shortfall(submission.draft, shortfall);
+        true
+    }
+
+    /// Sends `draft` without asking; `anyway`: the person answered the low-balance
+    /// question, and the worker does not ask again.
+    pub(super) fn send_draft(&mut self, draft: Draft, anyway: bool) {
         if self.refuse_second_submission() {
             return;
         }
         let job = self.id();
         self.message = None;
+        self.recall_after_submit();
         self.submission = Some(Submission {
             job,
             stage: None,
             draft: draft.clone(),
         });
+        if anyway {
+            self.emit(Effect::AllowShortfall { job });
+        }
         self.emit(Effect::Submit { job, draft });
     }
 }

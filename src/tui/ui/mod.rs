@@ -194,7 +194,8 @@ pub fn status_line_with(app: &App, frame: &mut Frame, area: Rect, extra: &str) {
     let room = (area.width as usize).saturating_sub(help_w);
     let mut spans = Vec::new();
     let mut used = 0;
-    for (k, what) in keys::hints(keys::Place::of(app)) {
+    for (k, what) in with_estimate(app) {
+        let (k, what) = (k.as_str(), what.as_str());
         let w = width(k) + width(what) + 5;
         if used + w > room {
             break;
@@ -213,6 +214,40 @@ pub fn status_line_with(app: &App, frame: &mut Frame, area: Rect, extra: &str) {
         spans.push(Span::raw(format!(" {what}")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The hints, Ctrl-S's with what the editor's draft should cost where the prompt's own line
+/// (which says it) is not on screen; on the history and account screens, where Ctrl-S
+/// submits too, it comes among the first.
+fn with_estimate(app: &App) -> Vec<(String, String)> {
+    let place = keys::Place::of(app);
+    let mut hints: Vec<(String, String)> = keys::hints(place)
+        .iter()
+        .map(|(k, what)| ((*k).to_owned(), (*what).to_owned()))
+        .collect();
+    if matches!(place, keys::Place::Pane(_) | keys::Place::PromptSearch) {
+        return hints;
+    }
+    let estimate = format!("submit: {}", app.estimate(app.options.variants.count()));
+    match hints
+        .iter()
+        .position(|(k, what)| k == "Ctrl-S" && what == "submit")
+    {
+        // First, so that a narrow screen leaves out another hint rather than this one.
+        Some(i) => {
+            hints.remove(i);
+            hints.insert(0, ("Ctrl-S".to_owned(), estimate));
+        }
+        // After "back" and "search": the history's own keys are under its preview too.
+        None if place == keys::Place::History => {
+            hints.insert(2.min(hints.len()), ("Ctrl-S".to_owned(), estimate));
+        }
+        None if place == keys::Place::Account => {
+            hints.insert(1.min(hints.len()), ("Ctrl-S".to_owned(), estimate));
+        }
+        None => {}
+    }
+    hints
 }
 
 fn status_line(app: &App, frame: &mut Frame, area: Rect) {

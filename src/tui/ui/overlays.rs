@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 use super::layout::{dialog, wrap};
 use super::{ACCENT, DIM, ellipsize, format_bytes, width as text_width};
 use crate::api::types::MAX_FILE_BYTES;
+use crate::store::text::escape_controls;
 use crate::tui::action::SubmitStage;
 use crate::tui::app::browser::{Browser, Row};
 use crate::tui::app::line::LineInput;
@@ -90,6 +91,22 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Some(Overlay::ConfirmRemove { name }) => {
             super::profile_form::confirm_remove(app, frame, area, name)
         }
+        Some(Overlay::ConfirmRerun { draft }) => {
+            let width = 64u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
+            let prompt = draft.prompt.as_deref().unwrap_or("(references only)");
+            let mut lines: Vec<Line> = wrap(
+                &format!("Run \"{}\" again as it was?", escape_controls(prompt)),
+                width,
+            )
+            .into_iter()
+            .take(4)
+            .map(Line::from)
+            .collect();
+            lines.push(Line::from(app.estimate(draft.variants.count())).fg(ACCENT));
+            lines.push(Line::from(""));
+            lines.push(answer_keys(&[("y", "run again"), ("n", "cancel")]));
+            simple(frame, area, " Run again? ", lines, 64, Color::Yellow);
+        }
         Some(Overlay::ConfirmSubmit { shortfall, .. }) => {
             let width = 64u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
             let mut lines: Vec<Line> = wrap(&shortfall.question(), width)
@@ -138,6 +155,9 @@ fn quit_question(app: &App) -> String {
     }
     if let Some(s) = &app.submission {
         parts.push(match s.stage {
+            Some(SubmitStage::CheckingBalance) => {
+                "A submission is reading the balance first: quitting cancels it, and nothing is sent.".to_owned()
+            }
             Some(SubmitStage::Uploading { .. }) => {
                 "A submission is still uploading its references: quitting cancels it, and no task is created.".to_owned()
             }

@@ -20,14 +20,47 @@ use crate::tui::app::{App, Focus, OptionRow, Screen};
 
 pub fn prompt(app: &App, frame: &mut Frame, area: Rect) {
     let count = app.char_count();
-    let block = pane_block("Prompt", focused(app, Focus::Prompt)).title(
-        Line::from(format!(" {count} chars "))
-            .right_aligned()
-            .fg(DIM),
-    );
+    let title = match app.recall.position() {
+        Some((n, total)) => format!("Prompt · earlier {n}/{total}"),
+        None => "Prompt".to_owned(),
+    };
+    let block = pane_block(&title, focused(app, Focus::Prompt))
+        .title(
+            Line::from(format!(" {count} chars "))
+                .right_aligned()
+                .fg(DIM),
+        )
+        .title_bottom(prompt_footer(app, area.width.saturating_sub(4) as usize));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     frame.render_widget(&app.prompt, inner);
+}
+
+/// Under the prompt: the reverse search while it is open; else what Ctrl-S would submit and
+/// what it should cost, where the submit is decided.
+fn prompt_footer(app: &App, width: usize) -> Line<'static> {
+    if let Some(search) = &app.recall.search {
+        let state = if app.recall.is_loading() {
+            " (reading…)"
+        } else if search.found.is_none() && !search.query.is_empty() {
+            " (no match)"
+        } else {
+            ""
+        };
+        let text = format!(
+            " search earlier prompts: {}▏{state} ",
+            escape_controls(search.query.text())
+        );
+        return Line::from(ellipsize(&text, width)).fg(ACCENT);
+    }
+    let estimate = app.estimate(app.options.variants.count());
+    let text = format!(" Ctrl-S: {estimate} ");
+    let text = if super::width(&text) <= width {
+        text
+    } else {
+        format!(" {estimate} ")
+    };
+    Line::from(ellipsize(&text, width)).fg(DIM)
 }
 
 pub fn references(app: &App, frame: &mut Frame, area: Rect) {

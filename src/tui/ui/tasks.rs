@@ -28,6 +28,7 @@ pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(s) = &app.submission {
         let text = match &s.stage {
             None => "⋯ preparing the submission…".to_owned(),
+            Some(SubmitStage::CheckingBalance) => "⋯ reading the balance first…".to_owned(),
             Some(SubmitStage::Uploading { index, total, name }) => {
                 format!("⇡ uploading {name} ({}/{total})…", index + 1)
             }

@@ -95,6 +95,14 @@ impl Account {
         self.callbacks.clone()
     }
 
+    /// The low-balance mark of the account in use.
+    pub(super) fn low_balance(&self) -> Option<f64> {
+        self.info
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .low_balance
+    }
+
     /// The work for one account Effect; the worker spawns it.
     pub(super) fn handle(
         &self,

@@ -16,6 +16,27 @@ use crate::store::files::SaveError;
 use crate::tasks::{Progress, Stage, Workflow};
 use crate::tui::action::{Action, Draft, Failure, NewTask, SubmitStage};
 
+/// The low-balance check before a submit, on a balance read now (within the workflow's
+/// limit): `Action::SubmitHeld` when the policy says it probably cannot cover `images`;
+/// `None` (go on) when it can, or when it could not be read.
+pub(super) async fn held(
+    client: &Client,
+    workflow: &Workflow,
+    job: u64,
+    low_balance: Option<f64>,
+    images: u32,
+) -> Option<Action> {
+    let balance = workflow.balance_around_task(client).await?;
+    let per_image = workflow.cost_per_image(client.base_url()).await;
+    let shortfall = crate::tasks::policy::shortfall(balance, low_balance, per_image, images)?;
+    Some(Action::SubmitHeld {
+        job,
+        balance,
+        per_image,
+        shortfall,
+    })
+}
+
 /// Uploads local references (saying which), creates the task, and has its id kept before
 /// anyone sees it. Quitting (`closing`) stops it only before `generate`.
 pub(super) async fn submit(
