@@ -118,7 +118,7 @@ pub const BROWSER: &[Binding] = &[
     b("type", "filter the list"),
     b(
         "←/→, Home/End, Delete",
-        "edit the filter (Ctrl-A/E start/end, Ctrl-U clear)",
+        "edit the filter (readline: Ctrl-A/E, Ctrl-U/K to the start/end, Ctrl-W, Ctrl-Y)",
     ),
     b("↑/↓, PageUp/PageDown", "select"),
     b("Enter", "open the folder / choose the image"),
@@ -258,7 +258,7 @@ pub const PROFILE_FORM: &[Binding] = &[
     b("←/→, Space", "on the service row: the next service"),
     b(
         "type, paste",
-        "edit the field (Ctrl-A/E start/end, Ctrl-U clear); the key shows as bullets",
+        "edit the field (readline: Ctrl-A/E, Ctrl-U/K to the start/end, Ctrl-W, Ctrl-Y); the key shows as bullets",
     ),
     b(
         "Enter",
@@ -283,7 +283,7 @@ pub const HELP: &[Binding] = &[
 pub const DIALOGS: &[Binding] = &[
     b(
         "type, ←/→, Home/End, Delete",
-        "edit the URL or the key (Ctrl-A/E start/end, Ctrl-U clear)",
+        "edit the URL or the key (readline: Ctrl-A/E/B/F/D, Alt-B/F/D, Ctrl-U/K to the start/end, Ctrl-W, Ctrl-Y)",
     ),
     b(
         "paste",
