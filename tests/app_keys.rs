@@ -330,3 +330,65 @@ fn the_worker_holds_back_a_submit_the_balance_read_then_cannot_cover() {
         emulator.shutdown().await;
     });
 }
+
+/// The low-balance question was missed on the first submits and came only after the account
+/// screen had been opened: a task ended by the service's callback is done before the worker
+/// observes its cost, so the usage read at that moment had no cost yet, and only the account
+/// screen read it again. The usage is now read again when the poller's last answer (which
+/// comes after the cost was kept) arrives.
+#[test]
+fn the_estimate_follows_a_cost_observed_after_a_callback_ended_the_task() {
+    use fouro::api::TaskStatus;
+    use fouro::tui::action::NewTask;
+    use fouro::tui::testing::record;
+    let mut a = started(100.0, None);
+    set_prompt(&mut a, "a red fox");
+    press(&mut a, ctrl('s')).expect("sent");
+    let job = a.submission.as_ref().map(|s| s.job).expect("on its way");
+    a.update(Action::Submitted {
+        job,
+        result: Ok(NewTask {
+            task_id: "task_1".into(),
+            created_at: 0,
+            journal_warning: None,
+        }),
+    });
+    let generation = a
+        .take_effects()
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Poll { generation, .. } => Some(generation),
+            _ => None,
+        })
+        .expect("polled");
+    let done = record("task_1", TaskStatus::Success, 1.0, 1, None);
+    a.update(Action::CallbackReceived(done.clone()));
+    a.take_effects();
+    // The poller's answer, after the cost was kept: the usage is read again.
+    a.update(Action::TaskUpdate {
+        task_id: "task_1".into(),
+        generation,
+        record: done,
+    });
+    let req = a
+        .take_effects()
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::LoadUsage { req } => Some(req),
+            _ => None,
+        })
+        .expect("the usage is read again");
+    a.update(Action::UsageLoaded {
+        req,
+        result: Ok(usage(Some(6.0))),
+    });
+    assert!(screen(&a).contains("Ctrl-S: 1 image, ~6 credits"));
+    // And the balance that can no longer cover it is asked about before the next submit.
+    a.options.variants = Variants::Four;
+    a.update(Action::Credits {
+        req: a.credits.req,
+        result: Ok(20.0),
+    });
+    assert!(press(&mut a, ctrl('s')).is_none());
+    assert!(matches!(a.overlay, Some(Overlay::ConfirmSubmit { .. })));
+}
