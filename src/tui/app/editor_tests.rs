@@ -213,3 +213,23 @@ fn a_submit_reads_the_prompts_again_next_time() {
         "the list is read again, with the prompt just sent"
     );
 }
+
+#[test]
+fn ctrl_s_in_the_search_submits_the_prompt_found() {
+    let mut a = with_prompt("draft");
+    a.update(Action::Credits {
+        req: a.credits.req,
+        result: Ok(100.0),
+    });
+    press(&mut a, [ctrl('r')]);
+    serve_prompts(&mut a, &["a red fox"]);
+    press(&mut a, typed("fox"));
+    press(&mut a, [ctrl('s')]);
+    let sent = a.take_effects().into_iter().find_map(|e| match e {
+        Effect::Submit { draft, .. } => draft.prompt,
+        _ => None,
+    });
+    assert_eq!(sent.as_deref(), Some("a red fox"));
+    assert!(a.recall.search.is_none());
+    assert_eq!(a.prompt_text(), "a red fox");
+}

@@ -276,6 +276,13 @@ impl App {
         true
     }
 
+    /// Ends the reverse search keeping the prompt it found (a submit from it).
+    pub(super) fn keep_search(&mut self) {
+        if let Some(search) = self.recall.search.take() {
+            self.accept_search(search);
+        }
+    }
+
     fn accept_search(&mut self, search: Search) {
         if let Some(found) = search.found {
             if self.recall.at.is_none() {

@@ -39,6 +39,7 @@ impl App {
         if self.refuse_second_submission() {
             return;
         }
+        self.keep_search();
         match self.draft() {
             Ok(draft) => self.submit_draft(draft),
             Err(why) => self.show(Level::Warning, why),
