@@ -483,3 +483,61 @@ fn nothing_the_service_says_reaches_the_apps_screen_raw() {
         );
     }
 }
+
+/// The subcommands `tests/hostile.rs` does not run with a closed stdout: `key set` (its key on
+/// standard input) and the emulator, which keeps serving.
+#[test]
+fn a_closed_stdout_for_key_set_and_the_emulator() {
+    let data = tempfile::tempdir().unwrap();
+    let spawn = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fouro"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("FOURO_DATA_DIR", data.path())
+            .env("FOURO_CONFIG_DIR", data.path().join("config"))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        child
+    };
+    let mut key_set = spawn(&["key", "set", "--no-check"]);
+    let mut stdin = key_set.stdin.take().unwrap();
+    stdin.write_all(format!("{KEY}\n").as_bytes()).unwrap();
+    drop(stdin);
+    let o = key_set.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let config = std::fs::read_to_string(data.path().join("config").join("config.toml")).unwrap();
+    assert!(config.contains(KEY), "the key was not saved");
+
+    let mut emulator = spawn(&["emulator", "--port", "0", "--key", KEY]);
+    let mut said = BufReader::new(emulator.stderr.take().unwrap());
+    let mut line = String::new();
+    said.read_line(&mut line).unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    let mut conn = TcpStream::connect(&address).unwrap();
+    write!(
+        conn,
+        "GET /api/v1/chat/credit HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {KEY}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        emulator.try_wait().unwrap().is_none(),
+        "the emulator stopped"
+    );
+    emulator.kill().unwrap();
+    emulator.wait().unwrap();
+}
