@@ -1,6 +1,6 @@
 //! Mutation fuzzing of every parser that reads outside bytes, on the stable toolchain: the
-//! service's envelope and task record, callback payloads and signatures, and the terminal
-//! probe's reply. Each target starts from valid inputs and mutates them (flips, inserts,
+//! service's envelope and task record, callback payloads and signatures, config.toml, the task
+//! journal and the terminal probe's reply; and a property test of the API key's masking. Each target starts from valid inputs and mutates them (flips, inserts,
 //! deletions, repeats, splices, cuts) with a seeded generator, so a failure replays. A panic
 //! anywhere fails the test.
 //!
@@ -8,6 +8,7 @@
 //! `FOURO_FUZZ_SEED` another seed. cargo-fuzz needs nightly; this runs wherever `cargo test`
 //! does.
 
+use proptest::prelude::*;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -234,4 +235,134 @@ mystery = 3
             }
         },
     );
+}
+
+#[test]
+fn the_task_journal() {
+    fuzz(
+        "journal",
+        &[
+            br#"{"taskId":"task_4o_1","baseUrl":"https://api.kie.ai","submittedAt":1700000000000,"request":{"prompt":"a cat","size":"1:1","nVariants":2}}
+{"taskId":"","baseUrl":"http://127.0.0.1:1","submittedAt":1,"request":{"filesUrl":["https://x/a.png"],"size":"3:2"},"submission":"s-1"}
+{"taskId":"t2","baseUrl":"","submittedAt":-1,"request":{"size":"2:3","isEnhance":true},"submission":"s-1"}
+{"taskId":"torn","baseU"#,
+            b"\n\n\xff\n{}\n",
+        ],
+        |bytes| {
+            for entry in fouro::store::journal::parse(bytes) {
+                let line = serde_json::to_string(&entry).unwrap();
+                assert_eq!(fouro::store::journal::parse(line.as_bytes()), vec![entry]);
+            }
+        },
+    );
+}
+
+/// The masking rule of `fouro::api::key::scrub`, written the slow and obvious way: whether
+/// `text` still shows the key (a run of 8+ of its characters anywhere, or a run of 4 to 7
+/// that stands alone and holds a character of a segment that does not read as a word).
+fn shows_key(text: &str, key: &str) -> bool {
+    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let word = |s: &str| {
+        let mut rest = s.chars();
+        let first = rest.next();
+        s.chars().count() <= 12
+            && s.chars().all(char::is_alphabetic)
+            && (s.chars().all(char::is_uppercase)
+                || first.is_some() && rest.all(char::is_lowercase))
+    };
+    let mut secret = vec![false; key.len()];
+    let mut from = 0;
+    for (at, c) in key.char_indices().chain([(key.len(), ' ')]) {
+        if !c.is_alphanumeric() {
+            let segment = &key[from..at];
+            if !segment.is_empty() && !word(segment) {
+                secret[from..at].fill(true);
+            }
+            from = at + c.len_utf8();
+        }
+    }
+    let holds_secret = |run: &str| {
+        (0..key.len()).any(|at| {
+            key.get(at..at + run.len()) == Some(run) && secret[at..at + run.len()].contains(&true)
+        })
+    };
+    let bounds: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect();
+    bounds.iter().any(|&s| {
+        bounds.iter().filter(|&&e| e >= s + 4).any(|&e| {
+            let run = &text[s..e];
+            key.contains(run)
+                && (run.len() >= 8
+                    || !alnum(text[..s].chars().next_back())
+                        && !alnum(text[e..].chars().next())
+                        && holds_secret(run))
+        })
+    })
+}
+
+/// A text made of pieces of the key, ordinary words and separators.
+fn text_around(key: String) -> impl Strategy<Value = (String, String)> {
+    let len = key.len();
+    let piece = prop_oneof![
+        (0..len, 1..=len).prop_map({
+            let key = key.clone();
+            move |(from, n)| key.get(from..(from + n).min(len)).unwrap_or("").to_owned()
+        }),
+        "[a-zA-Z0-9]{1,6}",
+        "[ .,:;=&?/\"'(){}<>…*_-]{1,2}",
+        Just("task ".to_owned()),
+        Just("test ".to_owned()),
+    ];
+    (
+        Just(key),
+        proptest::collection::vec(piece, 0..12).prop_map(|p| p.concat()),
+    )
+}
+
+fn random_key() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![
+            Just(""),
+            Just("sk-"),
+            Just("sk-live-"),
+            Just("test-key-"),
+            Just("sk-proj_")
+        ],
+        "[a-zA-Z0-9]{16,40}",
+        prop_oneof![Just(""), Just("-x"), Just(".Test")],
+    )
+        .prop_map(|(head, body, tail)| format!("{head}{body}{tail}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn a_masked_text_never_shows_the_key((key, text) in random_key().prop_flat_map(text_around)) {
+        let out = fouro::api::key::scrub(&text, &key);
+        prop_assert!(!shows_key(&out, &key), "{text:?} -> {out:?}");
+        // Nothing is masked where the rule finds no echo.
+        if !shows_key(&text, &key) {
+            prop_assert_eq!(&out, &text);
+        }
+    }
+
+    #[test]
+    fn a_key_of_words_never_mangles_text(
+        key in "[a-z]{1,7}|[A-Z][a-z]{0,6}|task|key|k",
+        text in "[a-zA-Z0-9 .,:;_-]{0,40}",
+    ) {
+        prop_assert_eq!(fouro::api::key::scrub(&text, &key), text.as_str());
+    }
+
+    #[test]
+    fn any_text_and_key_are_safe(key in "\\PC{0,12}", text in "\\PC{0,60}") {
+        let out = fouro::api::key::scrub(&text, &key);
+        if !shows_key(&text, key.trim()) {
+            prop_assert_eq!(&out, &text);
+        }
+    }
 }

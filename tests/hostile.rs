@@ -344,6 +344,7 @@ async fn a_closed_stdout_ends_quietly_and_never_cuts_a_wait_short() {
     assert!(Path::new(&path).is_file(), "{path}");
     let id = entries[0]["taskId"].as_str().unwrap().to_owned();
     let id = id.as_str();
+    let out = data.path().join("out").to_string_lossy().into_owned();
     let cases: Vec<Vec<&str>> = vec![
         vec!["history"],
         vec!["history", "--json"],
@@ -353,11 +354,26 @@ async fn a_closed_stdout_ends_quietly_and_never_cuts_a_wait_short() {
         vec!["credits", "--json"],
         vec!["credits", "--usage"],
         vec!["download", id],
+        vec!["download", id, "--out", &out],
         vec!["sync"],
         vec!["sync", "--json"],
         vec!["profile", "list"],
         vec!["generate", "a boat", "--json", "--wait"],
+        vec!["generate", "a kite"],
+        vec!["generate", "a kite", "--json"],
+        vec!["key", "check"],
+        vec![
+            "profile",
+            "add",
+            "spare",
+            "--base-url",
+            "http://127.0.0.1:1",
+        ],
+        vec!["profile", "use", "spare"],
+        vec!["profile", "remove", "spare"],
         vec!["--help"],
+        vec!["--version"],
+        vec!["help", "generate"],
     ];
     for args in cases {
         let o = run(&args).await.unwrap();

@@ -90,10 +90,7 @@ impl Journal {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        Ok(bytes
-            .split(|&b| b == b'\n')
-            .filter_map(|l| serde_json::from_slice(l).ok())
-            .collect())
+        Ok(parse(&bytes))
     }
 
     /// Renames the journal in `dir` to a new `tasks-importing-…` name and returns it, or
@@ -145,6 +142,15 @@ impl Journal {
         std::fs::rename(&self.path, &target)?;
         Ok(target)
     }
+}
+
+/// Every entry in a journal's bytes that parses, one JSON object a line; anything else (a
+/// torn line, bytes that are not UTF-8) is skipped.
+pub fn parse(bytes: &[u8]) -> Vec<JournalEntry> {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter_map(|l| serde_json::from_slice(l).ok())
+        .collect()
 }
 
 /// Whether the file holds something not ended by a newline.

@@ -142,10 +142,10 @@ pub fn split_at_width(text: &str, columns: usize) -> (&str, &str) {
 
 /// Cuts `text` to `columns` with an ellipsis (one line, newlines as spaces).
 pub fn ellipsize(text: &str, columns: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    // One row: line breaks and tabs become spaces; any other control character (an escape
+    // sequence from the service) is shown escaped, never sent to the terminal.
+    let flat =
+        crate::store::text::escape_controls(&text.replace(['\n', '\r', '\t'], " ")).into_owned();
     if width(&flat) <= columns {
         return flat;
     }
