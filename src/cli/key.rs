@@ -44,6 +44,16 @@ pub async fn run(global: &GlobalArgs, command: KeyCommand) -> Result<u8, Failure
 }
 
 async fn set(global: &GlobalArgs, no_check: bool, webhook: bool) -> Result<u8, Failure> {
+    // The service named in the environment counts as if it were given on the command line.
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let global = &GlobalArgs {
+        base_url: global.base_url.clone().or_else(|| env(config::ENV_BASE_URL)),
+        upload_url: global
+            .upload_url
+            .clone()
+            .or_else(|| env(config::ENV_UPLOAD_URL)),
+        ..global.clone()
+    };
     let dir = config::config_dir();
     let mut config = load(&dir)?;
     let wanted = settings::profile_name(global, &|k| std::env::var(k).ok());
@@ -52,7 +62,7 @@ async fn set(global: &GlobalArgs, no_check: bool, webhook: bool) -> Result<u8, F
         apply_flags(global, &mut profile)?;
     } else if global.base_url.is_some() || global.upload_url.is_some() {
         crate::cli::print::errln!(
-            "fouro: note: --base-url and --upload-url are not used here: the key is for profile \"{}\" and its service, {}",
+            "fouro: note: --base-url and --upload-url (or FOURO_BASE_URL and FOURO_UPLOAD_URL) are not used here: the key is for profile \"{}\" and its service, {}",
             profile.name,
             profile.base_url
         );
