@@ -1,0 +1,96 @@
+//! The app's worker against the emulator: one way to build it and one loop that runs the app
+//! and the worker together.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fouro::api::poll::PollOptions;
+use fouro::api::{ApiKey, ClientConfig};
+use fouro::store::History;
+use fouro::tui::action::Action;
+use fouro::tui::app::App;
+use fouro::tui::preview::Protocol;
+use fouro::tui::worker::Worker;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+/// Quick polling, so a task is followed within the test's patience.
+pub fn quick_poll() -> PollOptions {
+    PollOptions {
+        first_interval: Duration::from_millis(100),
+        max_interval: Duration::from_millis(400),
+        give_up_after: Duration::from_secs(60),
+    }
+}
+
+/// A worker for `base_url` with `key`, saving into `data` (its own history there); `tune`
+/// changes the client's settings.
+pub fn worker(
+    base_url: &str,
+    data: &Path,
+    key: &str,
+    tune: impl FnOnce(&mut ClientConfig),
+) -> (Worker, UnboundedReceiver<Action>) {
+    worker_with(
+        base_url,
+        data,
+        key,
+        History::open_in(data).expect("a history"),
+        tune,
+    )
+}
+
+/// The same with a history the test holds on to.
+pub fn worker_with(
+    base_url: &str,
+    data: &Path,
+    key: &str,
+    history: History,
+    tune: impl FnOnce(&mut ClientConfig),
+) -> (Worker, UnboundedReceiver<Action>) {
+    let (tx, rx) = unbounded_channel();
+    let mut config = ClientConfig {
+        base_url: base_url.to_owned(),
+        api_key: ApiKey::new(key),
+        request_timeout: Duration::from_secs(10),
+        ..ClientConfig::default()
+    };
+    tune(&mut config);
+    let worker = Worker::new(
+        tx,
+        config,
+        data.to_path_buf(),
+        history,
+        Protocol::Blocks,
+        quick_poll(),
+    )
+    .expect("a worker");
+    (worker, rx)
+}
+
+/// Runs the app and the worker together until `done` holds, for at most `within`; `done` is
+/// asked first with no action, then after each action the app took.
+pub async fn run_until(
+    a: &mut App,
+    worker: &mut Worker,
+    rx: &mut UnboundedReceiver<Action>,
+    within: Duration,
+    mut done: impl FnMut(&App, Option<&Action>) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut last = None;
+    loop {
+        for effect in a.take_effects() {
+            worker.handle(effect);
+        }
+        if done(a, last.as_ref()) {
+            return;
+        }
+        let action = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out; tasks: {:#?}", a.tasks.list))
+            .expect("the worker keeps the channel open");
+        a.set_now(Instant::now());
+        a.update(action.clone());
+        last = Some(action);
+    }
+}
