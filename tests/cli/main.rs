@@ -7,4 +7,5 @@ mod common;
 mod account;
 mod commands;
 mod crash;
+mod full_disk;
 mod history;

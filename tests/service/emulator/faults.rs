@@ -152,3 +152,29 @@ async fn modes_refuse_every_service_call() {
     assert_eq!(env.credits().await, 100);
     assert_eq!(env.stats().await["tasks"], 0);
 }
+
+#[tokio::test]
+async fn a_held_generate_makes_its_task_and_answers_once_released() {
+    let env = start(|_| {}).await;
+    let hold = env
+        .control("/emulator/hold", json!({"generate": true}))
+        .await;
+    assert_eq!(hold["generate"], true, "{hold}");
+    let (id, ()) = tokio::join!(
+        env.generate(json!({"prompt": "held", "size": "1:1"})),
+        async {
+            until("the call held", DEADLINE, || async {
+                env.stats().await["held"] == 1
+            })
+            .await;
+            assert_eq!(env.stats().await["tasks"], 1, "the task is made");
+            env.control("/emulator/hold", json!({"generate": false}))
+                .await;
+        }
+    );
+    assert!(id.starts_with("task_4o_"), "{id}");
+    assert_eq!(env.stats().await["held"], 0);
+    // Released, calls are answered at once again.
+    let again = env.generate(json!({"prompt": "free", "size": "1:1"})).await;
+    assert_ne!(again, id);
+}
