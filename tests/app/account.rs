@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::common::app::{credits_req, feed, find_effect};
 use crossterm::event::KeyCode;
 use fouro::api::{ErrorClass, Variants};
 use fouro::config::{KIE_BASE_URL, KIE_UPLOAD_URL, Preset};
@@ -34,12 +35,6 @@ const CONFIG: &str = "/home/ana/.config/fouro/config.toml";
 /// What the person types as a key: it must never be drawn.
 const SECRET: &str = "sk-live-TOPSECRET-0123456789abcdef";
 
-fn feed(app: &mut App, actions: impl IntoIterator<Item = Action>) {
-    for a in actions {
-        app.update(a);
-    }
-}
-
 /// The screen, checked to hold no trace of the typed key.
 fn shown(app: &App) -> String {
     let text = screen(app);
@@ -56,17 +51,6 @@ fn snapshot(name: &str, build: impl Fn(u16, u16) -> App) {
         let app = build(w, h);
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), shown(&app));
     }
-}
-
-fn find_effect<T>(effects: &[Effect], f: impl Fn(&Effect) -> Option<T>) -> Option<T> {
-    effects.iter().find_map(f)
-}
-
-fn credits_req(effects: &[Effect]) -> Option<u64> {
-    find_effect(effects, |e| match e {
-        Effect::RefreshCredits { req } => Some(*req),
-        _ => None,
-    })
 }
 
 fn usage_req(effects: &[Effect]) -> Option<u64> {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::common::app::feed;
 use crossterm::event::KeyCode;
 use fouro::api::input::ImageSource;
 use fouro::api::{FallbackModel, Size, Variants};
@@ -26,12 +27,6 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 /// 2026-11-26 08:08 UTC.
 const T0_MS: i64 = 1_795_680_480_000;
 const DATA: &str = "/home/ana/.local/share/fouro/images/2026-11-26";
-
-fn feed(app: &mut App, actions: impl IntoIterator<Item = Action>) {
-    for a in actions {
-        app.update(a);
-    }
-}
 
 fn snapshot(name: &str, build: impl Fn(u16, u16) -> App) {
     for (w, h) in SIZES {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::app::feed;
 use crossterm::event::KeyCode;
 use fouro::api::input::ImageSource;
 use fouro::api::{ErrorClass, TaskStatus};
@@ -18,12 +19,6 @@ use fouro::tui::testing::{app, ctrl, key, record, screen, set_prompt, typed};
 mod sizes;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
-
-fn feed(app: &mut App, actions: impl IntoIterator<Item = Action>) {
-    for a in actions {
-        app.update(a);
-    }
-}
 
 fn snapshot(name: &str, build: impl Fn(u16, u16) -> App) {
     for (w, h) in SIZES {

@@ -18,6 +18,7 @@ use fouro::tui::worker::Worker;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::common;
+use crate::common::app::{credits_req, feed, find_effect};
 
 mod input;
 mod overlays;
@@ -35,29 +36,12 @@ fn pump(app: &mut App, rx: &mut UnboundedReceiver<Action>) {
     }
 }
 
-fn feed(app: &mut App, actions: impl IntoIterator<Item = Action>) {
-    for a in actions {
-        app.update(a);
-    }
-}
-
-fn find<T>(effects: &[Effect], f: impl Fn(&Effect) -> Option<T>) -> Option<T> {
-    effects.iter().find_map(f)
-}
-
 fn poll_of(effects: &[Effect]) -> Option<(String, u64)> {
-    find(effects, |e| match e {
+    find_effect(effects, |e| match e {
         Effect::Poll {
             task_id,
             generation,
         } => Some((task_id.clone(), *generation)),
-        _ => None,
-    })
-}
-
-fn credits_req(effects: &[Effect]) -> Option<u64> {
-    find(effects, |e| match e {
-        Effect::RefreshCredits { req } => Some(*req),
         _ => None,
     })
 }
@@ -78,7 +62,7 @@ fn with_task(
     pump(&mut a, rx);
     set_prompt(&mut a, "a red fox");
     a.update(ctrl('s'));
-    let job = find(&a.take_effects(), |e| match e {
+    let job = find_effect(&a.take_effects(), |e| match e {
         Effect::Submit { job, draft } => {
             assert_eq!(draft.prompt.as_deref(), Some("a red fox"));
             Some(*job)
@@ -111,7 +95,7 @@ fn add_task(
 ) -> (usize, u64) {
     a.take_effects();
     a.update(ctrl('s'));
-    let job = find(&a.take_effects(), |e| match e {
+    let job = find_effect(&a.take_effects(), |e| match e {
         Effect::Submit { job, .. } => Some(*job),
         _ => None,
     })
@@ -213,7 +197,7 @@ fn a_task_that_ends_fetches_its_images_and_the_balance() {
     .unwrap();
     pump(&mut a, &mut rx);
     let effects = a.take_effects();
-    let items = find(&effects, |e| match e {
+    let items = find_effect(&effects, |e| match e {
         Effect::Download { task_id, items, .. } if task_id == "task_4o_2" => Some(items.clone()),
         _ => None,
     })
@@ -245,7 +229,7 @@ fn a_task_that_ends_fetches_its_images_and_the_balance() {
     })
     .unwrap();
     pump(&mut a, &mut rx);
-    let decode = find(&a.take_effects(), |e| match e {
+    let decode = find_effect(&a.take_effects(), |e| match e {
         Effect::Decode { path, cells, .. } => Some((path.clone(), *cells)),
         _ => None,
     });
@@ -287,7 +271,7 @@ fn a_401_asks_for_a_key_and_the_new_key_resumes_polling() {
     a.update(key(KeyCode::Enter));
     assert!(a.overlay.is_none());
     let effects = a.take_effects();
-    let key_set = find(&effects, |e| match e {
+    let key_set = find_effect(&effects, |e| match e {
         Effect::SetKey(k) => Some(k.clone()),
         _ => None,
     });
@@ -307,7 +291,7 @@ fn a_402_shows_the_balance() {
     let (tx, mut rx) = channel();
     let (mut a, _) = with_task("task_4o_4", &tx, &mut rx);
     a.update(ctrl('s'));
-    let job = find(&a.take_effects(), |e| match e {
+    let job = find_effect(&a.take_effects(), |e| match e {
         Effect::Submit { job, .. } => Some(*job),
         _ => None,
     })
@@ -437,7 +421,7 @@ fn the_browser_lists_off_the_render_path_and_drops_old_listings() {
     a.take_effects();
     feed(&mut a, [key(KeyCode::Tab), key(KeyCode::Char('a'))]);
     let listing = |effects: &[Effect]| {
-        find(effects, |e| match e {
+        find_effect(effects, |e| match e {
             Effect::ListDir { req, dir } => Some((*req, dir.clone())),
             _ => None,
         })
@@ -482,7 +466,7 @@ fn the_browser_lists_off_the_render_path_and_drops_old_listings() {
     feed(&mut a, typed("sea"));
     a.update(key(KeyCode::Enter));
     assert!(a.overlay.is_none());
-    let entry = find(&a.take_effects(), |e| match e {
+    let entry = find_effect(&a.take_effects(), |e| match e {
         Effect::CheckReference { entry, .. } => Some(entry.clone()),
         _ => None,
     });
@@ -525,7 +509,7 @@ fn the_preview_hides_under_overlays_and_refits_after_a_resize() {
         "same image, same box: no new decode"
     );
     a.update(Action::Resize(160, 48));
-    let cells = find(&a.take_effects(), |e| match e {
+    let cells = find_effect(&a.take_effects(), |e| match e {
         Effect::Decode { cells, .. } => Some(*cells),
         _ => None,
     });
@@ -537,7 +521,7 @@ fn the_preview_hides_under_overlays_and_refits_after_a_resize() {
 }
 
 fn submit_effect(a: &mut App) -> Option<u64> {
-    find(&a.take_effects(), |e| match e {
+    find_effect(&a.take_effects(), |e| match e {
         Effect::Submit { job, .. } => Some(*job),
         _ => None,
     })

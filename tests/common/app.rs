@@ -7,11 +7,31 @@ use std::time::{Duration, Instant};
 use fouro::api::poll::PollOptions;
 use fouro::api::{ApiKey, ClientConfig};
 use fouro::store::History;
-use fouro::tui::action::Action;
+use fouro::tui::action::{Action, Effect};
 use fouro::tui::app::App;
 use fouro::tui::preview::Protocol;
 use fouro::tui::worker::Worker;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+/// Actions into `App::update`, one after another.
+pub fn feed(app: &mut App, actions: impl IntoIterator<Item = Action>) {
+    for a in actions {
+        app.update(a);
+    }
+}
+
+/// The first effect `f` picks out.
+pub fn find_effect<T>(effects: &[Effect], f: impl Fn(&Effect) -> Option<T>) -> Option<T> {
+    effects.iter().find_map(f)
+}
+
+/// The balance request among `effects`, if any.
+pub fn credits_req(effects: &[Effect]) -> Option<u64> {
+    find_effect(effects, |e| match e {
+        Effect::RefreshCredits { req } => Some(*req),
+        _ => None,
+    })
+}
 
 /// Quick polling, so a task is followed within the test's patience.
 pub fn quick_poll() -> PollOptions {

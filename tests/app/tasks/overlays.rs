@@ -50,7 +50,7 @@ fn dir_entry(name: &str, is_dir: bool) -> DirEntry {
 }
 
 fn listing(effects: &[Effect]) -> Option<(u64, PathBuf)> {
-    find(effects, |e| match e {
+    find_effect(effects, |e| match e {
         Effect::ListDir { req, dir } => Some((*req, dir.clone())),
         _ => None,
     })
@@ -99,7 +99,7 @@ fn the_browser_reopens_where_it_last_read_and_tab_types_relative_to_it() {
     a.update(key(KeyCode::Tab));
     feed(&mut a, typed("sea.webp"));
     a.update(key(KeyCode::Enter));
-    let entry = find(&a.take_effects(), |e| match e {
+    let entry = find_effect(&a.take_effects(), |e| match e {
         Effect::CheckReference { entry, .. } => Some(entry.clone()),
         _ => None,
     });
