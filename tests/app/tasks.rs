@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
 use fouro::api::{ApiKey, ErrorClass, TaskStatus};
-use fouro::emulator::{Emulator, EmulatorConfig};
+use fouro::emulator::Emulator;
 use fouro::store::History;
 use fouro::tui::action::{Action, DirEntry, Effect, Failure, NewTask};
 use fouro::tui::app::tasks::ImageSlot;

@@ -34,13 +34,11 @@ struct Env {
 }
 
 async fn start(tune: impl FnOnce(&mut EmulatorConfig)) -> Env {
-    let mut config = EmulatorConfig {
-        keys: vec![KEY.into()],
-        duration: Duration::from_millis(300),
-        ..EmulatorConfig::default()
-    };
-    tune(&mut config);
-    let emu = Emulator::start(config).await.expect("emulator starts");
+    let emu = crate::common::emulator_with(|c| {
+        c.keys = vec![KEY.into()];
+        tune(c);
+    })
+    .await;
     Env {
         base: emu.base_url(),
         emu,

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::tmux::{HEIGHT, PROMPT, Tmux, WIDTH};
-use crate::common::until_blocking;
+use crate::common::{emulator_with, until_blocking};
 
 mod flows;
 mod kitty;
@@ -302,15 +302,10 @@ fn demo_generates_and_previews_an_image_in_tmux() {
 fn a_task_survives_killing_the_app_in_tmux() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let key = "k-e2e-kill-7f3a";
-    let emulator = runtime
-        .block_on(fouro::emulator::Emulator::start(
-            fouro::emulator::EmulatorConfig {
-                keys: vec![key.to_owned()],
-                duration: Duration::from_secs(4),
-                ..fouro::emulator::EmulatorConfig::default()
-            },
-        ))
-        .expect("the emulator starts");
+    let emulator = runtime.block_on(emulator_with(|c| {
+        c.keys = vec![key.to_owned()];
+        c.duration = Duration::from_secs(4);
+    }));
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let data = tempfile::tempdir().expect("a temp dir");
     let pid_file = data.path().join("fouro.pid");

@@ -6,20 +6,13 @@ use super::*;
 /// worker's answers back through the channel, against the emulator over loopback.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_submission_runs_end_to_end_through_the_worker() {
-    let emulator = Emulator::start(EmulatorConfig {
-        credits: 100,
-        cost: 6,
-        duration: Duration::from_millis(600),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("the emulator starts");
+    let emulator = common::emulator(600).await;
     let data = tempfile::tempdir().expect("a temp dir");
     let history = History::open_in(data.path()).expect("a history");
     let (mut worker, mut rx) = common::app::worker_with(
         &emulator.base_url(),
         data.path(),
-        "demo-key",
+        common::KEY,
         history.clone(),
         |_| {},
     );

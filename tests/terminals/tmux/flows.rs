@@ -102,16 +102,11 @@ fn from_no_key_to_a_saved_key_and_a_second_profile_in_tmux() {
     let key = "sk-e2e-welcome-0123456789abcd";
     let other_key = "sk-e2e-other-9876543210wxyz";
     let start = |keys: Vec<String>, credits: i64| {
-        runtime
-            .block_on(fouro::emulator::Emulator::start(
-                fouro::emulator::EmulatorConfig {
-                    keys,
-                    credits,
-                    duration: Duration::from_secs(1),
-                    ..fouro::emulator::EmulatorConfig::default()
-                },
-            ))
-            .expect("the emulator starts")
+        runtime.block_on(emulator_with(|c| {
+            c.keys = keys;
+            c.credits = credits;
+            c.duration = Duration::from_secs(1);
+        }))
     };
     let first = start(vec![key.to_owned()], 100);
     let second = start(vec![other_key.to_owned()], 55);
