@@ -77,9 +77,9 @@ impl Fouro {
         self
     }
 
-    /// The command, ready to spawn: output piped, killed when dropped.
-    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fouro"));
+    /// The command for a blocking spawn: output piped.
+    pub fn std_command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fouro"));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("FOURO_DATA_DIR", &self.data)
@@ -93,8 +93,7 @@ impl Fouro {
                 Stdio::null()
             })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .stderr(Stdio::piped());
         // Image folders are named by the local date: the child must see the same zone.
         if let Some(tz) = std::env::var_os("TZ") {
             cmd.env("TZ", tz);
@@ -102,6 +101,13 @@ impl Fouro {
         for (name, value) in &self.env {
             cmd.env(name, value);
         }
+        cmd
+    }
+
+    /// The command, ready to spawn in a runtime: output piped, killed when dropped.
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::from(self.std_command(args));
+        cmd.kill_on_drop(true);
         cmd
     }
 
@@ -121,18 +127,10 @@ impl Fouro {
         assert_no_panic(args, &out);
         out
     }
-
-    /// The same, for tests without a runtime.
-    pub fn run_blocking(&self, args: &[&str]) -> Output {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-            .block_on(self.run(args))
-    }
 }
 
-fn assert_no_panic(args: &[&str], out: &Output) {
+/// Fails the test if fouro panicked.
+pub fn assert_no_panic(args: &[&str], out: &Output) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "fouro {args:?} panicked: {err}");
 }
