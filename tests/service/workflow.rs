@@ -26,6 +26,31 @@ fn quick() -> PollOptions {
     }
 }
 
+/// A workflow over a new history in a directory of its own.
+fn fresh() -> (tempfile::TempDir, History, Workflow) {
+    let data = tempfile::tempdir().unwrap();
+    let history = History::open_in(data.path()).unwrap();
+    let workflow = Workflow::new(history.clone(), data.path().to_owned());
+    (data, history, workflow)
+}
+
+/// Submits `prompt` for one image, with no callback and nothing to stop it.
+async fn submit(
+    workflow: &Workflow,
+    client: &fouro::api::Client,
+    prompt: &str,
+) -> fouro::api::Result<fouro::tasks::Submitted> {
+    workflow
+        .submit(
+            client,
+            request(prompt, Variants::One),
+            None,
+            &CancellationToken::new(),
+            |_| {},
+        )
+        .await
+}
+
 fn request(prompt: &str, variants: Variants) -> Request {
     Request {
         prompt: Some(prompt.to_owned()),
@@ -176,9 +201,7 @@ async fn a_fault_storm_loses_nothing_and_gives_up_on_nothing() {
             .extend(extra.as_object().unwrap().clone());
         control(&emu, "faults", body).await;
     }
-    let data = tempfile::tempdir().unwrap();
-    let history = History::open_in(data.path()).unwrap();
-    let workflow = Workflow::new(history.clone(), data.path().to_owned());
+    let (_data, history, workflow) = fresh();
     let retries = std::sync::atomic::AtomicUsize::new(0);
     let started = std::time::Instant::now();
 
@@ -288,19 +311,8 @@ async fn a_fault_storm_loses_nothing_and_gives_up_on_nothing() {
 async fn an_answer_about_another_task_is_refused() {
     let emu = emulator(200).await;
     let client = client(&emu);
-    let data = tempfile::tempdir().unwrap();
-    let history = History::open_in(data.path()).unwrap();
-    let workflow = Workflow::new(history.clone(), data.path().to_owned());
-    let submitted = workflow
-        .submit(
-            &client,
-            request("asked", Variants::One),
-            None,
-            &CancellationToken::new(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let (_data, history, workflow) = fresh();
+    let submitted = submit(&workflow, &client, "asked").await.unwrap();
     until_ended(&emu, &submitted.task_id).await;
     control(&emu, "quirks", json!({"wrong_task_ids": 2})).await;
     let mut refused = Vec::new();
@@ -337,19 +349,10 @@ async fn an_answer_about_another_task_is_refused() {
 async fn sync_stops_when_the_service_answers_no_task() {
     let emu = emulator(60_000).await;
     let client = client(&emu);
-    let data = tempfile::tempdir().unwrap();
-    let history = History::open_in(data.path()).unwrap();
-    let workflow = Workflow::new(history.clone(), data.path().to_owned());
+    let (_data, history, workflow) = fresh();
     let mut ids = Vec::new();
     for n in 0..3 {
-        let s = workflow
-            .submit(
-                &client,
-                request(&format!("down {n}"), Variants::One),
-                None,
-                &CancellationToken::new(),
-                |_| {},
-            )
+        let s = submit(&workflow, &client, &format!("down {n}"))
             .await
             .unwrap();
         ids.push(s.task_id);
@@ -378,9 +381,7 @@ async fn sync_stops_when_the_service_answers_no_task() {
 async fn a_generate_call_is_recorded_before_it_is_made() {
     let emu = emulator(200).await;
     let client = client(&emu);
-    let data = tempfile::tempdir().unwrap();
-    let history = History::open_in(data.path()).unwrap();
-    let workflow = Workflow::new(history.clone(), data.path().to_owned());
+    let (_data, history, workflow) = fresh();
     let seen = std::sync::Mutex::new(Vec::new());
     let submitted = workflow
         .submit(
@@ -405,29 +406,13 @@ async fn a_generate_call_is_recorded_before_it_is_made() {
 
     // Refused for sure (422): nothing in flight.
     fault(&emu, "generate", 1, "code", json!({"code": 422})).await;
-    let refused = workflow
-        .submit(
-            &client,
-            request("refused", Variants::One),
-            None,
-            &CancellationToken::new(),
-            |_| {},
-        )
-        .await;
+    let refused = submit(&workflow, &client, "refused").await;
     assert!(refused.is_err());
     assert!(history.in_flight().unwrap().is_empty());
 
     // The connection drops after the request went out: a task may exist.
     fault(&emu, "generate", 1, "reset", json!({})).await;
-    let lost = workflow
-        .submit(
-            &client,
-            request("lost answer", Variants::One),
-            None,
-            &CancellationToken::new(),
-            |_| {},
-        )
-        .await;
+    let lost = submit(&workflow, &client, "lost answer").await;
     assert!(lost.is_err());
     let flying = history.in_flight().unwrap();
     assert_eq!(flying.len(), 1, "{flying:?}");
@@ -487,9 +472,7 @@ async fn an_update_to_a_journal_only_task_takes_the_journal_in() {
 async fn an_id_the_disk_refused_is_kept_once_it_can_be() {
     let emu = emulator(300).await;
     let client = client(&emu);
-    let data = tempfile::tempdir().unwrap();
-    let history = History::open_in(data.path()).unwrap();
-    let workflow = Workflow::new(history.clone(), data.path().to_owned());
+    let (data, history, workflow) = fresh();
     // The database refuses new tasks, as a full disk would; the journal cannot be opened.
     let db = rusqlite::Connection::open(data.path().join("history.db")).unwrap();
     db.execute_batch(
@@ -499,16 +482,7 @@ async fn an_id_the_disk_refused_is_kept_once_it_can_be() {
     let journal = data.path().join("tasks.jsonl");
     std::fs::create_dir(&journal).unwrap();
 
-    let submitted = workflow
-        .submit(
-            &client,
-            request("no room", Variants::One),
-            None,
-            &CancellationToken::new(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let submitted = submit(&workflow, &client, "no room").await.unwrap();
     let warning = submitted.warning.clone().unwrap_or_default();
     assert!(warning.contains(&submitted.task_id), "{warning}");
     assert!(warning.contains("note the id down"), "{warning}");
