@@ -5,19 +5,17 @@
 //! the inline image.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
-use crate::common::app::feed;
+use crate::common::app::{answer_decode, feed};
 use crossterm::event::KeyCode;
 use fouro::api::input::ImageSource;
 use fouro::api::{FallbackModel, Size, Variants};
 use fouro::store::history::Image;
 use fouro::store::{Entry, Params, Query, Reference, Status, StatusFilter};
-use fouro::tui::action::{Action, Draft, Effect, Fitted, HistoryPage};
+use fouro::tui::action::{Action, Draft, Effect, HistoryPage};
 use fouro::tui::app::history::PAGE;
 use fouro::tui::app::{App, Focus, Overlay, Screen};
-use fouro::tui::preview::{Payload, fit_cells};
 use fouro::tui::testing::{app, ctrl, key, screen, typed};
 
 mod actions;
@@ -264,16 +262,7 @@ fn opened(w: u16, h: u16, db: &[Entry]) -> App {
 
 /// Answers the preview's decode as the worker would.
 fn decode(a: &mut App) {
-    let request = a.preview.requested.clone().expect("a decode request");
-    let cells = fit_cells((1536, 1024), request.cells);
-    a.update(Action::ImageDecoded {
-        req: request.req,
-        result: Ok(Fitted {
-            cells,
-            source_dims: (1536, 1024),
-            payload: Arc::new(Payload::Viuer(image::DynamicImage::new_rgb8(1, 1))),
-        }),
-    });
+    assert!(answer_decode(a), "a decode request");
 }
 
 fn select(a: &mut App, row: usize) {

@@ -4,16 +4,14 @@
 //! left to the inline image.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::app::feed;
+use crate::common::app::{answer_decode, feed};
 use crossterm::event::KeyCode;
 use fouro::api::input::ImageSource;
 use fouro::api::{ErrorClass, TaskStatus};
-use fouro::tui::action::{Action, CheckedRef, Effect, Failure, Fitted, NewTask};
+use fouro::tui::action::{Action, CheckedRef, Effect, Failure, NewTask};
 use fouro::tui::app::App;
-use fouro::tui::preview::{Payload, fit_cells};
 use fouro::tui::testing::{app, ctrl, key, record, screen, set_prompt, typed};
 
 mod sizes;
@@ -305,18 +303,7 @@ fn with_tasks(w: u16, h: u16) -> App {
 
 fn decode_selected(a: &mut App) {
     // (A screen too small for a preview asks for none.)
-    let Some(request) = a.preview.requested.clone() else {
-        return;
-    };
-    let cells = fit_cells((1536, 1024), request.cells);
-    a.update(Action::ImageDecoded {
-        req: request.req,
-        result: Ok(Fitted {
-            cells,
-            source_dims: (1536, 1024),
-            payload: Arc::new(Payload::Viuer(image::DynamicImage::new_rgb8(1, 1))),
-        }),
-    });
+    answer_decode(a);
 }
 
 #[test]

@@ -37,6 +37,37 @@ fn draft(prompt: &str) -> Draft {
     }
 }
 
+/// Gives the worker `listener` for callbacks, then submits `prompt` through it; returns the
+/// app, holding the submission as if it had sent it.
+fn submit_with_callbacks(
+    w: &mut Worker,
+    listener: fouro::callback::Listener,
+    received: UnboundedReceiver<fouro::api::types::CallbackPayload>,
+    prompt: &str,
+) -> fouro::tui::app::App {
+    w.set_account(AccountSetup {
+        callbacks: Some((
+            Callbacks {
+                listener,
+                public_url: None,
+            },
+            received,
+        )),
+        ..AccountSetup::default()
+    });
+    let mut a = app(160, 48, Instant::now());
+    w.handle(Effect::Submit {
+        job: 1,
+        draft: draft(prompt),
+    });
+    a.submission = Some(fouro::tui::app::Submission {
+        job: 1,
+        stage: None,
+        draft: draft(prompt),
+    });
+    a
+}
+
 /// Runs the app and the worker together until `done` holds.
 async fn run_until(
     a: &mut fouro::tui::app::App,
@@ -72,27 +103,7 @@ async fn a_result_arrives_through_the_signed_callback_before_any_poll() {
     )
     .await
     .expect("the listener starts");
-    w.set_account(AccountSetup {
-        callbacks: Some((
-            Callbacks {
-                listener,
-                public_url: None,
-            },
-            received,
-        )),
-        ..AccountSetup::default()
-    });
-    let mut a = app(160, 48, Instant::now());
-    w.handle(Effect::Submit {
-        job: 1,
-        draft: draft("a bell"),
-    });
-    // The app takes the submission as if it had sent it.
-    a.submission = Some(fouro::tui::app::Submission {
-        job: 1,
-        stage: None,
-        draft: draft("a bell"),
-    });
+    let mut a = submit_with_callbacks(&mut w, listener, received, "a bell");
     run_until(&mut a, &mut w, &mut rx, saved).await;
     let task = &a.tasks.list[0];
     assert!(task.via_callback, "the end came through the callback");
@@ -127,26 +138,7 @@ async fn an_unsigned_forged_callback_settles_nothing() {
         .await
         .expect("the listener starts");
     let url = listener.callback_url(None);
-    w.set_account(AccountSetup {
-        callbacks: Some((
-            Callbacks {
-                listener,
-                public_url: None,
-            },
-            received,
-        )),
-        ..AccountSetup::default()
-    });
-    let mut a = app(160, 48, Instant::now());
-    w.handle(Effect::Submit {
-        job: 1,
-        draft: draft("a kite"),
-    });
-    a.submission = Some(fouro::tui::app::Submission {
-        job: 1,
-        stage: None,
-        draft: draft("a kite"),
-    });
+    let mut a = submit_with_callbacks(&mut w, listener, received, "a kite");
     run_until(&mut a, &mut w, &mut rx, |a| !a.tasks.list.is_empty()).await;
     let id = a.tasks.list[0].id.clone();
     let forged = serde_json::json!({"code": 200, "msg": "success",

@@ -33,6 +33,26 @@ pub fn credits_req(effects: &[Effect]) -> Option<u64> {
     })
 }
 
+/// Answers the preview's decode request, if there is one, as the worker would for a 1536x1024
+/// image; says whether there was one.
+pub fn answer_decode(a: &mut App) -> bool {
+    let Some(request) = a.preview.requested.clone() else {
+        return false;
+    };
+    let cells = fouro::tui::preview::fit_cells((1536, 1024), request.cells);
+    a.update(Action::ImageDecoded {
+        req: request.req,
+        result: Ok(fouro::tui::action::Fitted {
+            cells,
+            source_dims: (1536, 1024),
+            payload: std::sync::Arc::new(fouro::tui::preview::Payload::Viuer(
+                image::DynamicImage::new_rgb8(1, 1),
+            )),
+        }),
+    });
+    true
+}
+
 /// Quick polling, so a task is followed within the test's patience.
 pub fn quick_poll() -> PollOptions {
     PollOptions {
