@@ -182,6 +182,22 @@ pub(crate) async fn set_quirks(
     Json(json!({"ok": true, "string_times": q.string_times, "snake_result_urls": q.snake_result_urls, "wrong_task_ids": q.wrong_task_ids, "null_data": !q.no_null_data})).into_response()
 }
 
+/// `POST /emulator/hold` `{"generate": bool}`: while true, generate calls make their task but
+/// their answers wait; false answers every call held.
+pub(crate) async fn set_hold(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let v = read_or_return!(body);
+    let Some(hold) = v.get("generate").and_then(Value::as_bool) else {
+        return failure("generate must be true or false");
+    };
+    shared.hold.send_replace(hold);
+    tracing::info!(hold, "generate answers held");
+    let held = shared.lock().stats.held;
+    Json(json!({"ok": true, "generate": hold, "held": held})).into_response()
+}
+
 /// `POST /emulator/credits` `{"credits": N}`.
 pub(crate) async fn set_credits(
     State(shared): State<Arc<Shared>>,
@@ -210,6 +226,7 @@ pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Response {
         "callbacks_sent": s.callbacks_sent,
         "callbacks_acked": s.callbacks_acked,
         "tasks": s.tasks,
+        "held": s.held,
         "credits": state.credits,
         "mode": state.mode.name(),
         "last_user_agent": s.last_user_agent,

@@ -69,8 +69,31 @@ pub(crate) async fn generate(
             .tasks
             .insert(id.clone(), Task::new(id.clone(), value, spec, plan, spent));
     }
-    tasks::spawn(shared, id.clone());
+    tasks::spawn(shared.clone(), id.clone());
+    held_back(&shared).await;
     Ok(reply::ok(json!({"taskId": id})))
+}
+
+/// While `/emulator/hold` holds generate answers, waits (counted in the stats) for the
+/// release or the emulator's end; a caller that gives up stops being counted.
+async fn held_back(shared: &Shared) {
+    let mut release = shared.hold.subscribe();
+    if !*release.borrow_and_update() {
+        return;
+    }
+    struct Held<'a>(&'a Shared);
+    impl Drop for Held<'_> {
+        fn drop(&mut self) {
+            let mut state = self.0.lock();
+            state.stats.held = state.stats.held.saturating_sub(1);
+        }
+    }
+    shared.lock().stats.held += 1;
+    let _held = Held(shared);
+    tokio::select! {
+        _ = release.wait_for(|held| !*held) => {}
+        _ = shared.shutdown.cancelled() => {}
+    }
 }
 
 /// Checks a generate body the way the service does and extracts what the task needs.

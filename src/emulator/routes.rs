@@ -60,6 +60,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/emulator/next-tasks", post(control::next_tasks))
         .route("/emulator/quirks", post(control::set_quirks))
         .route("/emulator/credits", post(control::set_credits))
+        .route("/emulator/hold", post(control::set_hold))
         .route("/emulator/stats", get(control::stats))
         .route("/emulator/tasks/{id}", get(control::task));
     service

@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     pub http: reqwest::Client,
     /// Signs the direct-download URLs.
     pub url_secret: [u8; 32],
+    /// While true, generate calls are taken (the task is made) but not answered.
+    pub hold: tokio::sync::watch::Sender<bool>,
     inner: Mutex<Inner>,
 }
 
@@ -50,6 +52,7 @@ impl Shared {
             shutdown,
             http,
             url_secret: rand::random(),
+            hold: tokio::sync::watch::Sender::new(false),
             inner: Mutex::new(Inner {
                 credits: config.credits,
                 mode: Mode::Normal,
@@ -177,6 +180,8 @@ pub(crate) struct Stats {
     pub callbacks_sent: u64,
     pub callbacks_acked: u64,
     pub tasks: u64,
+    /// Generate calls taken and not answered yet (`/emulator/hold`).
+    pub held: u64,
     /// The `User-Agent` of the last service call, to show which client is talking.
     pub last_user_agent: Option<String>,
 }

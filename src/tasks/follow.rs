@@ -88,6 +88,12 @@ impl Workflow {
                         {
                             return Ok(record);
                         }
+                        if record.status.is_final()
+                            && self.holds(task_id)
+                            && self.keep_trying(&record, opts, start, stop, &mut on).await
+                        {
+                            return Ok(record);
+                        }
                         if on(Progress::Update(&record)).is_break() || record.status.is_final() {
                             return Ok(record);
                         }
@@ -120,6 +126,46 @@ impl Workflow {
                 return Err(still_running(task_id, start));
             }
         }
+    }
+}
+
+impl Workflow {
+    /// The task has ended but its id is still on no disk (the disk refused it): ending now
+    /// would lose it, so its final answer is written again, after a growing pause and said
+    /// each time, until it is taken, the overall limit passes, `stop` is cancelled or `on`
+    /// breaks (then `true`).
+    async fn keep_trying(
+        &self,
+        record: &TaskRecord,
+        opts: &PollOptions,
+        start: Instant,
+        stop: &CancellationToken,
+        on: &mut impl FnMut(Progress<'_>) -> ControlFlow<()>,
+    ) -> bool {
+        let max = opts.max_interval.saturating_mul(6);
+        let mut tries = 0;
+        while self.holds(&record.task_id) {
+            let left = opts.give_up_after.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return false;
+            }
+            tries += 1;
+            let pause = policy::doubled(tries, opts.first_interval, max).min(left);
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.cancelled() => return false,
+            }
+            if let Some(w) = self.record(record).await
+                && self.holds(&record.task_id)
+            {
+                let next = policy::doubled(tries + 1, opts.first_interval, max);
+                let said = format!("{w} (next try in {} s)", next.as_secs_f64().ceil() as u64);
+                if on(Progress::Warning(&said)).is_break() {
+                    return true;
+                }
+            }
+        }
+        false
     }
 }
 

@@ -70,6 +70,15 @@ impl Workflow {
             .collect()
     }
 
+    /// Whether `task_id` is one of the ids held in memory only.
+    fn holds(&self, task_id: &str) -> bool {
+        self.unkept
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|u| u.task_id == task_id)
+    }
+
     /// Tries again to keep every id not kept yet (blocking: call it off the async threads);
     /// returns a warning naming those still nowhere.
     fn keep_unkept(&self) -> Option<String> {

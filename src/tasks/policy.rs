@@ -133,12 +133,17 @@ pub fn retry_pause(failures: u32, e: &Error, first: Duration, max: Duration) -> 
     } else {
         1
     };
-    let grown = first
-        .saturating_mul(factor)
-        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
-        .min(max);
+    let grown = doubled(failures, first.saturating_mul(factor), max);
     let half = grown / 2;
     half + grown.saturating_sub(half).mul_f64(rand::random::<f64>())
+}
+
+/// `first` doubled for each try after the first, up to `max`: the pause before writing an id
+/// the disk refused once more, and the base of [`retry_pause`].
+pub fn doubled(tries: u32, first: Duration, max: Duration) -> Duration {
+    first
+        .saturating_mul(1u32 << tries.saturating_sub(1).min(16))
+        .min(max)
 }
 
 #[cfg(test)]
@@ -187,6 +192,9 @@ mod tests {
         assert!(retry_pause(1, &e, first, max) <= first);
         assert!(retry_pause(3, &e, first, max) >= Duration::from_secs(2));
         assert!(retry_pause(40, &e, first, max) <= max);
+        assert_eq!(doubled(1, first, max), first);
+        assert_eq!(doubled(3, first, max), Duration::from_secs(4));
+        assert_eq!(doubled(40, first, max), max);
         assert!(is_transient(&e));
         assert!(!is_transient(&Error::NotFound { msg: String::new() }));
     }

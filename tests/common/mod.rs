@@ -1,5 +1,16 @@
-//! Shared by the integration tests: an emulator on 127.0.0.1 and its test controls.
+//! Shared by the integration tests: an emulator on 127.0.0.1 and its test controls, the
+//! binary runner (`run`), the waits (`until`), the app's worker (`app`) and a tmux driver.
 #![allow(dead_code)]
+
+pub mod app;
+pub mod run;
+pub mod tmux;
+pub mod until;
+
+#[allow(unused_imports)]
+pub use run::{Fouro, code, files_under, json_out, mode, noise, stderr, stdout};
+#[allow(unused_imports)]
+pub use until::{until, until_blocking, until_some};
 
 use std::time::Duration;
 
@@ -109,18 +120,21 @@ pub async fn task(emu: &Emulator, id: &str) -> Value {
 
 /// Waits (bounded) until the emulator says the task has ended.
 pub async fn until_ended(emu: &Emulator, id: &str) -> Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let t = task(emu, id).await;
-        if t["status"] != "GENERATING" {
-            return t;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "task {id} never ended: {t}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_some(
+        &format!("task {id} to end"),
+        Duration::from_secs(30),
+        || async {
+            let t = task(emu, id).await;
+            (t["status"] != "GENERATING").then_some(t)
+        },
+    )
+    .await
+}
+
+/// Turns the service's `data: null` answer to the first status query of a fresh task off or
+/// on: with it off, a task's record is there from the submit on.
+pub async fn null_data(emu: &Emulator, on: bool) {
+    control(emu, "quirks", json!({"null_data": on})).await;
 }
 
 pub fn asset(name: &str) -> std::path::PathBuf {

@@ -1,0 +1,12 @@
+//! The app: its screens and keys through `App::update` (snapshots under `snapshots/`), and the
+//! real worker behind it against the emulator on 127.0.0.1.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod account;
+mod history;
+mod resume;
+mod screens;
+mod tasks;
+mod worker_account;
