@@ -63,6 +63,11 @@ pub enum Error {
     BadBody { status: u16, detail: String },
 
     #[error(
+        "asked about task {asked}, the service answered about task {named}; the answer was not used: try again, and report it to the provider if it stays so"
+    )]
+    OtherTask { asked: String, named: String },
+
+    #[error(
         "{what} was larger than fouro accepts ({limit}; {came}): that is not an answer of this service, so it was not read further nor tried again: check the base URL and any proxy in between"
     )]
     TooLarge {
@@ -203,6 +208,7 @@ impl Error {
             | Error::Server { .. }
             | Error::UnknownCode { .. }
             | Error::BadBody { .. }
+            | Error::OtherTask { .. }
             | Error::TooLarge { .. }
             | Error::NotAnImage { .. }
             | Error::Connect { .. }
@@ -246,6 +252,7 @@ impl Error {
                 | Error::QueueFull { .. }
                 | Error::Server { .. }
                 | Error::BadBody { .. }
+                | Error::OtherTask { .. }
                 | Error::Connect { .. }
                 | Error::Timeout { .. }
                 | Error::Network { .. }

@@ -185,12 +185,9 @@ fn same_task(asked: &str, record: Option<TaskRecord>) -> Result<Option<TaskRecor
             task_id: asked.to_owned(),
             ..r
         })),
-        Some(r) if r.task_id != asked => Err(Error::BadBody {
-            status: 200,
-            detail: format!(
-                "the status asked for task {asked} named task {}",
-                r.task_id.chars().take(80).collect::<String>()
-            ),
+        Some(r) if r.task_id != asked => Err(Error::OtherTask {
+            asked: asked.to_owned(),
+            named: r.task_id.chars().take(80).collect(),
         }),
         other => Ok(other),
     }
