@@ -148,6 +148,14 @@ pub async fn run(global: &GlobalArgs, args: BatchArgs) -> Result<u8, Failure> {
         code: exit::UNEXPECTED,
     })?;
     let mut known = manifest::known(&records);
+    let planned: HashSet<_> = entries.iter().map(Entry::key).collect();
+    let elsewhere = known.keys().filter(|k| !planned.contains(k)).count();
+    if elsewhere > 0 {
+        crate::cli::print::errln!(
+            "fouro: note: {elsewhere} task(s) of {} are not in this batch (was it run with another --size or --variants?); they are left alone",
+            manifest_path.display()
+        );
+    }
     look_up_cut_off(
         &workflow,
         client.base_url(),
@@ -195,7 +203,7 @@ pub async fn run(global: &GlobalArgs, args: BatchArgs) -> Result<u8, Failure> {
         stop: CancellationToken::new(),
         halt: CancellationToken::new(),
     });
-    let interrupt = tokio::spawn(on_interrupt(run.stop.clone()));
+    let interrupt = tokio::spawn(on_interrupt(run.stop.clone(), run.bar.clone()));
     let tally = runner::run_all(
         run.clone(),
         plan.jobs.clone(),
@@ -214,8 +222,7 @@ pub async fn run(global: &GlobalArgs, args: BatchArgs) -> Result<u8, Failure> {
     }
     if run.stop.is_cancelled() {
         crate::cli::print::errln!(
-            "interrupted: nothing more is submitted; tasks still generating are kept in the history and the manifest: run the same command again (or `fouro batch --resume {}`) to follow them and submit the rest",
-            args.file.display()
+            "interrupted: tasks still generating are kept in the history and the manifest; `fouro sync` downloads their images, and the same batch again follows them and submits the rest"
         );
     }
     for id in run.workflow.unkept() {
@@ -423,14 +430,16 @@ async fn confirm(stdin_is_input: bool, plan: &Plan) -> Result<bool, Failure> {
 }
 
 /// The first Ctrl-C stops submitting and following; a second one leaves at once.
-async fn on_interrupt(stop: CancellationToken) {
+async fn on_interrupt(stop: CancellationToken, bar: ProgressBar) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
     stop.cancel();
-    crate::cli::print::errln!(
-        "stopping: nothing more is submitted (a call under way is answered first); Ctrl-C again leaves at once"
-    );
+    bar.suspend(|| {
+        crate::cli::print::errln!(
+            "stopping: nothing more is submitted (a call under way is answered first); Ctrl-C again leaves at once"
+        )
+    });
     if tokio::signal::ctrl_c().await.is_ok() {
         std::process::exit(130);
     }
@@ -465,10 +474,7 @@ fn finish(plan: &Plan, tally: &Tally, manifest: &Path, args: &BatchArgs) -> u8 {
         manifest.display()
     );
     if tally.unfinished + tally.not_submitted > 0 {
-        crate::cli::print::errln!(
-            "run `fouro batch {} --resume` to go on",
-            args.file.display()
-        );
+        crate::cli::print::errln!("to go on: {}", resume_command(args));
     }
     if succeeded == plan.tasks {
         exit::OK
@@ -476,6 +482,56 @@ fn finish(plan: &Plan, tally: &Tally, manifest: &Path, args: &BatchArgs) -> u8 {
         exit::NONE
     } else {
         exit::SOME
+    }
+}
+
+/// The command that goes on with this batch: the same input, matrix and manifest.
+fn resume_command(args: &BatchArgs) -> String {
+    let list = |items: Vec<String>| items.join(",");
+    let mut cmd = vec!["fouro batch".to_owned(), quoted(&args.file)];
+    if args.size != [Size::Square] {
+        cmd.push(format!(
+            "--size {}",
+            list(args.size.iter().map(|s| s.to_string()).collect())
+        ));
+    }
+    if args.variants != [Variants::One] {
+        cmd.push(format!(
+            "--variants {}",
+            list(args.variants.iter().map(|v| v.to_string()).collect())
+        ));
+    }
+    if args.enhance {
+        cmd.push("--enhance".into());
+    }
+    if let Some(f) = args.fallback {
+        cmd.push(format!("--fallback {f}"));
+    }
+    if let Some(m) = &args.manifest {
+        cmd.push(format!("--manifest {}", quoted(m)));
+    }
+    if let Some(o) = &args.out {
+        cmd.push(format!("--out {}", quoted(o)));
+    }
+    cmd.push("--resume".into());
+    let cmd = cmd.join(" ");
+    if args.file == Path::new("-") {
+        format!("give the same input again to `{cmd}`")
+    } else {
+        format!("`{cmd}`")
+    }
+}
+
+/// A path as a shell reads it back.
+fn quoted(path: &Path) -> String {
+    let text = path.display().to_string();
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:,@".contains(c))
+    {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
     }
 }
 

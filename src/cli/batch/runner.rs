@@ -21,10 +21,11 @@ use crate::cli::saving::{Target, save_all};
 use crate::tasks::submit::may_have_been_taken;
 use crate::tasks::{Progress, Workflow};
 
-/// The service allows about 20 generates per 10 s; the client keeps that too, a little
-/// shorter, so that a batch waits here, before anything is written, and not inside the call.
+/// The service allows about 20 generates per 10 s. The client keeps that window around each
+/// call; a batch takes its place in the same window first, before anything of the task is
+/// written, so that a crash never finds a task waiting for its turn recorded as under way.
 pub fn pace() -> Window {
-    Window::new(20, Duration::from_millis(10_600))
+    Window::new(20, Duration::from_millis(10_500))
 }
 
 /// What every task of one run shares.
