@@ -472,3 +472,59 @@ async fn a_cut_off_call_is_not_submitted_again_unless_asked() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(calls(&emu, "generate").await, 3);
 }
+
+#[tokio::test]
+async fn ctrl_c_stops_submitting_and_says_how_to_go_on() {
+    let emu = emulator_with(|c| {
+        c.duration = Duration::from_millis(1500);
+        c.credits = 1000;
+    })
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (1..=12).map(|i| format!("prompt {i}")).collect();
+    let input = write_input(data.path(), "twelve.txt", &lines);
+    let manifest = data.path().join("twelve.txt.manifest.jsonl");
+    let args = ["batch", input.to_str().unwrap(), "--yes", "--parallel", "2"];
+    let child = command(&emu, data.path(), &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until_manifest(&manifest, "two tasks submitted", |r| {
+        count(r, "submitted") >= 2
+    })
+    .await;
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().await.unwrap();
+    let err = stderr(&out);
+    assert!(matches!(code(&out), 8 | 9), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(err.contains("to go on: `fouro batch"), "{err}");
+    assert!(
+        err.contains("--parallel") || err.contains("--resume"),
+        "{err}"
+    );
+    let submitted = count(&records(&manifest), "submitted");
+    assert!(submitted < 12, "stopped submitting: {submitted}");
+    assert_eq!(calls(&emu, "generate").await as usize, submitted);
+
+    // Resumed with more at once: the interrupted tasks are followed, the rest submitted.
+    let resume = [
+        "batch",
+        input.to_str().unwrap(),
+        "--yes",
+        "--resume",
+        "--parallel",
+        "12",
+    ];
+    let out = fouro(&emu, data.path(), &resume).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(calls(&emu, "generate").await, 12);
+}

@@ -76,8 +76,8 @@ pub enum Known {
     /// A generate call was started and its answer never written: the service may have made
     /// (and billed) a task that no one can find.
     Unknown { since: i64 },
-    /// The service took it; it may still be generating.
-    Running { task_id: String },
+    /// The service took it; it may still be generating. `at`: when the id was written.
+    Running { task_id: String, at: i64 },
     /// It ended: its last record.
     Ended(Record),
 }
@@ -168,6 +168,7 @@ pub fn known(records: &[Record]) -> HashMap<(usize, Size, Variants), (String, Kn
             Event::Submitted => match &r.task_id {
                 Some(id) => Known::Running {
                     task_id: id.clone(),
+                    at: r.at,
                 },
                 None => continue,
             },
@@ -252,7 +253,7 @@ mod tests {
         let k = known(&records);
         assert!(matches!(
             &k[&(1, Size::Square, Variants::One)].1,
-            Known::Running { task_id } if task_id == "task_4o_a"
+            Known::Running { task_id, .. } if task_id == "task_4o_a"
         ));
         assert!(matches!(
             k[&(2, Size::Square, Variants::One)].1,

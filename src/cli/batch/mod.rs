@@ -156,9 +156,10 @@ pub async fn run(global: &GlobalArgs, args: BatchArgs) -> Result<u8, Failure> {
             manifest_path.display()
         );
     }
-    look_up_cut_off(
+    check_against_history(
         &workflow,
         client.base_url(),
+        &data_dir,
         &manifest,
         &entries,
         &mut known,
@@ -237,10 +238,11 @@ type KnownTasks = HashMap<(usize, Size, Variants), (String, Known)>;
 
 /// Asks the history about every line whose generate call the manifest saw start and never
 /// end: a task it kept is followed, a call never made is submitted; only a call that may have
-/// reached the service stays cut off.
-async fn look_up_cut_off(
+/// reached the service stays cut off. A task only the manifest knows is kept in the history.
+async fn check_against_history(
     workflow: &Workflow,
     base_url: &str,
+    data_dir: &Path,
     manifest: &Manifest,
     entries: &[Entry],
     known: &mut KnownTasks,
@@ -248,7 +250,7 @@ async fn look_up_cut_off(
     let mut claimed: HashSet<String> = known
         .values()
         .filter_map(|(_, k)| match k {
-            Known::Running { task_id } => Some(task_id.clone()),
+            Known::Running { task_id, .. } => Some(task_id.clone()),
             Known::Ended(r) => r.task_id.clone(),
             Known::Unknown { .. } => None,
         })
@@ -256,6 +258,18 @@ async fn look_up_cut_off(
     for e in entries {
         let since = match known.get(&e.key()) {
             Some((text, Known::Unknown { since })) if *text == e.text => *since,
+            Some((text, Known::Running { task_id, at })) if *text == e.text => {
+                let (dir, base, entry) = (data_dir.to_owned(), base_url.to_owned(), e.clone());
+                let (id, at) = (task_id.clone(), *at);
+                let kept = workflow
+                    .history()
+                    .blocking(move |h| Ok(recover::keep_known(h, &dir, &base, &entry, &id, at)))
+                    .await?;
+                if let Err(why) = kept {
+                    crate::cli::print::errln!("fouro: warning: {why}");
+                }
+                continue;
+            }
             _ => continue,
         };
         let (base, entry, taken) = (base_url.to_owned(), e.clone(), claimed.clone());
@@ -269,7 +283,8 @@ async fn look_up_cut_off(
                 let mut r = Record::new(e, Event::Submitted);
                 r.task_id = Some(task_id.clone());
                 claimed.insert(task_id.clone());
-                known.insert(e.key(), (e.text.clone(), Known::Running { task_id }));
+                let at = r.at;
+                known.insert(e.key(), (e.text.clone(), Known::Running { task_id, at }));
                 r
             }
             recover::Found::Nothing => {
@@ -333,7 +348,7 @@ impl Plan {
                         plan.done.1 += 1;
                     }
                 }
-                Known::Running { task_id } => {
+                Known::Running { task_id, .. } => {
                     plan.submitted_images += images;
                     follow.push(Job::Follow {
                         entry: e.clone(),

@@ -5,6 +5,7 @@
 //! have reached the service with its answer lost; neither means the call was never made.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use super::input::Entry;
 use crate::store::{History, Params, Query, StoreError};
@@ -51,6 +52,55 @@ pub fn cut_off(
     } else {
         Found::Nothing
     })
+}
+
+/// Keeps a task the manifest has an id for and the history lacks (the process died between
+/// the two writes, a moment apart), ending the in-flight record of its call, so that the
+/// history, `sync` and the app know it. `submitted_at` is when the manifest took the id.
+pub fn keep_known(
+    history: &History,
+    data_dir: &Path,
+    base_url: &str,
+    entry: &Entry,
+    task_id: &str,
+    submitted_at: i64,
+) -> Result<(), String> {
+    if history.get(task_id).map_err(|e| e.to_string())?.is_some() {
+        return Ok(());
+    }
+    let call = history
+        .in_flight()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|f| {
+            f.started_at <= submitted_at
+                && same_service(&f.base_url, base_url)
+                && asks_for(&f.params, entry)
+        })
+        .max_by_key(|f| f.started_at);
+    // The call's own record has the references' uploaded URLs; the line has only their names.
+    let params = match &call {
+        Some(c) => c.params.clone(),
+        None => Params {
+            prompt: entry.request.prompt.clone(),
+            size: entry.request.size,
+            variants: entry.request.variants,
+            enhance: entry.request.enhance,
+            fallback: entry.request.fallback,
+            ..Params::default()
+        },
+    };
+    let key = call.map(|c| c.key);
+    crate::store::keep_task(
+        Some(history),
+        data_dir,
+        task_id,
+        base_url,
+        &params,
+        submitted_at,
+        key.as_deref(),
+    )
+    .map(|_| ())
 }
 
 /// Whether a kept request is the line's: the same prompt, aspect and count.
@@ -126,5 +176,23 @@ mod tests {
             cut_off(&h, BASE, &entry("a fox"), 1000, &claimed).unwrap(),
             Found::InFlight
         );
+    }
+
+    #[test]
+    fn a_task_only_the_manifest_knows_is_kept_and_its_call_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open_in(dir.path()).unwrap();
+        let request = GenerateRequest {
+            prompt: Some("a fox".into()),
+            files_url: vec!["https://files.example/fox.png".into()],
+            ..GenerateRequest::default()
+        };
+        h.begin_in_flight("k1", BASE, &request, 1500).unwrap();
+        keep_known(&h, dir.path(), BASE, &entry("a fox"), "task_z", 1600).unwrap();
+        let kept = h.get("task_z").unwrap().expect("kept");
+        assert_eq!(kept.params.refs[0].url, "https://files.example/fox.png");
+        assert!(h.in_flight().unwrap().is_empty(), "the call is answered");
+        // Kept already: nothing changes.
+        keep_known(&h, dir.path(), BASE, &entry("a fox"), "task_z", 1600).unwrap();
     }
 }
