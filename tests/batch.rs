@@ -360,6 +360,10 @@ async fn max_credits_stops_submitting_before_the_estimate_passes_it() {
         err.contains("the next task would take the estimate to ~36 credits, past --max-credits 30"),
         "{err}"
     );
+    assert!(
+        err.contains("--max-credits 30: the first 5 of them fit (~30 credits"),
+        "the plan says so first: {err}"
+    );
     assert!(err.contains("5 succeeded"), "{err}");
     assert_eq!(calls(&emu, "generate").await, 1 + 5);
 

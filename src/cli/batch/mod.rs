@@ -184,6 +184,9 @@ pub async fn run(global: &GlobalArgs, args: BatchArgs) -> Result<u8, Failure> {
         }
         (None, _) => None,
     };
+    if let Some(b) = &budget {
+        show_budget(&plan, b);
+    }
     if plan.jobs.is_empty() {
         return Ok(finish(&plan, &Tally::default(), &manifest_path, &args));
     }
@@ -417,6 +420,33 @@ fn show_plan(plan: &Plan, per_image: Option<f64>, balance: f64, manifest: &Path)
             super::history::local_minute(*since)
         );
     }
+}
+
+/// How many of the tasks to submit fit in `--max-credits`, in order.
+fn show_budget(plan: &Plan, budget: &Budget) {
+    let mut spent = budget.spent;
+    let mut fit = 0;
+    for job in &plan.jobs {
+        if let Job::Submit(e) = job {
+            let next = spent + budget.per_image * f64::from(e.request.variants.count());
+            if next > budget.max {
+                break;
+            }
+            spent = next;
+            fit += 1;
+        }
+    }
+    let submit = plan.jobs.len() - plan.following();
+    let what = if fit == submit {
+        "all of them fit".to_owned()
+    } else {
+        format!("the first {fit} of them fit")
+    };
+    crate::cli::print::errln!(
+        "--max-credits {}: {what} (~{} credits with what was submitted before)",
+        format_credits(budget.max),
+        format_credits(round2(spent))
+    );
 }
 
 /// Asks on the terminal; refuses where there is none to ask on.
