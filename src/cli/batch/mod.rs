@@ -141,6 +141,11 @@ pub async fn run(global: &GlobalArgs, args: BatchArgs) -> Result<u8, Failure> {
         )));
     }
     if stdin && args.manifest.is_none() {
+        let dir = data_dir.join("batches");
+        crate::store::private::create_dir(&dir).map_err(|e| Failure::Said {
+            message: format!("cannot create {}: {e}", dir.display()),
+            code: exit::UNEXPECTED,
+        })?;
         crate::cli::print::errln!("manifest: {}", manifest_path.display());
     }
     let (manifest, records) = Manifest::open(&manifest_path).map_err(|m| Failure::Said {

@@ -107,6 +107,16 @@ pub async fn run_all(
     let mut running = JoinSet::new();
     let mut tally = Tally::default();
     let total = jobs.len();
+    let follows = jobs
+        .iter()
+        .filter(|j| matches!(j, Job::Follow { .. }))
+        .count();
+    // The jobs from `i` on will not run: those to follow (first in order) stay unfinished.
+    let left = |tally: &mut Tally, i: usize| {
+        let unfollowed = follows.saturating_sub(i);
+        tally.unfinished += unfollowed;
+        tally.not_submitted += total - i - unfollowed;
+    };
     for (i, job) in jobs.into_iter().enumerate() {
         let slot = tokio::select! {
             s = slots.clone().acquire_owned() => s.ok(),
@@ -115,14 +125,14 @@ pub async fn run_all(
         };
         let Some(slot) = slot.filter(|_| !run.stop.is_cancelled() && !run.halt.is_cancelled())
         else {
-            tally.not_submitted += total - i;
+            left(&mut tally, i);
             break;
         };
         if let (Job::Submit(entry), Some(b)) = (&job, budget.as_mut()) {
             let next = b.spent + b.per_image * f64::from(entry.request.variants.count());
             if next > b.max {
                 tally.over_budget = Some(next);
-                tally.not_submitted += total - i;
+                left(&mut tally, i);
                 break;
             }
             b.spent = next;
@@ -132,7 +142,7 @@ pub async fn run_all(
             tokio::select! {
                 _ = run.pace.acquire() => {}
                 _ = run.stop.cancelled() => {
-                    tally.not_submitted += total - i;
+                    left(&mut tally, i);
                     break;
                 }
             }
