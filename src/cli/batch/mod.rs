@@ -192,6 +192,22 @@ pub async fn run(global: &GlobalArgs, args: BatchArgs) -> Result<u8, Failure> {
     if let Some(b) = &budget {
         show_budget(&plan, b);
     }
+    // The rule every submit path warns by, for the whole batch at once.
+    let low_balance = global.account()?.low_balance;
+    if let Some(short) =
+        crate::tasks::policy::shortfall(balance, low_balance, per_image, plan.to_submit_images)
+    {
+        // The question itself comes next, with the count.
+        let said = if args.yes {
+            short.warning()
+        } else {
+            short
+                .question()
+                .trim_end_matches(": submit anyway?")
+                .to_owned()
+        };
+        crate::cli::print::errln!("fouro: warning: {said}");
+    }
     if plan.jobs.is_empty() {
         return Ok(finish(&plan, &Tally::default(), &manifest_path, &args));
     }
