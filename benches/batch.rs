@@ -67,13 +67,27 @@ async fn measure(tasks: u64) {
         .expect("fouro runs");
     let took = start.elapsed();
     assert!(status.success(), "the batch failed: {status}");
+    fouro::install_tls_provider();
+    let stats: serde_json::Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a client")
+        .get(format!("{}/emulator/stats", emu.base_url()))
+        .send()
+        .await
+        .expect("the stats")
+        .json()
+        .await
+        .expect("the stats as JSON");
+    let refused = stats["rate_limited"].as_u64().unwrap_or(u64::MAX);
+    assert_eq!(refused, 0, "the service's limit was passed: {stats}");
 
     // The last window's generates start at (windows - 1) x 10 s; the batch ends a task later.
     let windows = tasks.div_ceil(PER_WINDOW);
     let floor = WINDOW * u32::try_from(windows - 1).unwrap_or(u32::MAX) + TASK;
     let ratio = took.as_secs_f64() / floor.as_secs_f64();
     println!(
-        "batch/{tasks} tasks, {} s each: {:.1} s; the 20-per-10 s limit allows {:.1} s: {ratio:.2}x (goal <= 1.10x)",
+        "batch/{tasks} tasks, {} s each: {:.1} s; the 20-per-10 s limit allows {:.1} s: {ratio:.2}x (goal <= 1.10x); 0 refused by the limit",
         TASK.as_secs(),
         took.as_secs_f64(),
         floor.as_secs_f64()
