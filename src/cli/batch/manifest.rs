@@ -101,9 +101,11 @@ impl Manifest {
         options.create(true).read(true).append(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options
-            .open(path)
-            .map_err(|e| format!("cannot open the manifest {shown}: {e}"))?;
+        let mut file = options.open(path).map_err(|e| {
+            format!(
+                "cannot open the manifest {shown}: {e}; give another place with --manifest PATH"
+            )
+        })?;
         crate::store::private::restrict(path)
             .map_err(|e| format!("cannot restrict {shown}: {e}"))?;
         file.try_lock().map_err(|_| {
