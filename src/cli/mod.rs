@@ -1,6 +1,7 @@
 //! The command line: global options, subcommands, and the exit codes scripts rely on.
 
 mod balance;
+mod batch;
 mod callbacks;
 mod commands;
 mod emulator;
@@ -102,6 +103,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Submit a generation (kept in the history); with --wait, follow it and download the images
     Generate(GenerateArgs),
+    /// Run many generations from a file: one prompt (or JSON object) per line, resumable
+    Batch(batch::BatchArgs),
     /// Show a task's status
     Status {
         task_id: String,
@@ -272,6 +275,10 @@ pub mod exit {
     pub const REJECTED: u8 = 5;
     pub const UNAVAILABLE: u8 = 6;
     pub const TASK_FAILED: u8 = 7;
+    /// `batch`: some of its tasks succeeded, not all.
+    pub const SOME: u8 = 8;
+    /// `batch`: none of its tasks succeeded (or nothing was submitted).
+    pub const NONE: u8 = 9;
 }
 
 pub fn exit_code(err: &api::Error) -> u8 {
@@ -454,7 +461,10 @@ async fn run(cli: Cli) -> u8 {
     // Everything that talks to the service reads config.toml first: a broken file or an
     // unknown profile stops here, before anything is sent.
     let needs_settings = match &cli.command {
-        None | Some(Command::Generate(_)) | Some(Command::Status { .. }) => true,
+        None
+        | Some(Command::Generate(_))
+        | Some(Command::Batch(_))
+        | Some(Command::Status { .. }) => true,
         Some(Command::Credits(_)) | Some(Command::Download { .. }) | Some(Command::Sync { .. }) => {
             true
         }
@@ -473,6 +483,7 @@ async fn run(cli: Cli) -> u8 {
         Some(Command::Demo(args)) => return crate::start::demo(&cli.global, &args).await,
         Some(Command::Emulator(args)) => return emulator::run(args).await,
         Some(Command::Generate(args)) => generate::run(&cli.global, args).await,
+        Some(Command::Batch(args)) => batch::run(&cli.global, args).await,
         Some(Command::Status { task_id, json }) => {
             commands::status(&cli.global, &task_id, json).await
         }

@@ -195,7 +195,7 @@ fn cancelled() -> Error {
 
 /// Whether a failed generate call may still have made a task: its request went out and no
 /// clear refusal came back.
-fn may_have_been_taken(e: &Error) -> bool {
+pub fn may_have_been_taken(e: &Error) -> bool {
     matches!(
         e,
         Error::GenerateUnanswered { .. }
