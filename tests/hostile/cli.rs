@@ -2,18 +2,42 @@
 //! larger than any answer of the service, and a reader that closes stdout early.
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 
-use crate::common::{self, files_under, mode};
+use crate::common::run::assert_no_panic;
+use crate::common::{self, Fouro, files_under, mode};
 use crate::server::{self, HOSTILE};
-use crate::{assert_inert, fouro_at, output_closed_stdout, wrapped};
+use crate::{assert_inert, fouro_at};
 
 /// Runs the binary against `base` with two tries per call.
 fn fouro(base: &str, data: &Path, args: &[&str]) -> Output {
     fouro_at(base, data).lead(&["--retries", "2"]).output(args)
+}
+
+/// Runs `run` with its stdout a pipe whose reader is already gone (`| head -0`).
+fn output_closed_stdout(run: &Fouro, args: &[&str]) -> Output {
+    let mut child = run.std_command(args).spawn().expect("fouro starts");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("fouro runs");
+    assert_no_panic(args, &out);
+    out
+}
+
+/// The same command, run by `program` with `lead` before it (`sh -c 'umask 0; exec "$0"
+/// "$@"'`, `/usr/bin/time -f ...`).
+fn wrapped(cmd: &Command, program: &str, lead: &[&str]) -> Command {
+    let mut wrapped = Command::new(program);
+    wrapped
+        .args(lead)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdin(Stdio::null());
+    wrapped
 }
 
 #[test]

@@ -12,9 +12,7 @@ mod fuzz;
 mod server;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-use common::run::assert_no_panic;
 use common::{Fouro, KEY};
 
 /// The binary against `base` with the test key.
@@ -22,29 +20,6 @@ fn fouro_at(base: &str, data: &Path) -> Fouro {
     Fouro::new(data)
         .env("FOURO_BASE_URL", base)
         .env("FOURO_API_KEY", KEY)
-}
-
-/// Runs `run` with its stdout a pipe whose reader is already gone (`| head -0`).
-fn output_closed_stdout(run: &Fouro, args: &[&str]) -> Output {
-    let mut child = run.std_command(args).spawn().expect("fouro starts");
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("fouro runs");
-    assert_no_panic(args, &out);
-    out
-}
-
-/// The same command, run by `program` with `lead` before it (`sh -c 'umask 0; exec "$0"
-/// "$@"'`, `/usr/bin/time -f ...`).
-fn wrapped(cmd: &Command, program: &str, lead: &[&str]) -> Command {
-    let mut wrapped = Command::new(program);
-    wrapped
-        .args(lead)
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .env_clear()
-        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .stdin(Stdio::null());
-    wrapped
 }
 
 /// No ESC, BEL, C1 control (raw or as UTF-8), U+FFFD or other control byte but line breaks.
