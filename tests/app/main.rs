@@ -6,6 +6,7 @@ mod common;
 
 mod account;
 mod history;
+mod keys;
 mod resume;
 mod screens;
 mod tasks;

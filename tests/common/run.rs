@@ -111,6 +111,20 @@ impl Fouro {
         cmd
     }
 
+    /// Runs it to the end without a runtime (blocking, no time limit) and checks it did not
+    /// panic.
+    pub fn output(&self, args: &[&str]) -> Output {
+        let mut child = self.std_command(args).spawn().expect("fouro starts");
+        if let Some(text) = &self.stdin {
+            use std::io::Write;
+            let mut pipe = child.stdin.take().expect("a stdin pipe");
+            pipe.write_all(text.as_bytes()).expect("stdin written");
+        }
+        let out = child.wait_with_output().expect("fouro runs");
+        assert_no_panic(args, &out);
+        out
+    }
+
     /// Runs it to the end (within the time limit) and checks it did not panic.
     pub async fn run(&self, args: &[&str]) -> Output {
         let mut child = self.command(args).spawn().expect("fouro starts");

@@ -19,7 +19,14 @@ pub struct Tmux {
 }
 
 impl Tmux {
+    /// A plain POSIX shell with a known prompt and no rc files, at the standard size.
     pub fn start(dir: &Path) -> Tmux {
+        let shell = format!("env PS1='{PROMPT}' ENV=/dev/null sh");
+        Tmux::start_command(dir, &shell, (WIDTH, HEIGHT))
+    }
+
+    /// `command` (run by tmux's shell) in the one pane, `size` columns by rows, in `dir`.
+    pub fn start_command(dir: &Path, command: &str, size: (u16, u16)) -> Tmux {
         let found = Command::new("tmux").arg("-V").output();
         if !found.as_ref().is_ok_and(|o| o.status.success()) {
             panic!(
@@ -35,8 +42,6 @@ impl Tmux {
             socket: format!("fouro-e2e-{}-{nanos}", std::process::id()),
             socket_path: None,
         };
-        // A plain POSIX shell with a known prompt and no rc files.
-        let shell = format!("env PS1='{PROMPT}' ENV=/dev/null sh");
         let out = tmux.run(&[
             "-f",
             "/dev/null",
@@ -45,12 +50,12 @@ impl Tmux {
             "-s",
             "main",
             "-x",
-            &WIDTH.to_string(),
+            &size.0.to_string(),
             "-y",
-            &HEIGHT.to_string(),
+            &size.1.to_string(),
             "-c",
             dir.to_str().expect("a UTF-8 path"),
-            &shell,
+            command,
         ]);
         assert!(
             out.status.success(),
@@ -95,6 +100,23 @@ impl Tmux {
             args.push("-e");
         }
         String::from_utf8_lossy(&self.run(&args).stdout).into_owned()
+    }
+
+    /// Everything the pane's program writes to the terminal from now on, appended to `file`
+    /// (pipe-pane); `stop_piping` ends it.
+    pub fn pipe_to(&self, file: &Path) {
+        let pipe = format!("cat >> '{}'", file.display());
+        assert!(
+            self.run(&["pipe-pane", "-t", "main", "-o", &pipe])
+                .status
+                .success(),
+            "pipe-pane to {}",
+            file.display()
+        );
+    }
+
+    pub fn stop_piping(&self) {
+        self.run(&["pipe-pane", "-t", "main"]);
     }
 
     pub fn query(&self, format: &str) -> String {

@@ -12,6 +12,7 @@ use crate::common::tmux::{HEIGHT, PROMPT, Tmux, WIDTH};
 use crate::common::{emulator_with, until_blocking};
 
 mod flows;
+mod keys;
 mod kitty;
 
 /// One cell of a captured screen: where it is, what it shows, and whether it has 24-bit

@@ -1,194 +1,48 @@
-//! The real binary against a small hostile server on 127.0.0.1: escape sequences in every
-//! field the CLI prints, answers far larger than any answer of the service, and a reader
-//! that closes stdout early.
+//! The CLI against the hostile server: escape sequences in every field it prints, answers far
+//! larger than any answer of the service, and a reader that closes stdout early.
 
-mod common;
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-/// Clears the screen, sets the window title, writes the clipboard (OSC 52), rings the bell,
-/// and a one-byte CSI (U+009B): nothing of it may reach the terminal as it is.
-const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}]52;c;ZXZpbA==\u{7}\u{9b}31mred\u{1b}[0m";
+use crate::common::run::assert_no_panic;
+use crate::common::{self, Fouro, files_under, mode};
+use crate::server::{self, HOSTILE};
+use crate::{assert_inert, fouro_at};
 
-/// What the server saw: requests per path.
-#[derive(Default)]
-struct Seen {
-    huge_image: AtomicU64,
-    big_answer: AtomicU64,
-}
-
-struct Hostile {
-    base: String,
-    seen: Arc<Seen>,
-}
-
-fn hostile() -> Hostile {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Seen::default());
-    let (b, s) = (base.clone(), seen.clone());
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { continue };
-            let (b, s) = (b.clone(), s.clone());
-            std::thread::spawn(move || serve(conn, &b, &s));
-        }
-    });
-    Hostile { base, seen }
-}
-
-fn serve(conn: TcpStream, base: &str, seen: &Seen) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    let _ = reader.read_exact(&mut body);
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-    let mut out = conn;
-    let envelope = |code: i64, msg: &str, data: Value| {
-        json!({"code": code, "msg": msg, "data": data}).to_string()
-    };
-    let record = |id: &str, status: &str, urls: Vec<String>, error: Option<&str>| {
-        envelope(
-            200,
-            "success",
-            json!({"taskId": id, "status": status, "progress": "1.00",
-                "successFlag": if status == "SUCCESS" { 1 } else { 2 },
-                "response": {"resultUrls": urls}, "errorCode": error.map(|_| 400),
-                "errorMessage": error, "createTime": 1_700_000_000_000i64,
-                "completeTime": 1_700_000_060_000i64}),
-        )
-    };
-    let json_answer = match path {
-        p if p.starts_with("/api/v1/chat/credit") => envelope(402, HOSTILE, Value::Null),
-        p if p.starts_with("/api/v1/gpt4o-image/generate") => {
-            let body = String::from_utf8_lossy(&body);
-            match ["t_html", "t_file"].iter().find(|id| body.contains(*id)) {
-                Some(id) => envelope(200, "success", json!({"taskId": id})),
-                None => envelope(400, HOSTILE, Value::Null),
-            }
-        }
-        p if p.starts_with("/api/v1/gpt4o-image/download-url") => {
-            envelope(422, HOSTILE, Value::Null)
-        }
-        p if p.ends_with("taskId=t_urls") => record(
-            "t_urls",
-            "SUCCESS",
-            vec![format!("{base}/img{HOSTILE}.png")],
-            None,
-        ),
-        p if p.ends_with("taskId=t_failed") => {
-            record("t_failed", "GENERATE_FAILED", vec![], Some(HOSTILE))
-        }
-        p if p.ends_with("taskId=t_huge") => {
-            record("t_huge", "SUCCESS", vec![format!("{base}/huge.png")], None)
-        }
-        p if p.ends_with("taskId=t_echo") => record(
-            "t_echo",
-            "GENERATE_FAILED",
-            vec![],
-            Some("the key test-key-01234567 may not use this model"),
-        ),
-        p if p.ends_with("taskId=t_html") => {
-            record("t_html", "SUCCESS", vec![format!("{base}/page.png")], None)
-        }
-        p if p.ends_with("taskId=t_file") => record(
-            "t_file",
-            "SUCCESS",
-            vec!["file:///etc/passwd".to_owned()],
-            None,
-        ),
-        "/page.png" => {
-            let page = "<!doctype html><html><body>Sign in to continue</body></html>";
-            let _ = write!(
-                out,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
-                page.len()
-            );
-            return;
-        }
-        p if p.ends_with("taskId=t_big") => {
-            seen.big_answer.fetch_add(1, Ordering::Relaxed);
-            // 500 MB of JSON, made as it is sent, with no Content-Length: only reading it
-            // tells how big it is.
-            let _ = out.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"code\":200,\"msg\":\"",
-            );
-            let chunk = vec![b'a'; 1 << 20];
-            for _ in 0..500 {
-                if out.write_all(&chunk).is_err() {
-                    return;
-                }
-            }
-            let _ = out.write_all(b"\"}");
-            return;
-        }
-        "/huge.png" => {
-            seen.huge_image.fetch_add(1, Ordering::Relaxed);
-            // Announces 2 GB; sends a little, then nothing more is wanted.
-            let _ = out.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 2147483648\r\nConnection: close\r\n\r\n\x89PNG",
-            );
-            return;
-        }
-        _ => envelope(404, HOSTILE, Value::Null),
-    };
-    let _ = write!(
-        out,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json_answer}",
-        json_answer.len()
-    );
-}
-
+/// Runs the binary against `base` with two tries per call.
 fn fouro(base: &str, data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_fouro"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("FOURO_DATA_DIR", data)
-        .env("FOURO_CONFIG_DIR", data.join("config"))
-        .env("FOURO_BASE_URL", base)
-        .env("FOURO_API_KEY", common::KEY)
-        .args(["--retries", "2"])
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "fouro {args:?} panicked: {err}");
+    fouro_at(base, data).lead(&["--retries", "2"]).output(args)
+}
+
+/// Runs `run` with its stdout a pipe whose reader is already gone (`| head -0`).
+fn output_closed_stdout(run: &Fouro, args: &[&str]) -> Output {
+    let mut child = run.std_command(args).spawn().expect("fouro starts");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("fouro runs");
+    assert_no_panic(args, &out);
     out
 }
 
-/// No ESC, BEL, C1 control (raw or as UTF-8) or other control byte but line breaks.
-fn assert_inert(what: &str, bytes: &[u8]) {
-    let text = String::from_utf8_lossy(bytes);
-    let bad: Vec<char> = text
-        .chars()
-        .filter(|c| (c.is_control() && *c != '\n') || *c == '\u{fffd}')
-        .collect();
-    assert!(bad.is_empty(), "{what} carries {bad:?}: {text}");
+/// The same command, run by `program` with `lead` before it (`sh -c 'umask 0; exec "$0"
+/// "$@"'`, `/usr/bin/time -f ...`).
+fn wrapped(cmd: &Command, program: &str, lead: &[&str]) -> Command {
+    let mut wrapped = Command::new(program);
+    wrapped
+        .args(lead)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdin(Stdio::null());
+    wrapped
 }
 
 #[test]
 fn nothing_the_service_says_reaches_the_terminal_raw() {
-    let server = hostile();
+    let server = server::start();
     let data = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], i32)] = &[
         (&["credits"], 4),
@@ -236,22 +90,16 @@ fn nothing_the_service_says_reaches_the_terminal_raw() {
 
 #[test]
 fn an_answer_of_500_mb_is_refused_by_reading_4_mb_once() {
-    let server = hostile();
+    let server = server::start();
     let data = tempfile::tempdir().unwrap();
     let time = Path::new("/usr/bin/time");
     let o = if time.exists() {
         // GNU time: the child's peak resident memory, in KB, on the last line of stderr.
-        Command::new(time)
-            .args(["-f", "maxrss=%M"])
-            .arg(env!("CARGO_BIN_EXE_fouro"))
-            .env_clear()
-            .env("FOURO_DATA_DIR", data.path())
-            .env("FOURO_CONFIG_DIR", data.path().join("config"))
-            .env("FOURO_BASE_URL", &server.base)
-            .env("FOURO_API_KEY", common::KEY)
-            .args(["--retries", "3", "status", "t_big"])
+        let cmd =
+            fouro_at(&server.base, data.path()).std_command(&["--retries", "3", "status", "t_big"]);
+        wrapped(&cmd, "/usr/bin/time", &["-f", "maxrss=%M"])
             .output()
-            .unwrap()
+            .expect("fouro runs under time")
     } else {
         fouro(
             &server.base,
@@ -280,7 +128,7 @@ fn an_answer_of_500_mb_is_refused_by_reading_4_mb_once() {
 
 #[test]
 fn an_image_over_the_cap_is_refused_once_not_retried() {
-    let server = hostile();
+    let server = server::start();
     let data = tempfile::tempdir().unwrap();
     let o = fouro(&server.base, data.path(), &["download", "t_huge"]);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -294,27 +142,6 @@ fn an_image_over_the_cap_is_refused_once_not_retried() {
     assert_eq!(server.seen.huge_image.load(Ordering::Relaxed), 1);
 }
 
-/// Runs the binary with its stdout a pipe whose reader is already gone (`| head -0`).
-fn fouro_closed_stdout(base: &str, data: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fouro"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("FOURO_DATA_DIR", data)
-        .env("FOURO_CONFIG_DIR", data.join("config"))
-        .env("FOURO_BASE_URL", base)
-        .env("FOURO_API_KEY", common::KEY)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked"), "fouro {args:?} panicked: {err}");
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_stdout_ends_quietly_and_never_cuts_a_wait_short() {
     let emu = common::emulator(200).await;
@@ -326,7 +153,8 @@ async fn a_closed_stdout_ends_quietly_and_never_cuts_a_wait_short() {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         tokio::task::spawn_blocking(move || {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            fouro_closed_stdout(&base, &dir, &args)
+            let run = fouro_at(&base, &dir).lead(&["--retries", "2"]);
+            output_closed_stdout(&run, &args)
         })
     };
     // The id cannot be printed, yet the task is followed to its end and its image saved.
@@ -388,7 +216,7 @@ async fn a_closed_stdout_ends_quietly_and_never_cuts_a_wait_short() {
 
 #[test]
 fn an_html_page_served_as_the_image_is_a_failed_download_not_a_png() {
-    let server = hostile();
+    let server = server::start();
     let data = tempfile::tempdir().unwrap();
     let o = fouro(&server.base, data.path(), &["generate", "t_html", "--wait"]);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -405,25 +233,13 @@ fn an_html_page_served_as_the_image_is_a_failed_download_not_a_png() {
         image["error"].as_str().unwrap().contains("not an image"),
         "{entries}"
     );
-    let pngs: Vec<_> = walk(&data.path().join("images"));
+    let pngs = files_under(&data.path().join("images"));
     assert!(pngs.is_empty(), "{pngs:?}");
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let Ok(read) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    read.flatten()
-        .flat_map(|e| {
-            let p = e.path();
-            if p.is_dir() { walk(&p) } else { vec![p] }
-        })
-        .collect()
 }
 
 #[test]
 fn urls_fouro_cannot_use_say_what_is_wrong() {
-    let server = hostile();
+    let server = server::start();
     let data = tempfile::tempdir().unwrap();
     let o = fouro(&server.base, data.path(), &["download", "t_file"]);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -446,7 +262,7 @@ fn urls_fouro_cannot_use_say_what_is_wrong() {
 
 #[test]
 fn a_fragment_of_the_key_echoed_back_is_masked() {
-    let server = hostile();
+    let server = server::start();
     let data = tempfile::tempdir().unwrap();
     for args in [&["status", "t_echo"][..], &["status", "t_echo", "--json"]] {
         let o = fouro(&server.base, data.path(), args);
@@ -465,7 +281,7 @@ fn a_fragment_of_the_key_echoed_back_is_masked() {
 
 #[test]
 fn plain_words_for_a_config_that_is_not_utf8_and_a_missing_file() {
-    let server = hostile();
+    let server = server::start();
     let data = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(data.path().join("config")).unwrap();
     let config = data.path().join("config").join("config.toml");
@@ -501,12 +317,6 @@ fn plain_words_for_a_config_that_is_not_utf8_and_a_missing_file() {
     );
 }
 
-#[cfg(unix)]
-fn mode(p: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-}
-
 /// Under umask 000 and 022 alike, what fouro keeps is readable by its owner only.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -517,19 +327,11 @@ async fn the_data_dir_is_private_under_any_umask() {
         let data = root.path().join("data");
         let (base, d) = (emu.base_url(), data.clone());
         let o = tokio::task::spawn_blocking(move || {
-            Command::new("sh")
-                .arg("-c")
-                .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
-                .arg(env!("CARGO_BIN_EXE_fouro"))
-                .args(["generate", "a fox", "--wait"])
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("FOURO_DATA_DIR", &d)
-                .env("FOURO_CONFIG_DIR", d.join("config"))
-                .env("FOURO_BASE_URL", base)
-                .env("FOURO_API_KEY", common::KEY)
+            let cmd = fouro_at(&base, &d).std_command(&["generate", "a fox", "--wait"]);
+            let umask = format!("umask {umask}; exec \"$0\" \"$@\"");
+            wrapped(&cmd, "sh", &["-c", &umask])
                 .output()
-                .unwrap()
+                .expect("fouro runs under sh")
         })
         .await
         .unwrap();

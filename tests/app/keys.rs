@@ -245,90 +245,65 @@ fn a_submit_held_back_by_a_fresh_balance_asks_first() {
     assert_eq!(resent, Some(draft));
 }
 
-#[test]
-fn the_worker_holds_back_a_submit_the_balance_read_then_cannot_cover() {
-    use fouro::api::poll::PollOptions;
-    use fouro::api::{ApiKey, ClientConfig};
-    use fouro::emulator::{Emulator, EmulatorConfig};
-    use fouro::tui::worker::{AccountSetup, Worker};
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    runtime.block_on(async {
-        let emulator = Emulator::start(EmulatorConfig {
-            credits: 5,
-            ..EmulatorConfig::default()
-        })
-        .await
-        .expect("the emulator starts");
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let history = History::open_in(dir.path()).expect("a history");
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let config = ClientConfig {
-            base_url: emulator.base_url(),
-            api_key: ApiKey::new("demo-key"),
-            ..ClientConfig::default()
-        };
-        let mut worker = Worker::new(
-            tx,
-            config.clone(),
-            dir.path().to_path_buf(),
-            history,
-            fouro::tui::preview::Protocol::Blocks,
-            PollOptions::default(),
-        )
-        .expect("a worker");
-        let mut setup = AccountSetup::default();
-        setup.info.base_url = config.base_url.clone();
-        setup.info.low_balance = Some(20.0);
-        worker.set_account(setup);
-        let draft = Draft {
-            prompt: Some("a red fox".into()),
-            refs: Vec::new(),
-            mask: None,
-            size: Size::Square,
-            variants: Variants::One,
-            enhance: false,
-            fallback: None,
-        };
-        worker.handle(Effect::Submit {
-            job: 7,
-            draft: draft.clone(),
-        });
-        let held = loop {
-            match rx.recv().await.expect("an answer") {
-                Action::SubmitHeld {
-                    job,
-                    balance,
-                    shortfall,
-                    ..
-                } => break (job, balance, shortfall),
-                Action::Submitted { .. } => panic!("sent although the balance is low"),
-                _ => {}
-            }
-        };
-        assert_eq!(held.0, 7);
-        assert_eq!(held.1, 5.0);
-        assert!(matches!(held.2, Shortfall::Threshold { threshold, .. } if threshold == 20.0));
-
-        // Told to go on anyway, it sends (and the service, with 5 credits, refuses).
-        worker.handle(Effect::AllowShortfall { job: 8 });
-        worker.handle(Effect::Submit { job: 8, draft });
-        loop {
-            match rx.recv().await.expect("an answer") {
-                Action::Submitted { job, result } => {
-                    // It reached the service, which refused it for the balance.
-                    assert_eq!(job, 8);
-                    assert!(
-                        matches!(&result, Err(f) if f.code == Some(402)),
-                        "{result:?}"
-                    );
-                    break;
-                }
-                Action::SubmitHeld { .. } => panic!("asked again after the answer"),
-                _ => {}
-            }
-        }
-        emulator.shutdown().await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_holds_back_a_submit_the_balance_read_then_cannot_cover() {
+    use fouro::tui::worker::AccountSetup;
+    let emulator = crate::common::emulator_with(|c| c.credits = 5).await;
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let (mut worker, mut rx) =
+        crate::common::app::worker(&emulator.base_url(), dir.path(), crate::common::KEY, |_| {});
+    let mut setup = AccountSetup::default();
+    setup.info.base_url = emulator.base_url();
+    setup.info.low_balance = Some(20.0);
+    worker.set_account(setup);
+    let draft = Draft {
+        prompt: Some("a red fox".into()),
+        refs: Vec::new(),
+        mask: None,
+        size: Size::Square,
+        variants: Variants::One,
+        enhance: false,
+        fallback: None,
+    };
+    worker.handle(Effect::Submit {
+        job: 7,
+        draft: draft.clone(),
     });
+    let held = loop {
+        match rx.recv().await.expect("an answer") {
+            Action::SubmitHeld {
+                job,
+                balance,
+                shortfall,
+                ..
+            } => break (job, balance, shortfall),
+            Action::Submitted { .. } => panic!("sent although the balance is low"),
+            _ => {}
+        }
+    };
+    assert_eq!(held.0, 7);
+    assert_eq!(held.1, 5.0);
+    assert!(matches!(held.2, Shortfall::Threshold { threshold, .. } if threshold == 20.0));
+
+    // Told to go on anyway, it sends (and the service, with 5 credits, refuses).
+    worker.handle(Effect::AllowShortfall { job: 8 });
+    worker.handle(Effect::Submit { job: 8, draft });
+    loop {
+        match rx.recv().await.expect("an answer") {
+            Action::Submitted { job, result } => {
+                // It reached the service, which refused it for the balance.
+                assert_eq!(job, 8);
+                assert!(
+                    matches!(&result, Err(f) if f.code == Some(402)),
+                    "{result:?}"
+                );
+                break;
+            }
+            Action::SubmitHeld { .. } => panic!("asked again after the answer"),
+            _ => {}
+        }
+    }
+    emulator.shutdown().await;
 }
 
 /// The low-balance question was missed on the first submits and came only after the account
