@@ -62,6 +62,21 @@ const MASK: &str = "<API key>";
 /// other letters or digits (`wxyz` in `awxyzb`) is taken for a different word and kept.
 pub fn scrub<'a>(text: &'a str, key: &str) -> std::borrow::Cow<'a, str> {
     use std::borrow::Cow;
+    let mut out = scrub_once(text, key);
+    // A run masked on the right of a short one makes that one stand alone: look again until
+    // nothing changes (a few rounds at most: each one masks what the last left standing).
+    for _ in 0..8 {
+        let next = match scrub_once(&out, key) {
+            Cow::Borrowed(_) => break,
+            Cow::Owned(next) => next,
+        };
+        out = Cow::Owned(next);
+    }
+    out
+}
+
+fn scrub_once<'a>(text: &'a str, key: &str) -> std::borrow::Cow<'a, str> {
+    use std::borrow::Cow;
     let key = key.trim();
     if key.len() < MIN_FRAGMENT {
         return Cow::Borrowed(text);
@@ -174,11 +189,13 @@ impl<'k> Echoes<'k> {
         let mut gap_start = 0;
         for &(gap_end, next_gap) in long.iter().chain([&(text.len(), text.len())]) {
             let mut i = gap_start;
+            // Where the last masked run ended: what follows it stands after a masked character.
+            let mut masked_end = gap_start;
             while i < gap_end {
                 let found = self.run_end(text, i).and_then(|end| {
-                    // Standing alone: after no letter or digit, or right after a long run.
+                    // Standing alone: after no letter or digit, or right after a masked run.
                     let before = text.get(..i).and_then(|t| t.chars().next_back());
-                    if i != gap_start && token(before) {
+                    if i != masked_end && token(before) {
                         return None;
                     }
                     (i + MIN_FRAGMENT..=end.min(gap_end)).rev().find(|&e| {
@@ -191,6 +208,7 @@ impl<'k> Echoes<'k> {
                     Some(end) => {
                         runs.push((i, end));
                         i = end;
+                        masked_end = end;
                     }
                     None => i += 1,
                 }
@@ -287,6 +305,22 @@ mod tests {
             ("Q7vX2mPa9LkTz4Wbz4Wb", "<API key><API key>"),
             // Glued to other letters, a short run is a different word.
             ("xQ7vXy and Q7vXy", "xQ7vXy and Q7vXy"),
+            // Right after a masked short run, the next one stands alone too.
+            ("2mPa9LkT", "<API key>"),
+            ("Q7vX-Q7vX2", "<API key><API key>"),
+        ] {
+            assert_eq!(scrub(text, key), want, "{text}");
+        }
+        // Found by the property test: a short run whose left neighbour was just masked.
+        let key = "sk-223QJNDbq2dE63rLvMP1YIQ.Test";
+        for (text, want) in [("sk-2-223", "<API key><API key>"), ("4O0W-uYy", "4O0W-uYy")] {
+            assert_eq!(scrub(text, key), want, "{text}");
+        }
+        // And one whose right neighbour was masked after it was passed over.
+        let key = "3e8Pb0xiXVK9aXaqs69210-x";
+        for (text, want) in [
+            ("210-3e8P", "<API key><API key>"),
+            ("a 3e8P.", "a <API key>."),
         ] {
             assert_eq!(scrub(text, key), want, "{text}");
         }

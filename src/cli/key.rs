@@ -47,7 +47,10 @@ async fn set(global: &GlobalArgs, no_check: bool, webhook: bool) -> Result<u8, F
     // The service named in the environment counts as if it were given on the command line.
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let global = &GlobalArgs {
-        base_url: global.base_url.clone().or_else(|| env(config::ENV_BASE_URL)),
+        base_url: global
+            .base_url
+            .clone()
+            .or_else(|| env(config::ENV_BASE_URL)),
         upload_url: global
             .upload_url
             .clone()

@@ -42,7 +42,7 @@ fn a_status_answer_about_another_task_is_refused() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(6), "{args:?}: {err}");
         assert!(
-            err.contains("the status asked for task t_asked named task t_other"),
+            err.contains("asked about task t_asked, the service answered about task t_other"),
             "{args:?}: {err}"
         );
         assert_inert(&format!("{args:?} stderr"), &o.stderr);
