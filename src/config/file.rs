@@ -36,12 +36,13 @@ const HEADER: &str = "\
 
 ";
 
-const TOP_KEYS: [&str; 5] = [
+const TOP_KEYS: [&str; 6] = [
     "default_profile",
     "low_balance",
     "notify",
     "notify_after_secs",
     "profiles",
+    "queue_parallel",
 ];
 const PROFILE_KEYS: [&str; 6] = [
     "base_url",
@@ -121,6 +122,7 @@ impl Config {
             low_balance: self.low_balance,
             notify: self.notify,
             notify_after_secs: self.notify_after_secs,
+            queue_parallel: self.queue_parallel,
             extra: self.extra.clone(),
             profiles: self
                 .profiles
@@ -179,6 +181,7 @@ fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
             low_balance: raw.low_balance,
             notify: raw.notify,
             notify_after_secs: raw.notify_after_secs,
+            queue_parallel: raw.queue_parallel,
             profiles,
             extra,
         },
@@ -227,6 +230,8 @@ struct RawConfig {
     notify: Option<super::Notify>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     notify_after_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue_parallel: Option<u32>,
     /// Unknown keys, kept for writing back; `parse` finds them.
     #[serde(flatten, skip_deserializing)]
     extra: toml::Table,

@@ -210,6 +210,7 @@ pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Response {
         "callbacks_sent": s.callbacks_sent,
         "callbacks_acked": s.callbacks_acked,
         "tasks": s.tasks,
+        "max_generating": s.max_generating,
         "credits": state.credits,
         "mode": state.mode.name(),
         "last_user_agent": s.last_user_agent,

@@ -177,6 +177,8 @@ pub(crate) struct Stats {
     pub callbacks_sent: u64,
     pub callbacks_acked: u64,
     pub tasks: u64,
+    /// The most tasks generating at once (counted as each is created).
+    pub max_generating: u64,
     /// The `User-Agent` of the last service call, to show which client is talking.
     pub last_user_agent: Option<String>,
 }

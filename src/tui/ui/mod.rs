@@ -10,6 +10,7 @@ pub mod layout;
 pub mod overlays;
 mod panes;
 mod profile_form;
+pub mod queue;
 mod tasks;
 mod welcome;
 
