@@ -224,8 +224,10 @@ impl App {
         true
     }
 
-    /// Sends waiting entries while the queue runs and fewer than `parallel` tasks generate
-    /// or are on their way. The client's generate limiter sets the pace.
+    /// Sends the next waiting entry while the queue runs, fewer than `parallel` tasks
+    /// generate, and no other entry is on its way: one at a time keeps the queue's order
+    /// (the service's creation order is the queue's). The client's generate limiter sets
+    /// the pace.
     pub(super) fn pump_queue(&mut self) {
         if !self.queue.running || self.quit {
             return;
@@ -233,13 +235,12 @@ impl App {
         let busy = self.tasks.generating()
             + self.queue.in_flight()
             + usize::from(self.submission.is_some());
-        for _ in busy..self.queue.parallel {
+        if busy < self.queue.parallel && self.queue.in_flight() == 0 {
             let job = self.id();
-            let Some((key, draft)) = self.queue.take_next(job) else {
-                break;
-            };
-            self.emit(Effect::SubmitQueued { job, key, draft });
-            self.dirty = true;
+            if let Some((key, draft)) = self.queue.take_next(job) {
+                self.emit(Effect::SubmitQueued { job, key, draft });
+                self.dirty = true;
+            }
         }
         if self.queue.entries.is_empty() {
             self.queue.running = false;

@@ -118,21 +118,28 @@ fn starting_asks_reads_the_balance_then_keeps_to_parallel() {
         .expect("the balance is read first");
     assert!(submits(&effects).is_empty(), "nothing before the balance");
     app.update(Action::QueueChecked { job });
-    let sent = submits(&app.take_effects());
-    assert_eq!(sent.len(), 2, "at most `parallel` at once");
-    // The first is created and generates: still two busy, nothing more goes out.
-    app.update(Action::Submitted {
-        job: sent[0].0,
-        result: Ok(NewTask {
-            task_id: "t1".into(),
-            created_at: 1,
-            journal_warning: None,
-        }),
-    });
-    let effects = app.take_effects();
-    assert!(submits(&effects).is_empty());
-    assert_eq!(app.queue.entries.len(), 2);
-    // It ends: the third goes.
+    // One on its way at a time, in the queue's order.
+    let mut sent = Vec::new();
+    for n in 1..=2 {
+        let out = submits(&app.take_effects());
+        assert_eq!(out.len(), 1, "one submission on its way at a time");
+        app.update(Action::Submitted {
+            job: out[0].0,
+            result: Ok(NewTask {
+                task_id: format!("t{n}"),
+                created_at: n,
+                journal_warning: None,
+            }),
+        });
+        sent.extend(out);
+    }
+    // Two generate: nothing more goes out.
+    assert!(
+        submits(&app.take_effects()).is_empty(),
+        "at most `parallel` at once"
+    );
+    assert_eq!(app.queue.entries.len(), 1);
+    // One ends: the third goes.
     let generation = app.tasks.get("t1").map(|t| t.poll_gen).unwrap_or_default();
     app.update(Action::TaskUpdate {
         task_id: "t1".into(),
@@ -166,16 +173,16 @@ fn a_short_balance_asks_again_and_a_failed_submit_pauses() {
     app.take_effects();
     app.update(key(KeyCode::Char('y')));
     let sent = submits(&app.take_effects());
-    assert_eq!(sent.len(), 3);
+    assert_eq!(sent.len(), 1);
     app.update(Action::Submitted {
-        job: sent[1].0,
+        job: sent[0].0,
         result: Err(crate::tui::action::Failure::new(
             crate::api::ErrorClass::Other,
             "refused",
         )),
     });
     assert!(!app.queue.running, "a failure pauses the queue");
-    assert_eq!(app.queue.waiting().count(), 1);
+    assert_eq!(app.queue.waiting().count(), 3);
     assert!(saved(&app.take_effects()).is_some_and(|s| s.paused));
 }
 
