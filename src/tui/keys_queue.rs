@@ -26,6 +26,10 @@ pub const QUEUE: &[Binding] = &[
     ),
     b("e, Enter", "take the entry back into the editor"),
     b("d, Delete", "remove the entry; u brings it back"),
+    b(
+        "+ / -",
+        "one more / one fewer task generating at once while the queue runs (for this run)",
+    ),
 ];
 
 /// The status line's hints in the queue's places.

@@ -594,7 +594,7 @@ impl App {
     /// Quits, or asks first while tasks generate or a submission is on its way. The dialog
     /// the question interrupts (with what was typed in it) comes back if the answer is "stay".
     fn request_quit(&mut self) {
-        if self.tasks.generating() > 0 || self.submission.is_some() {
+        if self.tasks.generating() > 0 || self.submission.is_some() || self.queue.in_flight() > 0 {
             match self.overlay.take() {
                 Some(Overlay::Help { .. } | Overlay::ConfirmQuit) | None => {}
                 Some(other) => self.stashed = Some(other),

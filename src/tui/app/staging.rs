@@ -284,6 +284,17 @@ impl App {
                     self.save_queue();
                 }
             }
+            KeyCode::Char(c @ ('+' | '-')) => {
+                let step: isize = if c == '+' { 1 } else { -1 };
+                self.queue.parallel = self.queue.parallel.saturating_add_signed(step).clamp(1, 20);
+                self.show(
+                    Level::Info,
+                    format!(
+                        "at most {} generating at once while the queue runs (for this run; queue_parallel in config.toml keeps it)",
+                        self.queue.parallel
+                    ),
+                );
+            }
             KeyCode::Char('e') | KeyCode::Enter => match self.queue.take_selected() {
                 Some(draft) => {
                     self.save_queue();

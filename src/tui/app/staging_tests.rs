@@ -214,6 +214,13 @@ fn the_queue_is_reordered_edited_removed_and_undone_from_the_tasks_pane() {
     );
     let kept = app.take_effects();
     assert_eq!(saved(&kept).map(|s| s.entries.len()), Some(3));
+    app.update(key(KeyCode::Char('-')));
+    app.update(key(KeyCode::Char('-')));
+    app.update(key(KeyCode::Char('-')));
+    app.update(key(KeyCode::Char('-')));
+    assert_eq!(app.queue.parallel, 1, "never fewer than one");
+    app.update(key(KeyCode::Char('+')));
+    assert_eq!(app.queue.parallel, 2);
     app.update(key(KeyCode::Char('e')));
     assert_eq!(app.focus, Focus::Prompt);
     assert_eq!(app.prompt_text(), "a fox");
