@@ -253,6 +253,8 @@ async fn event_loop(
         &mut rx,
     )
     .await?;
+    // The queue as the person left it is on disk before the app goes.
+    worker.flush_queue(Duration::from_secs(2)).await;
     let mut out = stdout();
     preview.invalidate(&mut out)?;
     Ok(ending)

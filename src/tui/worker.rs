@@ -358,8 +358,13 @@ impl Worker {
             }
             let result =
                 tasks::submit(&client, &tx, job, draft, &workflow, callbacks, closing).await;
+            // The entry leaves the kept queue before anyone hears of its task (quitting
+            // waits for this): started again, the app never sends it twice.
             if let (Ok(_), Some(key)) = (&result, key) {
-                let _ = queue.send(queue::QueueWrite::Done(key));
+                let (written, answer) = tokio::sync::oneshot::channel();
+                if queue.send(queue::QueueWrite::Done(key, written)).is_ok() {
+                    let _ = answer.await;
+                }
             }
             let _ = tx.send(Action::Submitted { job, result });
         });
@@ -376,6 +381,16 @@ impl Worker {
     pub fn submissions_in_flight(&mut self) -> usize {
         while self.submissions.try_join_next().is_some() {}
         self.submissions.len()
+    }
+
+    /// Waits (at most `limit`) until the queue's changes asked for so far are written.
+    pub async fn flush_queue(&self, limit: Duration) {
+        let (written, answer) = tokio::sync::oneshot::channel();
+        if self.queue.send(queue::QueueWrite::Flush(written)).is_ok()
+            && tokio::time::timeout(limit, answer).await.is_err()
+        {
+            tracing::warn!("the queue's last changes were not written in {limit:?}");
+        }
     }
 
     /// How long quitting may wait for a submission the service may have accepted: one

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{Sender, blocking};
 use crate::store::History;
@@ -15,8 +15,10 @@ use crate::tui::action::Action;
 pub(super) enum QueueWrite {
     Load,
     Save(Saved),
-    /// The entry's task exists: it leaves the queue for good.
-    Done(i64),
+    /// The entry's task exists: it leaves the queue for good; the answer says it is written.
+    Done(i64, oneshot::Sender<()>),
+    /// Answers once everything asked before is written.
+    Flush(oneshot::Sender<()>),
 }
 
 pub(super) async fn writer(
@@ -45,7 +47,7 @@ pub(super) async fn writer(
                     )));
                 }
             }
-            QueueWrite::Done(key) => {
+            QueueWrite::Done(key, written) => {
                 done.insert(key);
                 let result = blocking(move || h.unqueue(key).map_err(|e| e.to_string()))
                     .await
@@ -53,6 +55,10 @@ pub(super) async fn writer(
                 if let Err(why) = result {
                     tracing::warn!(key, "a submitted entry stays in the kept queue: {why}");
                 }
+                let _ = written.send(());
+            }
+            QueueWrite::Flush(written) => {
+                let _ = written.send(());
             }
         }
     }
