@@ -243,7 +243,7 @@ fn a_queue_is_staged_reordered_paused_kept_over_a_restart_and_resumed_in_tmux() 
     // In the tasks pane: the fourth entry (beta owl 1:1) moves to the top, the last one
     // (beta owl 2:3) one place up.
     tmux.keys(&["Tab", "Tab", "Tab"]);
-    tmux.wait_text("p  retry");
+    tmux.wait_text("↑↓  task");
     tmux.keys(&["Down"]);
     tmux.wait_text("↓  tasks");
     tmux.keys(&["Down", "Down", "Down", "K", "K", "K"]);
