@@ -327,6 +327,89 @@ fn a_queue_is_staged_reordered_paused_kept_over_a_restart_and_resumed_in_tmux() 
     runtime.block_on(emulator.shutdown());
 }
 
+/// A crash leaves the queue as it was: staged and reordered, the app is killed (SIGKILL) and
+/// started again; the queue is back, paused, in its order, and nothing was sent.
+#[test]
+fn a_killed_app_leaves_the_queue_as_it_was() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let emulator = runtime
+        .block_on(Emulator::start(EmulatorConfig {
+            keys: vec![KEY.to_owned()],
+            duration: Duration::from_secs(1),
+            ..EmulatorConfig::default()
+        }))
+        .expect("the emulator starts");
+    let base = emulator.base_url();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let data = dir.path().join("data");
+    let config = dir.path().join("config");
+    private_dir(&config);
+    let pid_file = dir.path().join("fouro.pid");
+    // `exec` keeps the shell's pid, so the file names fouro's own process.
+    let command = format!(
+        "sh -c 'echo $$ > {}; exec env FOURO_DATA_DIR={} FOURO_CONFIG_DIR={} FOURO_API_KEY={KEY} FOURO_BASE_URL={base} FOURO_IMAGE_PROTOCOL=blocks TERM=xterm-256color {}'",
+        pid_file.display(),
+        data.display(),
+        config.display(),
+        env!("CARGO_BIN_EXE_fouro")
+    );
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let tmux = Tmux::start(&repo, &command);
+    tmux.wait_text("100 credits");
+    stage_three(&tmux, "gamma cat");
+    tmux.keys(&["Tab", "Tab", "Tab"]);
+    tmux.wait_text("↑↓  task");
+    tmux.keys(&["Down"]);
+    tmux.wait_text("↓  tasks");
+    tmux.keys(&["J"]);
+    let order = ["gamma cat 3:2", "gamma cat 1:1", "gamma cat 2:3"];
+    tmux.wait_for("the new order", Duration::from_secs(10), |s| {
+        queue_rows(s) == order
+    });
+    // The save is on disk before the kill (the writer is asynchronous).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let kept = fouro::store::History::open(&data.join("history.db"))
+            .and_then(|h| h.queue())
+            .map(|q| {
+                q.entries
+                    .iter()
+                    .map(|e| e.request.size.as_str().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if kept == ["3:2", "1:1", "2:3"] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue was not kept: {kept:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = std::fs::read_to_string(&pid_file).expect("the pid file");
+    let killed = Command::new("kill")
+        .args(["-KILL", pid.trim()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !tmux.dead() {
+        assert!(Instant::now() < deadline, "the app did not die");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The terminal is left as the killed app left it: start again in a fresh pane.
+    tmux.respawn(&command);
+    let screen = tmux.wait_for("the kept queue", Duration::from_secs(30), |s| {
+        s.contains("queue 3 ⏸ paused")
+    });
+    assert_eq!(queue_rows(&screen), order, "{screen}");
+    let stats_end = runtime.block_on(stats(&base));
+    assert_eq!(stats_end["tasks"], 0, "nothing was sent: {stats_end}");
+    tmux.keys(&["q"]);
+    runtime.block_on(emulator.shutdown());
+}
+
 /// The measured run: 200 entries against an emulator whose tasks take 1 s finish within
 /// 1.1 × the time the service's limit (20 generates per 10 s) allows them: the 200th
 /// generate can go out at 90 s at the earliest, and ends a second later. The pace is the
