@@ -480,4 +480,29 @@ mod tests {
         let err = parse("é = ", Path::new("c.toml")).unwrap_err().to_string();
         assert!(err.contains("line 1, column "), "{err}");
     }
+
+    #[test]
+    fn queue_parallel_is_read_kept_and_held_to_the_service_limit() {
+        let path = Path::new("c.toml");
+        assert_eq!(parse("", path).unwrap().config.queue_parallel(), 4);
+        let loaded = parse("queue_parallel = 6\n", path).unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        assert_eq!(loaded.config.queue_parallel(), 6);
+        let text = loaded.config.to_toml().unwrap();
+        assert_eq!(parse(&text, path).unwrap().config.queue_parallel(), 6);
+        assert_eq!(
+            parse("queue_parallel = 50\n", path)
+                .unwrap()
+                .config
+                .queue_parallel(),
+            20
+        );
+        assert_eq!(
+            parse("queue_parallel = 0\n", path)
+                .unwrap()
+                .config
+                .queue_parallel(),
+            1
+        );
+    }
 }
