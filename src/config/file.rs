@@ -36,12 +36,13 @@ const HEADER: &str = "\
 
 ";
 
-const TOP_KEYS: [&str; 5] = [
+const TOP_KEYS: [&str; 6] = [
     "default_profile",
     "low_balance",
     "notify",
     "notify_after_secs",
     "profiles",
+    "queue_parallel",
 ];
 const PROFILE_KEYS: [&str; 6] = [
     "base_url",
@@ -121,6 +122,7 @@ impl Config {
             low_balance: self.low_balance,
             notify: self.notify,
             notify_after_secs: self.notify_after_secs,
+            queue_parallel: self.queue_parallel,
             extra: self.extra.clone(),
             profiles: self
                 .profiles
@@ -179,6 +181,7 @@ fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
             low_balance: raw.low_balance,
             notify: raw.notify,
             notify_after_secs: raw.notify_after_secs,
+            queue_parallel: raw.queue_parallel,
             profiles,
             extra,
         },
@@ -227,6 +230,8 @@ struct RawConfig {
     notify: Option<super::Notify>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     notify_after_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue_parallel: Option<u32>,
     /// Unknown keys, kept for writing back; `parse` finds them.
     #[serde(flatten, skip_deserializing)]
     extra: toml::Table,
@@ -474,5 +479,30 @@ mod tests {
         assert!(!err.contains("ok"), "{err}");
         let err = parse("é = ", Path::new("c.toml")).unwrap_err().to_string();
         assert!(err.contains("line 1, column "), "{err}");
+    }
+
+    #[test]
+    fn queue_parallel_is_read_kept_and_held_to_the_service_limit() {
+        let path = Path::new("c.toml");
+        assert_eq!(parse("", path).unwrap().config.queue_parallel(), 4);
+        let loaded = parse("queue_parallel = 6\n", path).unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        assert_eq!(loaded.config.queue_parallel(), 6);
+        let text = loaded.config.to_toml().unwrap();
+        assert_eq!(parse(&text, path).unwrap().config.queue_parallel(), 6);
+        assert_eq!(
+            parse("queue_parallel = 50\n", path)
+                .unwrap()
+                .config
+                .queue_parallel(),
+            20
+        );
+        assert_eq!(
+            parse("queue_parallel = 0\n", path)
+                .unwrap()
+                .config
+                .queue_parallel(),
+            1
+        );
     }
 }

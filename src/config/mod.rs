@@ -20,7 +20,8 @@ pub use error::{ConfigError, ConfigWarning};
 pub use file::{CONFIG_FILE, Loaded, config_file};
 pub use notify::Notify;
 pub use profiles::{
-    Config, KIE_BASE_URL, KIE_UPLOAD_URL, MAX_NAME_LEN, Preset, Profile, validate_name,
+    Config, KIE_BASE_URL, KIE_UPLOAD_URL, MAX_NAME_LEN, Preset, Profile, QUEUE_PARALLEL,
+    validate_name,
 };
 pub use resolve::{
     ENV_API_KEY, ENV_BASE_URL, ENV_CALLBACK_LISTEN, ENV_CALLBACK_PUBLIC_URL, ENV_UPLOAD_URL,

@@ -154,6 +154,9 @@ pub struct Config {
     pub notify: Option<super::Notify>,
     /// Tell of every task that ran at least this long, focused or not (`notify_after_secs`).
     pub notify_after_secs: Option<u64>,
+    /// At most this many tasks generating at once while the app's queue runs
+    /// (`queue_parallel`; see [`Config::queue_parallel`]).
+    pub queue_parallel: Option<u32>,
     /// By name; each profile's `name` equals its key.
     pub(crate) profiles: BTreeMap<String, Profile>,
     /// Top-level keys fouro does not know; written back unchanged.
@@ -171,7 +174,16 @@ impl fmt::Debug for Config {
     }
 }
 
+/// Tasks generating at once while the queue runs, when `queue_parallel` is not set.
+pub const QUEUE_PARALLEL: u32 = 4;
+
 impl Config {
+    /// At most this many tasks generating at once while the app's queue runs: 1 to 20
+    /// (the service takes 20 generates per 10 s), 4 when not set.
+    pub fn queue_parallel(&self) -> u32 {
+        self.queue_parallel.unwrap_or(QUEUE_PARALLEL).clamp(1, 20)
+    }
+
     pub fn default_profile(&self) -> Option<&str> {
         self.default_profile.as_deref()
     }

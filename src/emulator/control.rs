@@ -227,6 +227,7 @@ pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Response {
         "callbacks_acked": s.callbacks_acked,
         "tasks": s.tasks,
         "held": s.held,
+        "max_generating": s.max_generating,
         "credits": state.credits,
         "mode": state.mode.name(),
         "last_user_agent": s.last_user_agent,

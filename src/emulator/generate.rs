@@ -68,6 +68,13 @@ pub(crate) async fn generate(
         state
             .tasks
             .insert(id.clone(), Task::new(id.clone(), value, spec, plan, spent));
+        // Tasks generating at once, this one included: a new maximum can only start here.
+        let generating = state
+            .tasks
+            .values()
+            .filter(|t| t.status == crate::api::TaskStatus::Generating)
+            .count() as u64;
+        state.stats.max_generating = state.stats.max_generating.max(generating);
     }
     tasks::spawn(shared.clone(), id.clone());
     held_back(&shared).await;

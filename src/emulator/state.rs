@@ -182,6 +182,8 @@ pub(crate) struct Stats {
     pub tasks: u64,
     /// Generate calls taken and not answered yet (`/emulator/hold`).
     pub held: u64,
+    /// The most tasks generating at once (counted as each is created).
+    pub max_generating: u64,
     /// The `User-Agent` of the last service call, to show which client is talking.
     pub last_user_agent: Option<String>,
 }

@@ -9,6 +9,7 @@ pub mod inflight;
 pub mod journal;
 pub mod private;
 mod prompts;
+pub mod queue;
 mod schema;
 pub mod text;
 pub mod usage;

@@ -65,6 +65,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
         request    TEXT NOT NULL,
         started_at INTEGER NOT NULL
     );",
+    // 3 -> 4: the app's queue: drafts staged to be submitted later, in order, and whether
+    // it is paused (kept so that a quit or a crash leaves it as it was).
+    "CREATE TABLE queue (
+        key      INTEGER PRIMARY KEY NOT NULL,
+        position INTEGER NOT NULL,
+        request  TEXT NOT NULL
+    );
+    CREATE TABLE queue_state (
+        name  TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    );",
 ];
 
 /// A schema this fouro does not know is refused, never touched.

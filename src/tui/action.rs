@@ -292,6 +292,13 @@ pub enum Action {
         per_image: Option<f64>,
         shortfall: crate::tasks::policy::Shortfall,
     },
+    /// The queue as it was kept, read once at start.
+    QueueLoaded(Result<crate::store::queue::Saved, String>),
+    /// The balance read before the queue starts can cover it (or could not be read);
+    /// otherwise `SubmitHeld` answers `Effect::CheckQueue` with its job.
+    QueueChecked {
+        job: u64,
+    },
 }
 
 /// What a submission sends: the workflow's request.
@@ -410,6 +417,21 @@ pub enum Effect {
     /// sent without the low-balance check.
     AllowShortfall {
         job: u64,
+    },
+    /// Keep the queue as it is now (in order, and whether it is paused).
+    SaveQueue(crate::store::queue::Saved),
+    /// Submit queued entry `key` as `job`, as `Submit` does (the balance was checked when the
+    /// queue started); once its task exists the entry leaves the kept queue.
+    SubmitQueued {
+        job: u64,
+        key: i64,
+        draft: Draft,
+    },
+    /// Read the balance before the queue starts, for `images` images: answered by
+    /// `Action::QueueChecked`, or `Action::SubmitHeld` when it probably cannot cover them.
+    CheckQueue {
+        job: u64,
+        images: u32,
     },
     /// Tell the person a task ended (the bell and a desktop notification); the runner
     /// writes it, between frames.

@@ -331,6 +331,10 @@ pub const SECTIONS: &[Section] = &[
         bindings: TASKS,
     },
     Section {
+        title: "Queue",
+        bindings: crate::tui::keys_queue::QUEUE,
+    },
+    Section {
         title: "Preview",
         bindings: PREVIEW,
     },
@@ -395,6 +399,10 @@ pub enum Place {
     ConfirmRerun,
     /// The reverse search over earlier prompts.
     PromptSearch,
+    /// The tasks pane's selection is on the queue.
+    Queue,
+    Stage,
+    ConfirmQueue,
 }
 
 impl Place {
@@ -409,6 +417,7 @@ impl Place {
             None if app.focus == Focus::Prompt && app.recall.search.is_some() => {
                 Place::PromptSearch
             }
+            None if app.focus == Focus::Tasks && app.queue.cursor.is_some() => Place::Queue,
             None => Place::Pane(app.focus),
             Some(Overlay::Help { .. }) => Place::Help,
             Some(Overlay::Browser(_)) => Place::Browser,
@@ -421,6 +430,8 @@ impl Place {
             Some(Overlay::ConfirmRemove { .. }) => Place::ConfirmRemove,
             Some(Overlay::ConfirmSubmit { .. }) => Place::ConfirmSubmit,
             Some(Overlay::ConfirmRerun { .. }) => Place::ConfirmRerun,
+            Some(Overlay::Stage(_)) => Place::Stage,
+            Some(Overlay::ConfirmQueue { .. }) => Place::ConfirmQueue,
         }
     }
 }
@@ -555,6 +566,7 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
         Place::ConfirmRemove => &[("y", "remove"), ("n", "keep")],
         Place::ConfirmSubmit => &[("y", "submit anyway"), ("n", "cancel")],
         Place::ConfirmRerun => &[("y", "run again"), ("n", "cancel")],
+        Place::Queue | Place::Stage | Place::ConfirmQueue => crate::tui::keys_queue::hints(place),
         Place::PromptSearch => &[
             ("type", "search"),
             ("Ctrl-R", "older"),

@@ -18,6 +18,7 @@ pub mod action;
 pub mod app;
 pub mod event;
 pub mod keys;
+pub mod keys_queue;
 pub mod logging;
 pub mod notify;
 pub mod preview;

@@ -150,7 +150,7 @@ async fn event_loop(
     .map_err(io::Error::other)?;
     let account = config.account.info.clone();
     worker.set_account(config.account);
-    let notify = notify_settings().await;
+    let (notify, queue_parallel) = app_settings().await;
     let form = Form::choose(notify.mode, |name| std::env::var(name).ok());
     let in_tmux = std::env::var_os("TMUX").is_some();
     let mut ending = Ending::Quit;
@@ -173,6 +173,7 @@ async fn event_loop(
         account,
         welcome: config.welcome,
         notify,
+        queue_parallel,
         area: Rect::new(0, 0, size.width, size.height),
         now: Instant::now().into_std(),
     });
@@ -252,25 +253,34 @@ async fn event_loop(
         &mut rx,
     )
     .await?;
+    // The queue as the person left it is on disk before the app goes.
+    worker.flush_queue(Duration::from_secs(2)).await;
     let mut out = stdout();
     preview.invalidate(&mut out)?;
     Ok(ending)
 }
 
-/// `notify` and `notify_after_secs` from `config.toml`; the defaults when it cannot be read
-/// (the reason is logged: the app says it elsewhere).
-async fn notify_settings() -> NotifySettings {
+/// `notify`, `notify_after_secs` and `queue_parallel` from `config.toml`; the defaults when
+/// it cannot be read (the reason is logged: the app says it elsewhere).
+async fn app_settings() -> (NotifySettings, usize) {
     let dir = crate::config::config_dir();
     let loaded = tokio::task::spawn_blocking(move || crate::config::Config::load(&dir)).await;
+    let defaults = (
+        NotifySettings::default(),
+        crate::config::QUEUE_PARALLEL as usize,
+    );
     match loaded {
-        Ok(Ok(loaded)) => NotifySettings::from_config(&loaded.config),
+        Ok(Ok(loaded)) => (
+            NotifySettings::from_config(&loaded.config),
+            loaded.config.queue_parallel() as usize,
+        ),
         Ok(Err(e)) => {
-            tracing::info!("notification settings not read: {e}");
-            NotifySettings::default()
+            tracing::info!("settings not read: {e}");
+            defaults
         }
         Err(e) => {
-            tracing::info!("notification settings not read: {e}");
-            NotifySettings::default()
+            tracing::info!("settings not read: {e}");
+            defaults
         }
     }
 }

@@ -43,6 +43,7 @@ fn config(w: u16, h: u16, now: Instant) -> AppConfig {
         account: account(),
         welcome: false,
         notify: Default::default(),
+        queue_parallel: 4,
         area: Rect::new(0, 0, w, h),
         now,
     }

@@ -32,12 +32,13 @@ use crate::api::poll::PollOptions;
 use crate::api::{self, Client, ClientConfig};
 use crate::store::{History, Query};
 use crate::tasks::Workflow;
-use crate::tui::action::{Action, Effect, Failure, HistoryPage, SubmitStage};
+use crate::tui::action::{Action, Draft, Effect, Failure, HistoryPage, SubmitStage};
 use crate::tui::preview::{Encoding, decode_fitted};
 
 mod account;
 mod clients;
 mod disk;
+mod queue;
 mod tasks;
 pub use account::{AccountSetup, Callbacks};
 use clients::{ClientSlot, Switch, current};
@@ -72,6 +73,8 @@ pub struct Worker {
     /// Submissions the person chose to send whatever the balance (`AllowShortfall`).
     allowed: HashSet<u64>,
     decode: watch::Sender<Option<DecodeJob>>,
+    /// The kept queue's writer (`worker/queue.rs`).
+    queue: mpsc::UnboundedSender<queue::QueueWrite>,
 }
 
 impl Worker {
@@ -96,6 +99,10 @@ impl Worker {
         };
         let base_url = config.base_url.clone();
         let workflow = Workflow::new(history.clone(), data_dir);
+        let (queue, queue_rx) = mpsc::unbounded_channel();
+        // The queue as it was kept is read first: every save comes after it.
+        let _ = queue.send(queue::QueueWrite::Load);
+        tokio::spawn(queue::writer(history.clone(), queue_rx, tx.clone()));
         let w = Worker {
             tx: tx.clone(),
             clients,
@@ -120,6 +127,7 @@ impl Worker {
             closing: CancellationToken::new(),
             allowed: HashSet::new(),
             decode,
+            queue,
         };
         w.spawn(decoder(rx, w.tx.clone(), encoding.into()));
         w.spawn(resume(
@@ -172,32 +180,24 @@ impl Worker {
                 });
             }
             Effect::Submit { job, draft } => {
-                let workflow = self.workflow.clone();
-                let callbacks = self.account.callbacks();
-                let closing = self.closing.clone();
                 // The balance is checked unless the person already chose to go on.
                 let check = (!self.allowed.remove(&job)).then(|| self.account.low_balance());
-                while self.submissions.try_join_next().is_some() {}
-                self.submissions.spawn(async move {
+                self.submit(job, draft, check, None);
+            }
+            Effect::SubmitQueued { job, key, draft } => self.submit(job, draft, None, Some(key)),
+            Effect::CheckQueue { job, images } => {
+                let workflow = self.workflow.clone();
+                let low_balance = self.account.low_balance();
+                self.spawn(async move {
                     let Some(client) = current(clients).await else {
                         return;
                     };
-                    if let Some(low_balance) = check {
-                        let images = draft.variants.count();
-                        let stage = SubmitStage::CheckingBalance;
-                        let _ = tx.send(Action::SubmitProgress { job, stage });
-                        if let Some(held) =
-                            tasks::held(&client, &workflow, job, low_balance, images).await
-                        {
-                            let _ = tx.send(held);
-                            return;
-                        }
-                    }
-                    let result =
-                        tasks::submit(&client, &tx, job, draft, &workflow, callbacks, closing)
-                            .await;
-                    let _ = tx.send(Action::Submitted { job, result });
+                    let held = tasks::held(&client, &workflow, job, low_balance, images).await;
+                    let _ = tx.send(held.unwrap_or(Action::QueueChecked { job }));
                 });
+            }
+            Effect::SaveQueue(saved) => {
+                let _ = self.queue.send(queue::QueueWrite::Save(saved));
             }
             Effect::Poll {
                 task_id,
@@ -331,6 +331,45 @@ impl Worker {
         }
     }
 
+    /// Submits `draft` as `job`: the low-balance check first when `check` is set (with the
+    /// threshold), and, for a queued entry, its removal from the kept queue once the task
+    /// exists.
+    fn submit(&mut self, job: u64, draft: Draft, check: Option<Option<f64>>, key: Option<i64>) {
+        let tx = self.tx.clone();
+        let clients = self.clients.subscribe();
+        let workflow = self.workflow.clone();
+        let callbacks = self.account.callbacks();
+        let closing = self.closing.clone();
+        let queue = self.queue.clone();
+        while self.submissions.try_join_next().is_some() {}
+        self.submissions.spawn(async move {
+            let Some(client) = current(clients).await else {
+                return;
+            };
+            if let Some(low_balance) = check {
+                let images = draft.variants.count();
+                let stage = SubmitStage::CheckingBalance;
+                let _ = tx.send(Action::SubmitProgress { job, stage });
+                if let Some(held) = tasks::held(&client, &workflow, job, low_balance, images).await
+                {
+                    let _ = tx.send(held);
+                    return;
+                }
+            }
+            let result =
+                tasks::submit(&client, &tx, job, draft, &workflow, callbacks, closing).await;
+            // The entry leaves the kept queue before anyone hears of its task (quitting
+            // waits for this): started again, the app never sends it twice.
+            if let (Ok(_), Some(key)) = (&result, key) {
+                let (written, answer) = tokio::sync::oneshot::channel();
+                if queue.send(queue::QueueWrite::Done(key, written)).is_ok() {
+                    let _ = answer.await;
+                }
+            }
+            let _ = tx.send(Action::Submitted { job, result });
+        });
+    }
+
     /// The account's effects: profiles, keys, usage (`worker/account.rs`).
     fn account(&mut self, effect: Effect) {
         let clients = self.clients.subscribe();
@@ -342,6 +381,16 @@ impl Worker {
     pub fn submissions_in_flight(&mut self) -> usize {
         while self.submissions.try_join_next().is_some() {}
         self.submissions.len()
+    }
+
+    /// Waits (at most `limit`) until the queue's changes asked for so far are written.
+    pub async fn flush_queue(&self, limit: Duration) {
+        let (written, answer) = tokio::sync::oneshot::channel();
+        if self.queue.send(queue::QueueWrite::Flush(written)).is_ok()
+            && tokio::time::timeout(limit, answer).await.is_err()
+        {
+            tracing::warn!("the queue's last changes were not written in {limit:?}");
+        }
     }
 
     /// How long quitting may wait for a submission the service may have accepted: one

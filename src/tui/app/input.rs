@@ -28,6 +28,7 @@ struct PaneState {
     refs: References,
     options: Options,
     task: (usize, usize),
+    queue: Option<usize>,
     fullscreen: bool,
     overlay: bool,
     message: Option<String>,
@@ -42,6 +43,7 @@ impl App {
             refs: self.refs.clone(),
             options: self.options.clone(),
             task: (self.tasks.selected, self.tasks.variant),
+            queue: self.queue.cursor,
             fullscreen: self.fullscreen,
             overlay: self.overlay.is_some(),
             message: self.message.as_ref().map(|m| m.text.clone()),
@@ -87,6 +89,9 @@ impl App {
             KeyCode::F(5) => self.refresh_credits(),
             KeyCode::Char('l') if ctrl => self.screen_epoch += 1,
             KeyCode::Esc if self.message.is_some() => self.message = None,
+            KeyCode::F(2) => self.open_stage(),
+            KeyCode::Char('s') if key.modifiers.contains(KeyModifiers::ALT) => self.open_stage(),
+            KeyCode::F(6) => self.toggle_queue(),
             // In an empty prompt `?` is not text yet: it opens the help.
             KeyCode::Char('?') if self.focus != Focus::Prompt || self.prompt.is_empty() => {
                 self.open_help()
@@ -96,6 +101,8 @@ impl App {
             KeyCode::Char('A') => self.open_account(),
             KeyCode::Char('q') => self.request_quit(),
             KeyCode::Char('c') => self.refresh_credits(),
+            KeyCode::Char('P') => self.toggle_queue(),
+            _ if self.focus == Focus::Tasks && (self.queue_key(key) || self.enter_queue(key)) => {}
             _ => {
                 let before = self.pane_state();
                 match self.focus {
@@ -232,6 +239,8 @@ impl App {
             Overlay::ConfirmRemove { name } => self.remove_key(name, key),
             Overlay::ConfirmSubmit { draft, .. } => self.submit_question_key(*draft, key),
             Overlay::ConfirmRerun { draft } => self.rerun_key(*draft, key),
+            Overlay::Stage(form) => self.stage_key(form, key),
+            Overlay::ConfirmQueue { shortfall } => self.queue_question_key(shortfall, key),
         };
         self.overlay = next;
         changed
@@ -517,6 +526,7 @@ impl App {
                 if focus == Focus::Tasks
                     && let Some(i) = layout::task_at(self, panes.tasks, at)
                 {
+                    self.queue.cursor = None;
                     self.tasks.select(i);
                 }
                 if focus == Focus::References

@@ -16,9 +16,11 @@ pub mod line;
 pub mod low_balance;
 mod options;
 pub mod profile_form;
+pub mod queue;
 pub mod recall;
 pub mod refs;
 pub mod results;
+pub mod staging;
 mod status;
 mod submit;
 pub mod tasks;
@@ -43,8 +45,10 @@ use history::HistoryView;
 use line::LineInput;
 use low_balance::Shortfall;
 use profile_form::ProfileForm;
+use queue::Queue;
 use recall::Recall;
 use refs::{References, Slot};
+use staging::StageForm;
 use tasks::{ImageSlot, Tasks};
 use welcome::WelcomeView;
 
@@ -110,6 +114,13 @@ pub enum Overlay {
         draft: Box<Draft>,
         shortfall: Shortfall,
     },
+    /// Staging the editor's draft in the queue, in several aspects and variant counts.
+    Stage(Box<StageForm>),
+    /// Start the queue, its estimate shown: y starts it (after a balance read, unless
+    /// `shortfall` says that read was short already and the person starts it anyway).
+    ConfirmQueue {
+        shortfall: Option<Shortfall>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +173,8 @@ pub struct AppConfig {
     pub welcome: bool,
     /// When to tell of a task that ended (`notify` in `config.toml`).
     pub notify: crate::tui::notify::NotifySettings,
+    /// At most this many tasks generating at once while the queue runs (`queue_parallel`).
+    pub queue_parallel: usize,
     pub area: Rect,
     pub now: Instant,
 }
@@ -177,6 +190,8 @@ pub struct App {
     pub refs: References,
     pub options: Options,
     pub tasks: Tasks,
+    /// Drafts staged to be submitted later, shown above the tasks.
+    pub queue: Queue,
     pub credits: Credits,
     pub overlay: Option<Overlay>,
     pub fullscreen: bool,
@@ -221,6 +236,7 @@ impl App {
         prompt.set_wrap_mode(WrapMode::WordOrGlyph);
         prompt.set_cursor_line_style(Style::default());
         prompt.set_placeholder_text("Describe the image…  Ctrl-S submits");
+        let parallel = config.queue_parallel.max(1);
         let mut app = App {
             now: config.now,
             last_dir: config.start_dir.clone(),
@@ -232,6 +248,7 @@ impl App {
             refs: References::default(),
             options: Options::default(),
             tasks: Tasks::default(),
+            queue: Queue::with_parallel(parallel),
             credits: Credits::default(),
             overlay: None,
             fullscreen: false,
@@ -351,12 +368,17 @@ impl App {
             Action::AccountChanged(info) => self.on_account_changed(info),
             Action::UsageLoaded { req, result } => self.on_usage_loaded(req, result),
             Action::PromptsLoaded { req, result } => self.on_prompts_loaded(req, result),
+            Action::SubmitHeld { job, shortfall, .. } if self.queue.check == Some(job) => {
+                self.queue_held(job, shortfall)
+            }
             Action::SubmitHeld {
                 job,
                 balance,
                 per_image,
                 shortfall,
             } => self.on_submit_held(job, balance, per_image, shortfall),
+            Action::QueueLoaded(result) => self.on_queue_loaded(result),
+            Action::QueueChecked { job } => self.on_queue_checked(job),
             // The key checked on the welcome screen works but could not be put in use.
             Action::KeyRejected(why) if self.screen == Screen::Welcome => {
                 self.welcome_rejected(why)
@@ -381,6 +403,7 @@ impl App {
                 self.on_result(other)
             }
         };
+        self.pump_queue();
         let reopened = self.reopen_key_prompt();
         if self.screen == Screen::History {
             self.fetch_history();
@@ -571,7 +594,7 @@ impl App {
     /// Quits, or asks first while tasks generate or a submission is on its way. The dialog
     /// the question interrupts (with what was typed in it) comes back if the answer is "stay".
     fn request_quit(&mut self) {
-        if self.tasks.generating() > 0 || self.submission.is_some() {
+        if self.tasks.generating() > 0 || self.submission.is_some() || self.queue.in_flight() > 0 {
             match self.overlay.take() {
                 Some(Overlay::Help { .. } | Overlay::ConfirmQuit) | None => {}
                 Some(other) => self.stashed = Some(other),

@@ -151,13 +151,30 @@ impl App {
     }
 
     fn on_submitted(&mut self, job: u64, result: Result<NewTask, Failure>) -> bool {
-        let Some(submission) = self.submission.take_if(|s| s.job == job) else {
-            return false;
+        let draft = match self.submission.take_if(|s| s.job == job) {
+            Some(submission) => submission.draft,
+            // A queued entry leaves the queue once its task exists.
+            None if result.is_ok() => match self.queue.finish(job) {
+                Some(entry) => entry.draft,
+                None => return false,
+            },
+            // A queued entry that could not be sent waits again, and the queue pauses: the
+            // person sees why first.
+            None => {
+                if !self.queue.give_back(job) {
+                    return false;
+                }
+                self.queue.running = false;
+                self.save_queue();
+                if let Err(failure) = result {
+                    self.on_failure(failure);
+                }
+                return true;
+            }
         };
         match result {
             Ok(new) => {
                 let generation = self.id();
-                let draft = submission.draft;
                 let mut task = TaskView::new(
                     new.task_id.clone(),
                     draft.prompt.unwrap_or_else(|| "(references only)".into()),

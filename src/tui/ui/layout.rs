@@ -248,14 +248,14 @@ pub fn dialog(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 /// Rows the submission line takes at the top of the tasks pane.
-pub fn submission_rows(app: &App) -> u16 {
-    u16::from(app.submission.is_some())
+pub fn submission_rows(app: &App, height: u16) -> u16 {
+    u16::from(app.submission.is_some()) + super::queue::rows(app, height)
 }
 
 /// The tasks shown in a tasks pane of `height` inner rows: (first index, how many). Each task
 /// takes two rows; the selected one is always in view.
 pub fn tasks_window(app: &App, height: u16) -> (usize, usize) {
-    let capacity = (height.saturating_sub(submission_rows(app)) / 2).max(1) as usize;
+    let capacity = (height.saturating_sub(submission_rows(app, height)) / 2).max(1) as usize;
     let first = (app.tasks.selected + 1).saturating_sub(capacity);
     (
         first,
@@ -270,7 +270,7 @@ pub fn task_at(app: &App, pane: Rect, at: Position) -> Option<usize> {
         return None;
     }
     let row = at.y - inner.y;
-    let row = row.checked_sub(submission_rows(app))?;
+    let row = row.checked_sub(submission_rows(app, inner.height))?;
     let (first, count) = tasks_window(app, inner.height);
     let i = (row / 2) as usize;
     (i < count).then_some(first + i)

@@ -10,6 +10,7 @@ pub mod layout;
 pub mod overlays;
 mod panes;
 mod profile_form;
+pub mod queue;
 mod tasks;
 mod welcome;
 
@@ -226,6 +227,13 @@ fn with_estimate(app: &App) -> Vec<(String, String)> {
         .map(|(k, what)| ((*k).to_owned(), (*what).to_owned()))
         .collect();
     if matches!(place, keys::Place::Pane(_) | keys::Place::PromptSearch) {
+        // With entries queued, its keys come right after Ctrl-S.
+        if matches!(place, keys::Place::Pane(_)) && !app.queue.entries.is_empty() {
+            let toggle = if app.queue.running { "pause" } else { "start" };
+            let at = 1.min(hints.len());
+            hints.insert(at, ("F6".to_owned(), format!("{toggle} the queue")));
+            hints.insert(at, ("Alt-S".to_owned(), "stage".to_owned()));
+        }
         return hints;
     }
     let estimate = format!("submit: {}", app.estimate(app.options.variants.count()));

@@ -122,6 +122,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             lines.push(answer_keys(&[("y", "submit anyway"), ("n", "cancel")]));
             simple(frame, area, " Low balance ", lines, 64, Color::Yellow);
         }
+        Some(Overlay::Stage(form)) => super::queue::stage_dialog(app, frame, area, form),
+        Some(Overlay::ConfirmQueue { shortfall }) => {
+            super::queue::confirm_queue(app, frame, area, shortfall.as_ref())
+        }
     }
 }
 

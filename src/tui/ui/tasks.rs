@@ -16,15 +16,12 @@ use crate::tui::app::{App, Focus};
 
 pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
     let is_focused = focused(app, Focus::Tasks);
-    let title = match app.tasks.list.len() {
-        0 => "Tasks".to_owned(),
-        n => format!("Tasks ({n})"),
-    };
+    let title = super::queue::title(app);
     let block = pane_block(&title, is_focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
-    let mut lines = Vec::new();
+    let mut lines = super::queue::lines(app, inner.height, width, is_focused);
     if let Some(s) = &app.submission {
         let text = match &s.stage {
             None => "⋯ preparing the submission…".to_owned(),
@@ -36,12 +33,12 @@ pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
         };
         lines.push(Line::from(ellipsize(&text, width)).fg(ACCENT));
     }
-    if app.tasks.list.is_empty() && app.submission.is_none() {
+    if app.tasks.list.is_empty() && app.submission.is_none() && app.queue.entries.is_empty() {
         lines.push(Line::from(ellipsize("No tasks yet: Ctrl-S submits.", width)).fg(DIM));
     }
     let (first, count) = layout::tasks_window(app, inner.height);
     for (i, task) in app.tasks.list.iter().enumerate().skip(first).take(count) {
-        let selected = i == app.tasks.selected;
+        let selected = i == app.tasks.selected && app.queue.cursor.is_none();
         let (l1, l2) = task_lines(app, task, selected, width);
         let style = if selected && is_focused {
             Style::default().add_modifier(Modifier::REVERSED)
