@@ -137,7 +137,7 @@ pub fn stage_dialog(app: &App, frame: &mut Frame, area: Rect, form: &StageForm) 
     let n = form.drafts().len();
     let what = if n == 1 { "entry" } else { "entries" };
     lines.push(Line::from(format!("{n} {what}: {}", app.estimate(form.images()))).fg(ACCENT));
-    lines.push(Line::from("Staging spends nothing: the queue starts with P.").fg(DIM));
+    lines.push(Line::from("Staging spends nothing: F6 starts the queue.").fg(DIM));
     lines.push(Line::from("←→↑↓ move · Space ticks · Enter stages · Esc cancels").fg(DIM));
     simple(frame, area, " Stage in the queue ", lines, 64, ACCENT);
 }
