@@ -7,6 +7,8 @@ mod common;
 mod account;
 mod history;
 mod keys;
+mod queue_snapshots;
+mod queue_worker;
 mod resume;
 mod screens;
 mod tasks;

@@ -26,15 +26,7 @@ fn worker(
 }
 
 fn draft(prompt: &str) -> Draft {
-    Draft {
-        prompt: Some(prompt.into()),
-        refs: Vec::new(),
-        mask: None,
-        size: fouro::api::Size::Square,
-        variants: fouro::api::Variants::One,
-        enhance: false,
-        fallback: None,
-    }
+    common::app::draft(prompt, fouro::api::Size::Square)
 }
 
 /// Gives the worker `listener` for callbacks, then submits `prompt` through it; returns the

@@ -5,6 +5,7 @@
 mod common;
 
 mod account;
+mod batch;
 mod commands;
 mod crash;
 mod full_disk;

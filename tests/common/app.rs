@@ -5,13 +5,26 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fouro::api::poll::PollOptions;
-use fouro::api::{ApiKey, ClientConfig};
+use fouro::api::{ApiKey, ClientConfig, Size, Variants};
 use fouro::store::History;
-use fouro::tui::action::{Action, Effect};
+use fouro::tui::action::{Action, Draft, Effect};
 use fouro::tui::app::App;
 use fouro::tui::preview::Protocol;
 use fouro::tui::worker::Worker;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+/// A text-only request for `prompt`: one image in `size`, nothing else asked for.
+pub fn draft(prompt: &str, size: Size) -> Draft {
+    Draft {
+        prompt: Some(prompt.into()),
+        refs: Vec::new(),
+        mask: None,
+        size,
+        variants: Variants::One,
+        enhance: false,
+        fallback: None,
+    }
+}
 
 /// Actions into `App::update`, one after another.
 pub fn feed(app: &mut App, actions: impl IntoIterator<Item = Action>) {
@@ -105,6 +118,24 @@ pub fn worker_with(
     )
     .expect("a worker");
     (worker, rx)
+}
+
+/// The next action from the worker that `what` picks out, within 20 s; the others are passed
+/// over.
+pub async fn next_action(
+    rx: &mut UnboundedReceiver<Action>,
+    what: impl Fn(&Action) -> bool,
+) -> Action {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let action = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("in time")
+            .expect("the channel stays open");
+        if what(&action) {
+            return action;
+        }
+    }
 }
 
 /// Runs the app and the worker together until `done` holds, for at most `within`; `done` is

@@ -129,6 +129,21 @@ impl Tmux {
         .to_owned()
     }
 
+    /// Whether the pane's program has exited (with `remain-on-exit` on, the pane stays).
+    pub fn dead(&self) -> bool {
+        self.query("#{pane_dead}") == "1"
+    }
+
+    /// `command` started again in the pane, whatever ran there.
+    pub fn respawn(&self, command: &str) {
+        let out = self.run(&["respawn-pane", "-k", "-t", "main", command]);
+        assert!(
+            out.status.success(),
+            "respawn-pane: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Polls the screen until `ok` holds; fails with the last screen after `within`.
     pub fn wait_for(
         &self,

@@ -4,7 +4,8 @@
 //!
 //! tmux must be installed: without it this test fails (it does not skip).
 
-use std::path::PathBuf;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -14,6 +15,22 @@ use crate::common::{emulator_with, until_blocking};
 mod flows;
 mod keys;
 mod kitty;
+mod queue;
+
+/// A folder only its owner may enter (0700), made if need be.
+fn private_dir(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("a dir");
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).expect("a private dir");
+}
+
+/// `text` as `config.toml` in the private folder `config`, only its owner may read it (0600).
+fn private_config(config: &Path, text: &str) {
+    private_dir(config);
+    let file = config.join("config.toml");
+    std::fs::write(&file, text).expect("the config file");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+        .expect("a private file");
+}
 
 /// One cell of a captured screen: where it is, what it shows, and whether it has 24-bit
 /// foreground and background colours.

@@ -1,6 +1,7 @@
 //! Quitting while a submission is on its way, and work asked for after a new key.
 
 use super::*;
+use crate::common::app::next_action;
 
 fn demo_worker(
     emulator: &Emulator,
@@ -19,19 +20,6 @@ fn draft(refs: Vec<fouro::api::input::ImageSource>) -> fouro::tui::action::Draft
         variants: fouro::api::Variants::One,
         enhance: false,
         fallback: None,
-    }
-}
-
-async fn next_action(rx: &mut UnboundedReceiver<Action>, what: impl Fn(&Action) -> bool) -> Action {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let action = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .expect("in time")
-            .expect("the channel stays open");
-        if what(&action) {
-            return action;
-        }
     }
 }
 

@@ -28,21 +28,7 @@ fn prompt_keys_recall_and_a_notification_in_tmux() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let data = dir.path().join("data");
     let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).expect("the config dir");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o700))
-            .expect("a private dir");
-    }
-    let file = config.join("config.toml");
-    std::fs::write(&file, "notify = \"osc9\"\n").expect("the config file");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-            .expect("a private file");
-    }
+    private_config(&config, "notify = \"osc9\"\n");
     let bytes = dir.path().join("pane.bytes");
     let command = format!(
         "env FOURO_DATA_DIR='{}' FOURO_CONFIG_DIR='{}' TERM=xterm-256color '{}' demo --duration 1",

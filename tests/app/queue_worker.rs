@@ -3,42 +3,18 @@
 //! task (so quitting, which waits for submissions, never leaves one to be sent twice), and a
 //! save that crossed it does not bring it back; quitting writes the last changes.
 
-mod common;
-
 use std::time::Duration;
 
-use fouro::api::poll::PollOptions;
-use fouro::api::{ApiKey, ClientConfig, Size, Variants};
+use fouro::api::Size;
 use fouro::store::History;
 use fouro::store::queue::{Queued, Saved};
 use fouro::tui::action::{Action, Draft, Effect};
-use fouro::tui::preview::Protocol;
-use fouro::tui::worker::Worker;
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+use crate::common;
+use crate::common::app::next_action;
 
 fn draft(prompt: &str) -> Draft {
-    Draft {
-        prompt: Some(prompt.into()),
-        refs: Vec::new(),
-        mask: None,
-        size: Size::Landscape,
-        variants: Variants::One,
-        enhance: false,
-        fallback: None,
-    }
-}
-
-async fn next_action(rx: &mut UnboundedReceiver<Action>, what: impl Fn(&Action) -> bool) -> Action {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let action = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .expect("in time")
-            .expect("the channel stays open");
-        if what(&action) {
-            return action;
-        }
-    }
+    common::app::draft(prompt, Size::Landscape)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,23 +37,13 @@ async fn a_submitted_entry_leaves_the_kept_queue_before_its_task_is_told() {
     };
     history.save_queue(&kept).expect("the queue is kept");
 
-    let (tx, mut rx) = unbounded_channel();
-    let config = ClientConfig {
-        base_url: emulator.base_url(),
-        api_key: ApiKey::new("demo-key"),
-        request_timeout: Duration::from_secs(10),
-        ..ClientConfig::default()
-    };
-    let worker = Worker::new(
-        tx,
-        config,
-        data.path().to_path_buf(),
+    let (mut worker, mut rx) = common::app::worker_with(
+        &emulator.base_url(),
+        data.path(),
+        "demo-key",
         history.clone(),
-        Protocol::Blocks,
-        PollOptions::default(),
-    )
-    .expect("a worker");
-    let mut worker = worker;
+        |_| {},
+    );
     let loaded = next_action(&mut rx, |a| matches!(a, Action::QueueLoaded(_))).await;
     match loaded {
         Action::QueueLoaded(Ok(saved)) => assert_eq!(saved, kept),

@@ -10,6 +10,8 @@ use fouro::tui::action::{Action, Effect, NewTask};
 use fouro::tui::app::App;
 use fouro::tui::testing::{app, key, screen, set_prompt};
 
+use crate::common::app::credits_req;
+
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
 fn snapshot(name: &str, build: impl Fn(u16, u16) -> App) {
@@ -26,14 +28,7 @@ fn alt(c: char) -> Action {
 /// An app with its balance read and an empty queue loaded.
 fn ready(w: u16, h: u16) -> App {
     let mut a = app(w, h, Instant::now());
-    let req = a
-        .take_effects()
-        .into_iter()
-        .find_map(|e| match e {
-            Effect::RefreshCredits { req } => Some(req),
-            _ => None,
-        })
-        .expect("a balance request");
+    let req = credits_req(&a.take_effects()).expect("a balance request");
     a.update(Action::Credits {
         req,
         result: Ok(100.0),

@@ -1,7 +1,7 @@
 //! `fouro batch` against the emulator: the plan before anything is spent, bad lines, the
 //! budget, exit codes, and a batch killed twice and resumed with exactly one task per line.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -12,41 +12,19 @@ use common::*;
 use fouro::emulator::Emulator;
 use serde_json::Value;
 
-/// The binary with a private data directory, talking to `emu`; `args` after the globals.
-fn command(emu: &Emulator, data: &Path, args: &[&str]) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fouro"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("FOURO_DATA_DIR", data)
-        .env("FOURO_CONFIG_DIR", data.join("config"))
-        .env("FOURO_BASE_URL", emu.base_url())
-        .env("FOURO_API_KEY", KEY)
-        .arg("--retries")
-        .arg("1")
-        .args(args)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    cmd
+/// The binary with a private data directory, talking to `emu` with its key.
+fn batch(emu: &Emulator, data: &Path) -> Fouro {
+    Fouro::at(&emu.base_url(), data, Some(KEY))
 }
 
+/// Runs it to the end; `args` after the globals.
 async fn fouro(emu: &Emulator, data: &Path, args: &[&str]) -> Output {
-    let out = command(emu, data, args).output().await.expect("fouro runs");
-    assert!(
-        !stderr(&out).contains("panicked"),
-        "fouro {args:?} panicked: {}",
-        stderr(&out)
-    );
-    out
+    batch(emu, data).run(args).await
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
+/// The same, to spawn and watch.
+fn command(emu: &Emulator, data: &Path, args: &[&str]) -> tokio::process::Command {
+    batch(emu, data).command(args)
 }
 
 fn write_input(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
@@ -69,17 +47,12 @@ fn count(records: &[Value], event: &str) -> usize {
 
 /// Waits (bounded) until the manifest satisfies `ready`.
 async fn until_manifest(manifest: &Path, what: &str, ready: impl Fn(&[Value]) -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if ready(&records(manifest)) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the manifest never showed {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until(
+        &format!("the manifest to show {what}"),
+        Duration::from_secs(60),
+        || std::future::ready(ready(&records(manifest))),
+    )
+    .await;
 }
 
 /// SIGKILLs the batch while no generate call is under way: stopped (SIGSTOP) so that nothing
@@ -395,21 +368,10 @@ async fn none_succeeded_and_stdin_gets_a_manifest_in_the_data_directory() {
     })
     .await;
     let data = tempfile::tempdir().unwrap();
-    let mut child = command(&emu, data.path(), &["batch", "-", "--yes"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use tokio::io::AsyncWriteExt;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin
-            .write_all(b"a red fox\n{\"prompt\": \"a whale\"}\n")
-            .await
-            .unwrap();
-    }
-    let out = child.wait_with_output().await.unwrap();
+    let out = batch(&emu, data.path())
+        .stdin("a red fox\n{\"prompt\": \"a whale\"}\n")
+        .run(&["batch", "-", "--yes"])
+        .await;
     assert_eq!(code(&out), 9, "{}", stderr(&out));
     let text = stdout(&out);
     assert_eq!(text.matches("GENERATE_FAILED").count(), 2, "{text}");
@@ -489,11 +451,7 @@ async fn ctrl_c_stops_submitting_and_says_how_to_go_on() {
     let input = write_input(data.path(), "twelve.txt", &lines);
     let manifest = data.path().join("twelve.txt.manifest.jsonl");
     let args = ["batch", input.to_str().unwrap(), "--yes", "--parallel", "2"];
-    let child = command(&emu, data.path(), &args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = command(&emu, data.path(), &args).spawn().unwrap();
     until_manifest(&manifest, "two tasks submitted", |r| {
         count(r, "submitted") >= 2
     })
