@@ -4,10 +4,14 @@ mod balance;
 mod batch;
 mod callbacks;
 mod commands;
+mod completions;
 mod emulator;
+mod examples;
 mod generate;
 mod history;
 mod key;
+mod man;
+mod options;
 mod output;
 pub mod print;
 mod profile;
@@ -22,7 +26,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::api::poll::PollOptions;
 use crate::api::{self, ApiKey, Client, ClientConfig, ErrorClass, FallbackModel, Size, Variants};
@@ -31,16 +35,56 @@ use crate::store::{History, StatusFilter, StoreError};
 
 pub use settings::{Account, ENV_PROFILE};
 
+/// What the top-level help says after its lists.
+const TOP_AFTER_HELP: &str = "\
+`fouro` alone opens the app; `fouro demo` tries it against a built-in emulator, with no key.
+
+Examples:
+  fouro demo                                   try the app, no key, no network
+  fouro key set                                save your API key (read from standard input)
+  fouro                                        open the app
+  fouro generate \"a red fox in snow\" --wait    make an image and download it
+  fouro history --status failed                list the tasks that failed
+  fouro completions bash > ~/.local/share/bash-completion/completions/fouro";
+
 #[derive(Debug, Parser)]
-#[command(name = "fouro", version, about = "A terminal client for the 4o Image API", long_about = None)]
+#[command(
+    name = "fouro",
+    version,
+    about = "A terminal client for the 4o Image API: run `fouro` alone to open the app",
+    long_about = None,
+    after_help = TOP_AFTER_HELP,
+    subcommand_help_heading = "Commands",
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// The app's options (also taken, before a subcommand, by the subcommand that uses them).
+    #[command(flatten, next_help_heading = "App options")]
+    pub connection: options::Connection,
+    #[command(flatten, next_help_heading = "App options")]
+    pub following: options::Following,
+    #[command(flatten, next_help_heading = "App options")]
+    pub listening: options::Listening,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// The options typed before any subcommand: the app's.
+    fn app_options(&self) -> options::Given<'_> {
+        options::Given {
+            connection: Some(&self.connection),
+            following: Some(&self.following),
+            listening: Some(&self.listening),
+        }
+    }
+}
+
+/// The options every subcommand takes, before or after its name.
 #[derive(Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The profile of config.toml to use [env: FOURO_PROFILE] [default: the default profile,
     /// or the only one]
@@ -57,78 +101,71 @@ pub struct GlobalArgs {
     /// Base URL of the file-upload endpoints [env: FOURO_UPLOAD_URL] [default: the base URL]
     #[arg(long, global = true, value_name = "URL")]
     pub upload_url: Option<String>,
-    /// With `generate --wait`: receive the completion callback on this address, e.g.
-    /// 127.0.0.1:8787 [env: FOURO_CALLBACK_LISTEN]
-    #[arg(long, global = true, value_name = "ADDR")]
+    /// `--callback-listen`, where the command in use takes it ([`options::Listening`]).
+    #[arg(skip)]
     pub callback_listen: Option<SocketAddr>,
-    /// The public URL the service posts callbacks to, e.g. a tunnel to --callback-listen
-    /// [env: FOURO_CALLBACK_PUBLIC_URL]
-    #[arg(long, global = true, value_name = "URL", value_parser = parse_http_url)]
+    /// `--callback-public-url`, where the command in use takes it.
+    #[arg(skip)]
     pub callback_public_url: Option<String>,
-    /// Seconds to wait for one HTTP answer
-    #[arg(
-        long,
-        global = true,
-        env = "FOURO_TIMEOUT",
-        default_value_t = 60,
-        value_name = "SECS"
-    )]
+    /// `--timeout` in seconds ([`options::Connection`]).
+    #[arg(skip = 60u64)]
     pub timeout: u64,
-    /// How many times a failed call that is safe to repeat is tried again
-    #[arg(
-        long,
-        global = true,
-        env = "FOURO_RETRIES",
-        default_value_t = 4,
-        value_name = "N"
-    )]
+    /// `--retries`.
+    #[arg(skip = 4u32)]
     pub retries: u32,
-    /// Minutes to keep following a task (`generate --wait`, `sync`) through a slow queue and
-    /// a service that fails for a while; the task stays resumable after
-    #[arg(
-        long,
-        global = true,
-        env = "FOURO_FOLLOW_LIMIT",
-        default_value_t = 15,
-        value_name = "MINUTES",
-        value_parser = clap::value_parser!(u64).range(1..)
-    )]
+    /// `--follow-limit` in minutes ([`options::Following`]).
+    #[arg(skip = 15u64)]
     pub follow_limit: u64,
     /// config.toml and the environment, resolved on first use (clones share it).
     #[arg(skip)]
     account: Arc<OnceLock<Result<Account, (String, u8)>>>,
 }
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Submit a generation (kept in the history); with --wait, follow it and download the images
+    #[command(after_help = examples::GENERATE)]
     Generate(GenerateArgs),
     /// Run many generations from a file: one prompt (or JSON object) per line, resumable
+    #[command(after_help = examples::BATCH)]
     Batch(batch::BatchArgs),
     /// Show a task's status
+    #[command(after_help = examples::STATUS)]
     Status {
+        /// The task id `fouro generate` printed, e.g. task_4o_0123abcd
         task_id: String,
-        /// Print one JSON object
+        /// Print one JSON object (times also in RFC 3339, with the zone)
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        connection: options::Connection,
     },
     /// Show the credit balance; with --usage, what was spent and on which tasks
+    #[command(after_help = examples::CREDITS)]
     Credits(CreditsArgs),
     /// Download a finished task's images into the data directory (and --out)
+    #[command(after_help = examples::DOWNLOAD)]
     Download {
-        /// The task id `fouro generate` printed
+        /// The task id `fouro generate` printed, e.g. task_4o_0123abcd
         task_id: String,
         /// Also copy the images into this directory
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        connection: options::Connection,
     },
     /// Settle the history: follow unfinished tasks, download missing images, expire old ones
+    #[command(after_help = examples::SYNC)]
     Sync {
         /// Print one JSON object: the report
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        connection: options::Connection,
+        #[command(flatten)]
+        following: options::Following,
     },
-    /// List past generations, newest first
+    /// List past generations, newest first (times are local)
+    #[command(after_help = examples::HISTORY)]
     History(HistoryArgs),
     /// Manage the profiles of config.toml: one per account or service
     #[command(subcommand)]
@@ -137,9 +174,60 @@ pub enum Command {
     #[command(subcommand)]
     Key(key::KeyCommand),
     /// Run the built-in emulator of the service
+    #[command(after_help = examples::EMULATOR)]
     Emulator(emulator::EmulatorArgs),
     /// Open the app against a built-in emulator: no key, no network
+    #[command(after_help = examples::DEMO)]
     Demo(DemoArgs),
+    /// Print a shell completion script on standard output
+    #[command(after_help = examples::COMPLETIONS)]
+    Completions(completions::CompletionsArgs),
+    /// Write the manual pages: one per subcommand into DIR, or one on standard output
+    #[command(after_help = examples::MAN)]
+    Man(man::ManArgs),
+}
+
+impl Command {
+    /// The option groups this subcommand takes (and so uses).
+    fn options(&self) -> options::Given<'_> {
+        use options::Given;
+        match self {
+            Command::Generate(a) => Given {
+                connection: Some(&a.connection),
+                following: Some(&a.following),
+                listening: Some(&a.listening),
+            },
+            Command::Batch(a) => Given {
+                connection: Some(&a.connection),
+                following: Some(&a.following),
+                listening: None,
+            },
+            Command::Status { connection, .. } | Command::Download { connection, .. } => Given {
+                connection: Some(connection),
+                ..Given::default()
+            },
+            Command::Credits(a) => Given {
+                connection: Some(&a.connection),
+                ..Given::default()
+            },
+            Command::Sync {
+                connection,
+                following,
+                ..
+            } => Given {
+                connection: Some(connection),
+                following: Some(following),
+                listening: None,
+            },
+            Command::Profile(c) => c.options(),
+            Command::Key(c) => c.options(),
+            Command::History(_)
+            | Command::Emulator(_)
+            | Command::Demo(_)
+            | Command::Completions(_)
+            | Command::Man(_) => Given::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -157,7 +245,7 @@ pub struct GenerateArgs {
     /// The prompt; `-` reads it from standard input
     pub prompt: Option<String>,
     /// Aspect ratio
-    #[arg(long, default_value = "1:1", value_parser = parse_size)]
+    #[arg(long, default_value = "1:1", value_parser = options::one_of::<Size>(SIZES))]
     pub size: Size,
     /// A reference image: a local file (uploaded first) or a URL; up to 5
     #[arg(long = "ref", value_name = "PATH_OR_URL")]
@@ -165,14 +253,14 @@ pub struct GenerateArgs {
     /// A mask (black = edit, white = keep); only with at most one reference
     #[arg(long, value_name = "PATH_OR_URL")]
     pub mask: Option<String>,
-    /// Number of images: 1, 2 or 4
-    #[arg(long, default_value = "1", value_parser = parse_variants)]
+    /// Number of images
+    #[arg(long, default_value = "1", value_parser = options::one_of::<Variants>(VARIANTS))]
     pub variants: Variants,
     /// Let the service enhance the prompt
     #[arg(long)]
     pub enhance: bool,
-    /// Fall back to this model if the main one fails: FLUX_MAX or GPT_IMAGE_1
-    #[arg(long, value_parser = parse_fallback)]
+    /// Fall back to this model if the main one fails
+    #[arg(long, value_parser = options::one_of::<FallbackModel>(FALLBACKS))]
     pub fallback: Option<FallbackModel>,
     /// Where the service should POST the result
     #[arg(long, value_name = "URL")]
@@ -186,6 +274,14 @@ pub struct GenerateArgs {
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub connection: options::Connection,
+    /// With --wait.
+    #[command(flatten)]
+    pub following: options::Following,
+    /// With --wait.
+    #[command(flatten)]
+    pub listening: options::Listening,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -200,6 +296,8 @@ pub struct CreditsArgs {
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub connection: options::Connection,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -207,11 +305,11 @@ pub struct HistoryArgs {
     /// Only entries whose prompt or task id contains this text
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
-    /// Only entries in this state: generating, success, failed or expired
-    #[arg(long, value_parser = parse_status_filter)]
+    /// Only entries in this state
+    #[arg(long, value_parser = options::one_of::<StatusFilter>(STATUSES))]
     pub status: Option<StatusFilter>,
-    /// Only entries of this aspect ratio: 1:1, 3:2 or 2:3
-    #[arg(long, value_parser = parse_size)]
+    /// Only entries of this aspect ratio
+    #[arg(long, value_parser = options::one_of::<Size>(SIZES))]
     pub aspect: Option<Size>,
     /// At most this many entries
     #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -252,18 +350,12 @@ fn parse_http_url(s: &str) -> Result<String, String> {
     }
 }
 
-fn parse_size(s: &str) -> Result<Size, String> {
-    s.parse()
-}
-fn parse_variants(s: &str) -> Result<Variants, String> {
-    s.parse()
-}
-fn parse_fallback(s: &str) -> Result<FallbackModel, String> {
-    s.parse()
-}
-fn parse_status_filter(s: &str) -> Result<StatusFilter, String> {
-    s.parse()
-}
+/// The words `--size` and `--aspect` take.
+const SIZES: &[&str] = &["1:1", "3:2", "2:3"];
+/// The numbers of images a task makes.
+const VARIANTS: &[&str] = &["1", "2", "4"];
+const FALLBACKS: &[&str] = &["FLUX_MAX", "GPT_IMAGE_1"];
+const STATUSES: &[&str] = &["generating", "success", "failed", "expired"];
 
 /// Exit codes, as the README lists them.
 pub mod exit {
@@ -426,8 +518,23 @@ impl GlobalArgs {
 
 /// Parses the command line and runs it. Never panics on bad input; returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            // The options typed before the subcommand, then the subcommand's own.
+            let sub = cli
+                .command
+                .as_ref()
+                .map(Command::options)
+                .unwrap_or_default();
+            cli.global = cli
+                .global
+                .clone()
+                .with_options(cli.app_options(), sub, &matches);
+            cli
+        }
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
@@ -438,7 +545,10 @@ pub fn main() -> ExitCode {
         }
     };
     // The app logs to a file of its own: anything on stderr would land on its screen.
-    if !matches!(cli.command, None | Some(Command::Demo(_))) {
+    if !matches!(
+        cli.command,
+        None | Some(Command::Demo(_) | Command::Completions(_) | Command::Man(_))
+    ) {
         init_cli_logging();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -470,6 +580,8 @@ async fn run(cli: Cli) -> u8 {
         }
         Some(Command::Key(k)) => k.needs_settings(),
         Some(Command::Profile(_))
+        | Some(Command::Completions(_))
+        | Some(Command::Man(_))
         | Some(Command::History(_))
         | Some(Command::Emulator(_))
         | Some(Command::Demo(_)) => false,
@@ -484,14 +596,16 @@ async fn run(cli: Cli) -> u8 {
         Some(Command::Emulator(args)) => return emulator::run(args).await,
         Some(Command::Generate(args)) => generate::run(&cli.global, args).await,
         Some(Command::Batch(args)) => batch::run(&cli.global, args).await,
-        Some(Command::Status { task_id, json }) => {
+        Some(Command::Completions(args)) => return completions::run(&args),
+        Some(Command::Man(args)) => return man::run(&args),
+        Some(Command::Status { task_id, json, .. }) => {
             commands::status(&cli.global, &task_id, json).await
         }
         Some(Command::Credits(args)) => commands::credits(&cli.global, &args).await,
-        Some(Command::Download { task_id, out }) => {
+        Some(Command::Download { task_id, out, .. }) => {
             commands::download(&cli.global, &task_id, out.as_deref()).await
         }
-        Some(Command::Sync { json }) => sync::run(&cli.global, json).await,
+        Some(Command::Sync { json, .. }) => sync::run(&cli.global, json).await,
         Some(Command::History(args)) => history::run(&args).await,
         Some(Command::Profile(command)) => profile::run(&cli.global, command).await,
         Some(Command::Key(command)) => key::run(&cli.global, command).await,

@@ -5,7 +5,10 @@
 mod common;
 
 mod account;
+mod clock;
 mod commands;
 mod crash;
 mod full_disk;
+mod help;
 mod history;
+mod shells;
