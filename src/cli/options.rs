@@ -116,3 +116,50 @@ where
 {
     PossibleValuesParser::new(words).try_map(|s| s.parse::<T>())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+
+    use crate::cli::{Cli, Command};
+
+    /// The settings a command line ends with (no environment involved).
+    fn settled(args: &[&str]) -> (u64, u32, u64) {
+        let matches = Cli::command()
+            .try_get_matches_from(std::iter::once("fouro").chain(args.iter().copied()))
+            .unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        let sub = cli
+            .command
+            .as_ref()
+            .map(Command::options)
+            .unwrap_or_default();
+        let g = cli
+            .global
+            .clone()
+            .with_options(cli.app_options(), sub, &matches);
+        (g.timeout, g.retries, g.follow_limit)
+    }
+
+    #[test]
+    fn a_subcommand_takes_the_app_options_typed_before_it_and_its_own_win() {
+        assert_eq!(settled(&["status", "t"]), (60, 4, 15));
+        assert_eq!(settled(&["--retries", "1", "status", "t"]), (60, 1, 15));
+        assert_eq!(
+            settled(&["--retries", "1", "status", "t", "--retries", "2"]),
+            (60, 2, 15)
+        );
+        assert_eq!(
+            settled(&["--timeout", "5", "generate", "p", "--follow-limit", "2"]),
+            (5, 4, 2)
+        );
+        assert_eq!(settled(&["--follow-limit", "3"]), (60, 4, 3));
+        // Before a subcommand that does not use it, an app option changes nothing it does.
+        assert_eq!(settled(&["--retries", "1", "history"]), (60, 1, 15));
+        assert!(
+            Cli::command()
+                .try_get_matches_from(["fouro", "history", "--retries", "1"])
+                .is_err()
+        );
+    }
+}

@@ -105,6 +105,19 @@ fn zsh_loads_the_completion_for_fouro() {
 }
 
 #[test]
+fn every_shell_clap_knows_gets_a_script() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = fouro(&["completions", shell]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        // Elvish's and PowerShell's scripts from clap_complete complete names, not values.
+        assert!(
+            text.contains("generate") && text.contains("size"),
+            "{shell}: {text}"
+        );
+    }
+}
+
+#[test]
 fn every_manual_page_renders_without_warnings() {
     let dir = tempfile::tempdir().unwrap();
     fouro(&["man", dir.path().to_str().unwrap()]);
