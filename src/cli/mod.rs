@@ -57,8 +57,7 @@ Examples:
     about = "A terminal client for the 4o Image API: run `fouro` alone to open the app",
     long_about = None,
     after_help = TOP_AFTER_HELP,
-    subcommand_help_heading = "Commands",
-    disable_help_subcommand = true
+    subcommand_help_heading = "Commands"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -91,18 +90,18 @@ impl Cli {
 pub struct GlobalArgs {
     /// The profile of config.toml to use [env: FOURO_PROFILE] [default: the default profile,
     /// or the only one]
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", display_order = 900)]
     pub profile: Option<String>,
     /// API key [env: FOURO_API_KEY] (prefer `fouro key set` or the environment: arguments show
     /// up in process lists)
-    #[arg(long, global = true, value_name = "KEY")]
+    #[arg(long, global = true, value_name = "KEY", display_order = 901)]
     pub api_key: Option<String>,
     /// Base URL of the API [env: FOURO_BASE_URL] [default: the profile's, else
     /// https://4oimageapiio.erweima.ai]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", display_order = 902)]
     pub base_url: Option<String>,
     /// Base URL of the file-upload endpoints [env: FOURO_UPLOAD_URL] [default: the base URL]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", display_order = 903)]
     pub upload_url: Option<String>,
     /// `--callback-listen`, where the command in use takes it ([`options::Listening`]).
     #[arg(skip)]
