@@ -6,6 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Subcommand;
 
+use super::options::{Connection, Given};
 use super::profile::{load, save};
 use super::settings::{self, origin};
 use super::{Failure, GlobalArgs, exit, exit_code, parse_http_url};
@@ -15,6 +16,7 @@ use crate::config::{self, Config, Preset, Profile, validate_name};
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum KeyCommand {
+    #[command(after_help = super::examples::KEY_SET)]
     /// Save a profile's API key (--profile, else the one in use), read from standard input.
     /// The service checks it first; a new profile is made for 4oImageApi.io if there is none
     Set {
@@ -24,22 +26,40 @@ pub enum KeyCommand {
         /// Save the webhook HMAC key (that signs completion callbacks) instead; not checked
         #[arg(long)]
         webhook: bool,
+        #[command(flatten)]
+        connection: Connection,
     },
     /// Show the key in force, where it comes from (masked), and whether the service accepts it
-    Check,
+    #[command(after_help = super::examples::KEY_CHECK)]
+    Check {
+        #[command(flatten)]
+        connection: Connection,
+    },
 }
 
 impl KeyCommand {
+    /// The option groups it takes: both ask the service.
+    pub(super) fn options(&self) -> Given<'_> {
+        match self {
+            KeyCommand::Set { connection, .. } | KeyCommand::Check { connection } => Given {
+                connection: Some(connection),
+                ..Given::default()
+            },
+        }
+    }
+
     /// Whether the command works with the resolved settings (rather than the file itself).
     pub fn needs_settings(&self) -> bool {
-        matches!(self, KeyCommand::Check)
+        matches!(self, KeyCommand::Check { .. })
     }
 }
 
 pub async fn run(global: &GlobalArgs, command: KeyCommand) -> Result<u8, Failure> {
     match command {
-        KeyCommand::Set { no_check, webhook } => set(global, no_check, webhook).await,
-        KeyCommand::Check => check(global).await,
+        KeyCommand::Set {
+            no_check, webhook, ..
+        } => set(global, no_check, webhook).await,
+        KeyCommand::Check { .. } => check(global).await,
     }
 }
 

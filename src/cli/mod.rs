@@ -1,13 +1,18 @@
 //! The command line: global options, subcommands, and the exit codes scripts rely on.
 
+mod args;
 mod balance;
 mod batch;
 mod callbacks;
 mod commands;
+mod completions;
 mod emulator;
+mod examples;
 mod generate;
 mod history;
 mod key;
+mod man;
+mod options;
 mod output;
 pub mod print;
 mod profile;
@@ -17,252 +22,105 @@ mod sync;
 mod usage;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
 use crate::api::poll::PollOptions;
-use crate::api::{self, ApiKey, Client, ClientConfig, ErrorClass, FallbackModel, Size, Variants};
+use crate::api::{self, ApiKey, Client, ClientConfig, ErrorClass};
 use crate::config::Resolved;
-use crate::store::{History, StatusFilter, StoreError};
+use crate::store::{History, StoreError};
 
+pub use args::{Command, CreditsArgs, DemoArgs, GenerateArgs, HistoryArgs};
+use args::{FALLBACKS, SIZES, VARIANTS, parse_http_url};
+pub(crate) use args::{parse_seconds, parse_share};
 pub use settings::{Account, ENV_PROFILE};
 
+/// What the top-level help says after its lists.
+const TOP_AFTER_HELP: &str = "\
+`fouro` alone opens the app; `fouro demo` tries it against a built-in emulator, with no key.
+
+Examples:
+  fouro demo                                   try the app, no key, no network
+  fouro key set                                save your API key (read from standard input)
+  fouro                                        open the app
+  fouro generate \"a red fox in snow\" --wait    make an image and download it
+  fouro history --status failed                list the tasks that failed
+  fouro completions bash > ~/.local/share/bash-completion/completions/fouro";
+
 #[derive(Debug, Parser)]
-#[command(name = "fouro", version, about = "A terminal client for the 4o Image API", long_about = None)]
+#[command(
+    name = "fouro",
+    version,
+    about = "A terminal client for the 4o Image API: run `fouro` alone to open the app",
+    long_about = None,
+    after_help = TOP_AFTER_HELP,
+    subcommand_help_heading = "Commands"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// The app's options (also taken, before a subcommand, by the subcommand that uses them).
+    #[command(flatten, next_help_heading = "App options")]
+    pub connection: options::Connection,
+    #[command(flatten, next_help_heading = "App options")]
+    pub following: options::Following,
+    #[command(flatten, next_help_heading = "App options")]
+    pub listening: options::Listening,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// The options typed before any subcommand: the app's.
+    pub(super) fn app_options(&self) -> options::Given<'_> {
+        options::Given {
+            connection: Some(&self.connection),
+            following: Some(&self.following),
+            listening: Some(&self.listening),
+        }
+    }
+}
+
+/// The options every subcommand takes, before or after its name.
 #[derive(Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The profile of config.toml to use [env: FOURO_PROFILE] [default: the default profile,
     /// or the only one]
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", display_order = 900)]
     pub profile: Option<String>,
     /// API key [env: FOURO_API_KEY] (prefer `fouro key set` or the environment: arguments show
     /// up in process lists)
-    #[arg(long, global = true, value_name = "KEY")]
+    #[arg(long, global = true, value_name = "KEY", display_order = 901)]
     pub api_key: Option<String>,
     /// Base URL of the API [env: FOURO_BASE_URL] [default: the profile's, else
     /// https://4oimageapiio.erweima.ai]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", display_order = 902)]
     pub base_url: Option<String>,
     /// Base URL of the file-upload endpoints [env: FOURO_UPLOAD_URL] [default: the base URL]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", display_order = 903)]
     pub upload_url: Option<String>,
-    /// With `generate --wait`: receive the completion callback on this address, e.g.
-    /// 127.0.0.1:8787 [env: FOURO_CALLBACK_LISTEN]
-    #[arg(long, global = true, value_name = "ADDR")]
+    /// `--callback-listen`, where the command in use takes it ([`options::Listening`]).
+    #[arg(skip)]
     pub callback_listen: Option<SocketAddr>,
-    /// The public URL the service posts callbacks to, e.g. a tunnel to --callback-listen
-    /// [env: FOURO_CALLBACK_PUBLIC_URL]
-    #[arg(long, global = true, value_name = "URL", value_parser = parse_http_url)]
+    /// `--callback-public-url`, where the command in use takes it.
+    #[arg(skip)]
     pub callback_public_url: Option<String>,
-    /// Seconds to wait for one HTTP answer
-    #[arg(
-        long,
-        global = true,
-        env = "FOURO_TIMEOUT",
-        default_value_t = 60,
-        value_name = "SECS"
-    )]
+    /// `--timeout` in seconds ([`options::Connection`]).
+    #[arg(skip = 60u64)]
     pub timeout: u64,
-    /// How many times a failed call that is safe to repeat is tried again
-    #[arg(
-        long,
-        global = true,
-        env = "FOURO_RETRIES",
-        default_value_t = 4,
-        value_name = "N"
-    )]
+    /// `--retries`.
+    #[arg(skip = 4u32)]
     pub retries: u32,
-    /// Minutes to keep following a task (`generate --wait`, `sync`) through a slow queue and
-    /// a service that fails for a while; the task stays resumable after
-    #[arg(
-        long,
-        global = true,
-        env = "FOURO_FOLLOW_LIMIT",
-        default_value_t = 15,
-        value_name = "MINUTES",
-        value_parser = clap::value_parser!(u64).range(1..)
-    )]
+    /// `--follow-limit` in minutes ([`options::Following`]).
+    #[arg(skip = 15u64)]
     pub follow_limit: u64,
     /// config.toml and the environment, resolved on first use (clones share it).
     #[arg(skip)]
     account: Arc<OnceLock<Result<Account, (String, u8)>>>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Submit a generation (kept in the history); with --wait, follow it and download the images
-    Generate(GenerateArgs),
-    /// Run many generations from a file: one prompt (or JSON object) per line, resumable
-    Batch(batch::BatchArgs),
-    /// Show a task's status
-    Status {
-        task_id: String,
-        /// Print one JSON object
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show the credit balance; with --usage, what was spent and on which tasks
-    Credits(CreditsArgs),
-    /// Download a finished task's images into the data directory (and --out)
-    Download {
-        /// The task id `fouro generate` printed
-        task_id: String,
-        /// Also copy the images into this directory
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-    },
-    /// Settle the history: follow unfinished tasks, download missing images, expire old ones
-    Sync {
-        /// Print one JSON object: the report
-        #[arg(long)]
-        json: bool,
-    },
-    /// List past generations, newest first
-    History(HistoryArgs),
-    /// Manage the profiles of config.toml: one per account or service
-    #[command(subcommand)]
-    Profile(profile::ProfileCommand),
-    /// Set a profile's API key (read from standard input), or check the key in force
-    #[command(subcommand)]
-    Key(key::KeyCommand),
-    /// Run the built-in emulator of the service
-    Emulator(emulator::EmulatorArgs),
-    /// Open the app against a built-in emulator: no key, no network
-    Demo(DemoArgs),
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct DemoArgs {
-    /// Seconds each task takes
-    #[arg(long, default_value_t = 6.0, value_name = "SECS", value_parser = parse_seconds)]
-    pub duration: f64,
-    /// Starting credit balance
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(0..))]
-    pub credits: i64,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct GenerateArgs {
-    /// The prompt; `-` reads it from standard input
-    pub prompt: Option<String>,
-    /// Aspect ratio
-    #[arg(long, default_value = "1:1", value_parser = parse_size)]
-    pub size: Size,
-    /// A reference image: a local file (uploaded first) or a URL; up to 5
-    #[arg(long = "ref", value_name = "PATH_OR_URL")]
-    pub refs: Vec<String>,
-    /// A mask (black = edit, white = keep); only with at most one reference
-    #[arg(long, value_name = "PATH_OR_URL")]
-    pub mask: Option<String>,
-    /// Number of images: 1, 2 or 4
-    #[arg(long, default_value = "1", value_parser = parse_variants)]
-    pub variants: Variants,
-    /// Let the service enhance the prompt
-    #[arg(long)]
-    pub enhance: bool,
-    /// Fall back to this model if the main one fails: FLUX_MAX or GPT_IMAGE_1
-    #[arg(long, value_parser = parse_fallback)]
-    pub fallback: Option<FallbackModel>,
-    /// Where the service should POST the result
-    #[arg(long, value_name = "URL")]
-    pub callback_url: Option<String>,
-    /// Wait for the task to end and download its images into the data directory
-    #[arg(long)]
-    pub wait: bool,
-    /// Also copy the downloaded images into this directory (with --wait)
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Print one JSON object
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct CreditsArgs {
-    /// Also show what was spent per day and what each recent task cost
-    #[arg(long)]
-    pub usage: bool,
-    /// With --usage: over this many days, today included
-    #[arg(long, default_value_t = 30, value_name = "N", requires = "usage",
-          value_parser = clap::value_parser!(u32).range(1..=3650))]
-    pub days: u32,
-    /// Print one JSON object
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct HistoryArgs {
-    /// Only entries whose prompt or task id contains this text
-    #[arg(long, value_name = "TEXT")]
-    pub search: Option<String>,
-    /// Only entries in this state: generating, success, failed or expired
-    #[arg(long, value_parser = parse_status_filter)]
-    pub status: Option<StatusFilter>,
-    /// Only entries of this aspect ratio: 1:1, 3:2 or 2:3
-    #[arg(long, value_parser = parse_size)]
-    pub aspect: Option<Size>,
-    /// At most this many entries
-    #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub limit: u32,
-    /// Print a JSON array of entries
-    #[arg(long)]
-    pub json: bool,
-    /// Move a history database that cannot be read (or that a newer fouro wrote) aside, so
-    /// that a fresh one starts; nothing is deleted
-    #[arg(long, conflicts_with_all = ["search", "status", "aspect", "json"])]
-    pub move_aside: bool,
-}
-
-/// A duration in seconds, from 0 to a day.
-pub(crate) fn parse_seconds(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if (0.0..=86_400.0).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "{s:?} is not a number of seconds from 0 to 86400, e.g. 8"
-        )),
-    }
-}
-
-/// A share from 0 to 1.
-pub(crate) fn parse_share(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("{s:?} is not a share from 0 to 1, e.g. 0.2")),
-    }
-}
-
-/// An http(s) URL.
-fn parse_http_url(s: &str) -> Result<String, String> {
-    match url::Url::parse(s.trim()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(s.trim().to_owned()),
-        Ok(_) => Err(format!("{s:?} must start with https:// or http://")),
-        Err(e) => Err(format!("{s:?} is not a URL ({e})")),
-    }
-}
-
-fn parse_size(s: &str) -> Result<Size, String> {
-    s.parse()
-}
-fn parse_variants(s: &str) -> Result<Variants, String> {
-    s.parse()
-}
-fn parse_fallback(s: &str) -> Result<FallbackModel, String> {
-    s.parse()
-}
-fn parse_status_filter(s: &str) -> Result<StatusFilter, String> {
-    s.parse()
 }
 
 /// Exit codes, as the README lists them.
@@ -426,8 +284,23 @@ impl GlobalArgs {
 
 /// Parses the command line and runs it. Never panics on bad input; returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            // The options typed before the subcommand, then the subcommand's own.
+            let sub = cli
+                .command
+                .as_ref()
+                .map(Command::options)
+                .unwrap_or_default();
+            cli.global = cli
+                .global
+                .clone()
+                .with_options(cli.app_options(), sub, &matches);
+            cli
+        }
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
@@ -438,7 +311,10 @@ pub fn main() -> ExitCode {
         }
     };
     // The app logs to a file of its own: anything on stderr would land on its screen.
-    if !matches!(cli.command, None | Some(Command::Demo(_))) {
+    if !matches!(
+        cli.command,
+        None | Some(Command::Demo(_) | Command::Completions(_) | Command::Man(_))
+    ) {
         init_cli_logging();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -470,6 +346,8 @@ async fn run(cli: Cli) -> u8 {
         }
         Some(Command::Key(k)) => k.needs_settings(),
         Some(Command::Profile(_))
+        | Some(Command::Completions(_))
+        | Some(Command::Man(_))
         | Some(Command::History(_))
         | Some(Command::Emulator(_))
         | Some(Command::Demo(_)) => false,
@@ -484,14 +362,16 @@ async fn run(cli: Cli) -> u8 {
         Some(Command::Emulator(args)) => return emulator::run(args).await,
         Some(Command::Generate(args)) => generate::run(&cli.global, args).await,
         Some(Command::Batch(args)) => batch::run(&cli.global, args).await,
-        Some(Command::Status { task_id, json }) => {
+        Some(Command::Completions(args)) => return completions::run(&args),
+        Some(Command::Man(args)) => return man::run(&args),
+        Some(Command::Status { task_id, json, .. }) => {
             commands::status(&cli.global, &task_id, json).await
         }
         Some(Command::Credits(args)) => commands::credits(&cli.global, &args).await,
-        Some(Command::Download { task_id, out }) => {
+        Some(Command::Download { task_id, out, .. }) => {
             commands::download(&cli.global, &task_id, out.as_deref()).await
         }
-        Some(Command::Sync { json }) => sync::run(&cli.global, json).await,
+        Some(Command::Sync { json, .. }) => sync::run(&cli.global, json).await,
         Some(Command::History(args)) => history::run(&args).await,
         Some(Command::Profile(command)) => profile::run(&cli.global, command).await,
         Some(Command::Key(command)) => key::run(&cli.global, command).await,

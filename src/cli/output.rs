@@ -20,6 +20,8 @@ pub fn status_json(task_id: &str, record: Option<&TaskRecord>) -> Value {
             "errorMessage": r.error_message,
             "createTime": r.create_time,
             "completeTime": r.complete_time,
+            "created": rfc3339(r.create_time),
+            "completed": rfc3339(r.complete_time),
         }),
         // The service has no record yet, right after submit.
         None => json!({
@@ -31,6 +33,8 @@ pub fn status_json(task_id: &str, record: Option<&TaskRecord>) -> Value {
             "errorMessage": null,
             "createTime": null,
             "completeTime": null,
+            "created": null,
+            "completed": null,
         }),
     }
 }
@@ -57,9 +61,19 @@ pub fn status_text(task_id: &str, record: Option<&TaskRecord>) -> String {
     out
 }
 
+/// A time for people: local, with its offset from UTC (as every time the CLI prints).
 pub fn format_time(ms: i64) -> Option<String> {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+    chrono::Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S %:z").to_string())
+}
+
+/// A time for scripts: RFC 3339 in local time, with its offset.
+pub fn rfc3339(ms: Option<i64>) -> Value {
+    ms.and_then(|ms| chrono::Local.timestamp_millis_opt(ms).single())
+        .map(|t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)))
+        .unwrap_or(Value::Null)
 }
 
 /// Whole balances as JSON integers, as the service sends them.
@@ -135,7 +149,11 @@ pub fn cut(text: &str, width: usize) -> String {
 
 /// A history entry as scripts get it: the entry's own fields, with camelCase names.
 pub fn entry_json(e: &Entry) -> Result<Value, serde_json::Error> {
-    serde_json::to_value(e).map(camel_keys)
+    let mut value = serde_json::to_value(e).map(camel_keys)?;
+    if let Value::Object(map) = &mut value {
+        map.insert("created".to_owned(), rfc3339(Some(e.created_at)));
+    }
+    Ok(value)
 }
 
 /// Renames every object key from snake_case to camelCase, at every depth.

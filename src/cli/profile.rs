@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use clap::builder::TypedValueParser;
 use serde_json::{Value, json};
 
+use super::options::{Given, Listening};
 use super::settings::{config_failure, print_warnings};
 use super::{Failure, GlobalArgs, exit, parse_http_url};
 use crate::api::ApiKey;
@@ -16,6 +18,7 @@ use crate::store::text::escape_controls;
 #[derive(Debug, Clone, Subcommand)]
 pub enum ProfileCommand {
     /// List the profiles: the one in use (*), service, key (masked), webhook key
+    #[command(after_help = super::examples::PROFILE_LIST)]
     List {
         /// Print one JSON object
         #[arg(long)]
@@ -23,11 +26,13 @@ pub enum ProfileCommand {
     },
     /// Add a profile for a service; --base-url, --upload-url, --callback-listen and
     /// --callback-public-url given here are saved into it
+    #[command(after_help = super::examples::PROFILE_ADD)]
     Add {
-        /// 1 to 32 letters, digits, '-' or '_'
+        /// The new profile's name: 1 to 32 letters, digits, '-' or '_'
         name: String,
-        /// The service: 4oimageapi or kie (sets the base and upload URLs)
-        #[arg(long, value_parser = parse_preset, default_value = "4oimageapi")]
+        /// The service (sets the base and upload URLs)
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(PRESETS)
+            .try_map(|s: String| parse_preset(&s)), default_value = "4oimageapi")]
         preset: Preset,
         /// Make it the default profile
         #[arg(long)]
@@ -35,11 +40,37 @@ pub enum ProfileCommand {
         /// Replace a profile of the same name (its keys are dropped)
         #[arg(long)]
         replace: bool,
+        #[command(flatten)]
+        listening: Listening,
     },
     /// Remove a profile (and the keys kept in it)
-    Remove { name: String },
+    #[command(after_help = super::examples::PROFILE_REMOVE)]
+    Remove {
+        /// The profile's name, as `fouro profile list` shows it
+        name: String,
+    },
     /// Make a profile the default
-    Use { name: String },
+    #[command(after_help = super::examples::PROFILE_USE)]
+    Use {
+        /// The profile's name, as `fouro profile list` shows it
+        name: String,
+    },
+}
+
+/// The names `--preset` takes.
+const PRESETS: &[&str] = &["4oimageapi", "kie"];
+
+impl ProfileCommand {
+    /// The option groups it takes: `add` saves the callback settings into the profile.
+    pub(super) fn options(&self) -> Given<'_> {
+        match self {
+            ProfileCommand::Add { listening, .. } => Given {
+                listening: Some(listening),
+                ..Given::default()
+            },
+            _ => Given::default(),
+        }
+    }
 }
 
 fn parse_preset(s: &str) -> Result<Preset, String> {
@@ -62,6 +93,7 @@ pub async fn run(global: &GlobalArgs, command: ProfileCommand) -> Result<u8, Fai
             preset,
             default,
             replace,
+            ..
         } => add(global, config, &dir, &name, preset, default, replace),
         ProfileCommand::Remove { name } => remove(config, &dir, &name),
         ProfileCommand::Use { name } => use_profile(config, &dir, &name),

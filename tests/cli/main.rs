@@ -6,7 +6,10 @@ mod common;
 
 mod account;
 mod batch;
+mod clock;
 mod commands;
 mod crash;
 mod full_disk;
+mod help;
 mod history;
+mod shells;

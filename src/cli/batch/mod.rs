@@ -35,16 +35,16 @@ pub struct BatchArgs {
     /// "variants", "refs", "mask", "enhance", "fallback"}); `#` comments; `-` reads standard input
     pub file: PathBuf,
     /// Aspect ratios, each line in each: e.g. 1:1,3:2 (a line's own "size" wins)
-    #[arg(long, value_delimiter = ',', default_value = "1:1", value_parser = super::parse_size)]
+    #[arg(long, value_delimiter = ',', default_value = "1:1", value_parser = super::options::one_of::<Size>(super::SIZES))]
     pub size: Vec<Size>,
     /// Numbers of images, each line with each: e.g. 1,2 (a line's own "variants" wins)
-    #[arg(long, value_delimiter = ',', default_value = "1", value_parser = super::parse_variants)]
+    #[arg(long, value_delimiter = ',', default_value = "1", value_parser = super::options::one_of::<Variants>(super::VARIANTS))]
     pub variants: Vec<Variants>,
     /// Let the service enhance every prompt
     #[arg(long)]
     pub enhance: bool,
-    /// Fall back to this model if the main one fails: FLUX_MAX or GPT_IMAGE_1
-    #[arg(long, value_parser = super::parse_fallback)]
+    /// Fall back to this model if the main one fails
+    #[arg(long, value_parser = super::options::one_of::<FallbackModel>(super::FALLBACKS))]
     pub fallback: Option<FallbackModel>,
     /// At most this many tasks generating at once
     #[arg(long, default_value_t = 4, value_name = "N",
@@ -68,6 +68,10 @@ pub struct BatchArgs {
     /// Also copy the images into this directory
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: super::options::Connection,
+    #[command(flatten)]
+    pub following: super::options::Following,
 }
 
 fn parse_credits(s: &str) -> Result<f64, String> {
