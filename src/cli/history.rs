@@ -19,6 +19,9 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
     if args.move_aside {
         return move_database_aside().await;
     }
+    if args.check {
+        return check_database().await;
+    }
     let history = open_history(&crate::config::data_dir()).await?;
     let query = Query {
         search: args.search.clone(),
@@ -115,6 +118,32 @@ fn terminal_columns() -> Option<usize> {
     crossterm::terminal::size()
         .ok()
         .map(|(cols, _)| usize::from(cols))
+}
+
+/// Checks the whole database on request (never on the way to opening: its time grows with
+/// the history). A damaged one is left as it is, with the way out named.
+async fn check_database() -> Result<u8, Failure> {
+    let history = open_history(&crate::config::data_dir()).await?;
+    let problems = history.blocking(|h| h.check()).await?;
+    let path = history.path().display();
+    if problems.is_empty() {
+        crate::cli::print::outln!("the history database {path} is sound");
+        return Ok(exit::OK);
+    }
+    // SQLite names pages and indexes; nothing here comes from outside but is escaped anyway.
+    let shown: Vec<String> = problems
+        .iter()
+        .take(5)
+        .map(|p| escape_controls(p).into_owned())
+        .collect();
+    Err(Failure::Said {
+        message: format!(
+            "the history database {path} is damaged ({} problems found: {}); it was left as it is. Run `fouro history --move-aside` to move it aside and start a fresh history (nothing is deleted), or restore it from a backup",
+            problems.len(),
+            shown.join("; ")
+        ),
+        code: exit::UNEXPECTED,
+    })
 }
 
 /// Moves a database that cannot be opened aside (never deletes it). A healthy one, or one

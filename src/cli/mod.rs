@@ -220,6 +220,10 @@ pub struct HistoryArgs {
     /// that a fresh one starts; nothing is deleted
     #[arg(long, conflicts_with_all = ["search", "status", "aspect", "json"])]
     pub move_aside: bool,
+    /// Read the whole database and check every page and index (its time grows with the
+    /// history); exit 0 when it is sound, 1 when it is damaged
+    #[arg(long, conflicts_with_all = ["search", "status", "aspect", "json", "move_aside"])]
+    pub check: bool,
 }
 
 /// A duration in seconds, from 0 to a day.

@@ -2,6 +2,7 @@
 //! that takes a task id when the database cannot.
 
 mod entry;
+mod expire;
 pub mod files;
 pub mod history;
 mod import;

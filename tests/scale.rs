@@ -1,0 +1,86 @@
+//! A history that grows without bound: what opening it no longer does (the whole-file check
+//! moved to `fouro history --check`), and what the subcommands read in constant memory.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::path::Path;
+
+use common::{Fouro, code, stderr, stdout};
+use fouro::api::{Size, Variants};
+use fouro::store::{History, Params};
+
+const BASE: &str = "http://127.0.0.1:9";
+/// 2026-03-07, in milliseconds.
+const NOW: i64 = 1_772_841_600_000;
+const PAGE: usize = 4096;
+
+fn params(prompt: &str) -> Params {
+    Params {
+        prompt: Some(prompt.to_owned()),
+        refs: Vec::new(),
+        mask: None,
+        size: Size::Square,
+        variants: Variants::One,
+        enhance: false,
+        fallback: None,
+        callback_url: None,
+    }
+}
+
+/// `n` tasks with long prompts in `dir`'s history, closed cleanly (all in the main file).
+fn fill(dir: &Path, n: usize) {
+    let h = History::open_in(dir).unwrap();
+    for i in 0..n {
+        let text = format!(
+            "{i}: {}",
+            "a red fox in fresh snow, 35mm photo. ".repeat(10)
+        );
+        h.insert(
+            &format!("task_4o_{i:05}"),
+            BASE,
+            &params(&text),
+            NOW + i as i64,
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn history_check_reads_the_whole_file_which_opening_no_longer_does() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    fill(d, 400);
+    let fouro = Fouro::new(d);
+
+    let o = fouro.run(&["history", "--check"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("is sound"), "{}", stdout(&o));
+
+    // A page in the middle of the file zeroed: the schema on the first page still reads, so
+    // the history opens, and only the check reads far enough to see it.
+    let db = d.join("history.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let pages = bytes.len() / PAGE;
+    assert!(pages > 20, "{pages} pages");
+    let middle = pages / 2 * PAGE;
+    bytes[middle..middle + PAGE].fill(0);
+    std::fs::write(&db, &bytes).unwrap();
+    History::open_in(d).expect("opening reads only the first page and the schema");
+
+    let o = fouro.run(&["history", "--check"]).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("is damaged") && err.contains("fouro history --move-aside"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        bytes,
+        "the check changed the file"
+    );
+
+    let o = fouro.run(&["history", "--check", "--json"]).await;
+    assert_eq!(code(&o), 2, "--check stands alone: {}", stderr(&o));
+}
