@@ -84,3 +84,61 @@ async fn history_check_reads_the_whole_file_which_opening_no_longer_does() {
     let o = fouro.run(&["history", "--check", "--json"]).await;
     assert_eq!(code(&o), 2, "--check stands alone: {}", stderr(&o));
 }
+
+#[tokio::test]
+async fn history_json_is_written_as_it_is_read_as_one_array_or_as_lines() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    // More than one batch, with a prompt holding what must not reach a terminal raw.
+    let h = History::open_in(d).unwrap();
+    for i in 0..1_234_i64 {
+        let prompt = format!("fox {i}\n\u{1b}[31mred\u{2028}");
+        h.insert(
+            &format!("task_4o_{i:05}"),
+            BASE,
+            &params(&prompt),
+            NOW + i / 3,
+        )
+        .unwrap();
+    }
+    drop(h);
+    let fouro = Fouro::new(d);
+
+    let o = fouro.run(&["history", "--json", "--limit", "5000"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{2028}'));
+    let array: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(array.len(), 1_234);
+    let ids: Vec<&str> = array
+        .iter()
+        .map(|e| e["taskId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids[0], "task_4o_01233", "newest first");
+    assert_eq!(ids[1_233], "task_4o_00000");
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), 1_234, "each once");
+    assert_eq!(
+        array[0]["params"]["prompt"],
+        "fox 1233\n\u{1b}[31mred\u{2028}"
+    );
+
+    let o = fouro.run(&["history", "--jsonl", "--limit", "5000"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, array, "the same entries, one a line");
+
+    let o = fouro.run(&["history", "--jsonl", "--limit", "2"]).await;
+    assert_eq!(stdout(&o).lines().count(), 2);
+    let o = fouro
+        .run(&["history", "--json", "--search", "no such text"])
+        .await;
+    assert_eq!(stdout(&o).trim(), "[]");
+    let o = fouro.run(&["history", "--json", "--jsonl"]).await;
+    assert_eq!(code(&o), 2, "one or the other: {}", stderr(&o));
+}

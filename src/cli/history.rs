@@ -8,7 +8,7 @@ use super::{Failure, HistoryArgs, exit, open_history};
 use crate::api::Error;
 use crate::store::history::{FILE_NAME, move_aside};
 use crate::store::text::escape_controls;
-use crate::store::{ID_UNKNOWN, InFlight, Query, StoreError};
+use crate::store::{History, ID_UNKNOWN, InFlight, Query, StoreError};
 
 /// The prompt's width when stdout is not a terminal, and its most on one.
 const PROMPT_WIDTH: usize = 60;
@@ -29,6 +29,9 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
         size: args.aspect,
     };
     let limit = args.limit as usize;
+    if args.json || args.jsonl {
+        return print_json(&history, query, limit, args.jsonl).await;
+    }
     let (entries, total) = {
         let query = query.clone();
         history
@@ -37,19 +40,6 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
     };
     // Generate calls cut off before their answer: shown first, whatever the filter.
     let in_flight = history.blocking(|h| h.in_flight()).await?;
-
-    if args.json {
-        let list = entries
-            .iter()
-            .map(entry_json)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Failure::Said {
-                message: format!("cannot write the history as JSON: {e}"),
-                code: exit::UNEXPECTED,
-            })?;
-        crate::cli::print::stdout_json(&serde_json::Value::Array(list));
-        return Ok(exit::OK);
-    }
 
     for f in in_flight.iter().rev() {
         crate::cli::print::outln!("{}", in_flight_line(f));
@@ -80,6 +70,52 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
         );
     }
     Ok(exit::OK)
+}
+
+/// The entries as JSON, written a batch at a time as they are read (a JSON array, or one
+/// object per line with `lines`): the memory is that of one batch, whatever the limit.
+async fn print_json(
+    history: &History,
+    query: Query,
+    limit: usize,
+    lines: bool,
+) -> Result<u8, Failure> {
+    let written = history
+        .blocking(move |h| {
+            let mut first = true;
+            let mut failed = None;
+            h.for_each_batch(&query, limit, |batch| {
+                let mut pieces = Vec::with_capacity(batch.len());
+                for entry in &batch {
+                    match entry_json(entry) {
+                        Ok(v) if lines => pieces.push(v.to_string()),
+                        Ok(v) => {
+                            pieces.push(format!("{}{v}", if first { "[" } else { "," }));
+                            first = false;
+                        }
+                        Err(e) => {
+                            failed = Some(e.to_string());
+                            return false;
+                        }
+                    }
+                }
+                crate::cli::print::stdout_json_pieces(&pieces, if lines { "\n" } else { "" });
+                !crate::cli::print::stdout_closed()
+            })?;
+            if !lines {
+                let end = if first { "[]" } else { "]" };
+                crate::cli::print::stdout_json_pieces(&[end.to_owned()], "\n");
+            }
+            Ok(failed)
+        })
+        .await?;
+    match written {
+        None => Ok(exit::OK),
+        Some(e) => Err(Failure::Said {
+            message: format!("cannot write the history as JSON: {e}"),
+            code: exit::UNEXPECTED,
+        }),
+    }
 }
 
 /// A time in milliseconds since the epoch, as local date and minute.

@@ -11,6 +11,7 @@ pub mod journal;
 pub mod private;
 mod prompts;
 mod schema;
+mod stream;
 pub mod text;
 pub mod usage;
 
