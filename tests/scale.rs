@@ -142,3 +142,66 @@ async fn history_json_is_written_as_it_is_read_as_one_array_or_as_lines() {
     let o = fouro.run(&["history", "--json", "--jsonl"]).await;
     assert_eq!(code(&o), 2, "one or the other: {}", stderr(&o));
 }
+
+fn search(text: &str) -> fouro::store::Query {
+    fouro::store::Query {
+        search: Some(text.into()),
+        ..fouro::store::Query::default()
+    }
+}
+
+#[test]
+fn the_search_index_is_built_for_an_older_history_and_kept_with_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = History::open_in(dir.path()).unwrap();
+    for (i, prompt) in ["A Lighthouse at dusk", "a red fox", "50%_off \"sale\""]
+        .iter()
+        .enumerate()
+    {
+        h.insert(
+            &format!("task_4o_{i}"),
+            BASE,
+            &params(prompt),
+            NOW + i as i64,
+        )
+        .unwrap();
+    }
+    drop(h);
+    // The history as the previous schema left it: no search index.
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("history.db")).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER tasks_text_insert; DROP TRIGGER tasks_text_delete;
+             DROP TRIGGER tasks_text_update; DROP TABLE tasks_text;
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    let h = History::open_in(dir.path()).unwrap();
+    let ids = |text: &str| -> Vec<String> {
+        h.page(&search(text), 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.task_id)
+            .collect()
+    };
+    assert_eq!(ids("ighthou"), ["task_4o_0"], "a part of a word, any case");
+    assert_eq!(ids("LIGHTHOUSE AT"), ["task_4o_0"]);
+    assert_eq!(ids("%_o"), ["task_4o_2"], "wildcards are themselves");
+    assert_eq!(ids("\"sale\""), ["task_4o_2"], "quotes are themselves");
+    assert_eq!(ids("4o_1"), ["task_4o_1"], "the task id too");
+    assert_eq!(
+        ids("fo"),
+        ["task_4o_1"],
+        "two characters: read without the index"
+    );
+    assert!(ids("zebra").is_empty());
+    assert_eq!(h.count(&search("task_4o")).unwrap(), 3);
+
+    h.insert("task_4o_new", BASE, &params("a lighthouse in fog"), NOW + 9)
+        .unwrap();
+    assert_eq!(ids("lighthouse"), ["task_4o_new", "task_4o_0"]);
+    h.delete("task_4o_0").unwrap();
+    assert_eq!(ids("lighthouse"), ["task_4o_new"]);
+    assert_eq!(h.check().unwrap(), Vec::<String>::new());
+}

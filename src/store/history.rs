@@ -25,7 +25,7 @@ pub use super::import::move_aside;
 /// The database file's name in the data directory.
 pub const FILE_NAME: &str = "history.db";
 /// The schema this fouro writes; older ones are migrated up to it.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 /// How long the service keeps a task and its images.
 pub const KEEP_DAYS: i64 = 14;
 pub(super) const DAY_MS: i64 = 24 * 60 * 60 * 1000;

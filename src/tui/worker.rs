@@ -30,14 +30,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::poll::PollOptions;
 use crate::api::{self, Client, ClientConfig};
-use crate::store::{History, Query};
+use crate::store::History;
 use crate::tasks::Workflow;
-use crate::tui::action::{Action, Effect, Failure, HistoryPage, SubmitStage};
+use crate::tui::action::{Action, Effect, Failure, SubmitStage};
 use crate::tui::preview::{Encoding, decode_fitted};
 
 mod account;
 mod clients;
 mod disk;
+mod history;
 mod tasks;
 pub use account::{AccountSetup, Callbacks};
 use clients::{ClientSlot, Switch, current};
@@ -72,6 +73,8 @@ pub struct Worker {
     /// Submissions the person chose to send whatever the balance (`AllowShortfall`).
     allowed: HashSet<u64>,
     decode: watch::Sender<Option<DecodeJob>>,
+    /// Pages of the history, a search's pages read only while it is the one asked for.
+    pages: history::Loader,
 }
 
 impl Worker {
@@ -120,6 +123,7 @@ impl Worker {
             closing: CancellationToken::new(),
             allowed: HashSet::new(),
             decode,
+            pages: history::Loader::default(),
         };
         w.spawn(decoder(rx, w.tx.clone(), encoding.into()));
         w.spawn(resume(
@@ -274,13 +278,10 @@ impl Worker {
                 offset,
                 limit,
             } => {
-                let history = self.history.clone();
-                self.spawn(async move {
-                    let result = blocking(move || load_page(&history, &query, offset, limit))
-                        .await
-                        .and_then(|r| r);
-                    let _ = tx.send(Action::HistoryLoaded { req, result });
-                });
+                let load = self
+                    .pages
+                    .load(&self.history, tx, (req, query, offset, limit));
+                self.spawn(load);
             }
             Effect::LoadPrompts { req } => {
                 let history = self.history.clone();
@@ -397,23 +398,6 @@ async fn resume(history: History, base_url: String, tx: Sender) {
         Err(e) => Action::HistoryError(e),
     };
     let _ = tx.send(action);
-}
-
-fn load_page(
-    history: &History,
-    query: &Query,
-    offset: usize,
-    limit: usize,
-) -> Result<HistoryPage, String> {
-    let total = history.count(query).map_err(|e| e.to_string())?;
-    let entries = history
-        .page(query, offset, limit)
-        .map_err(|e| e.to_string())?;
-    Ok(HistoryPage {
-        total,
-        offset,
-        entries,
-    })
 }
 
 /// Removes the entry, and its image files when asked; returns how many files were removed.
