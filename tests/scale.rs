@@ -205,3 +205,25 @@ fn the_search_index_is_built_for_an_older_history_and_kept_with_every_change() {
     assert_eq!(ids("lighthouse"), ["task_4o_new"]);
     assert_eq!(h.check().unwrap(), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_generate_answered_429_past_its_retries_waits_out_the_window() {
+    use common::{calls, client_with, emulator, fault};
+    let emu = emulator(300).await;
+    // `--retries 1`: two attempts, which the 429s alone outlast.
+    let c = client_with(&emu, |cfg| cfg.retry.max_attempts = 2);
+    fault(
+        &emu,
+        "generate",
+        3,
+        "code",
+        serde_json::json!({"code": 429}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let id = c.generate(&params("after the window").request()).await;
+    assert!(id.is_ok(), "{id:?}");
+    assert_eq!(calls(&emu, "generate").await, 4);
+    // Past the attempts allowed, a second at least between tries.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+}
