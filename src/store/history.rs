@@ -142,7 +142,8 @@ impl History {
                 path.display()
             );
         }
-        // Every commit reaches the disk before the call returns: a task id is never lost.
+        // Every commit reaches the disk before the call returns (a task id is never lost),
+        // but a routine progress update (see `record_known`).
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| classify(path, e))?;
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -242,8 +243,28 @@ impl History {
         self.record_known(record, now)
     }
 
+    /// A task still generating is a routine update, committed without waiting for the disk
+    /// (WAL with `synchronous=NORMAL`): a power cut may lose the last few of them, which the
+    /// next poll answers again. The end of a task, with its result URLs, waits for the disk
+    /// like the task id does.
     fn record_known(&self, record: &TaskRecord, now: i64) -> Result<bool> {
+        let routine = !Status::from(record.status).is_final();
         let mut conn = self.conn();
+        let sync = |conn: &Connection, level: &str| {
+            conn.pragma_update(None, "synchronous", level)
+                .map_err(|e| self.err(e))
+        };
+        if routine {
+            sync(&conn, "NORMAL")?;
+        }
+        let result = self.record_in(&mut conn, record, now);
+        if routine {
+            sync(&conn, "FULL")?;
+        }
+        result
+    }
+
+    fn record_in(&self, conn: &mut Connection, record: &TaskRecord, now: i64) -> Result<bool> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
