@@ -361,6 +361,7 @@ impl Client {
     {
         let policy = self.inner.retry;
         let mut attempt = 1;
+        let mut limited_since = None;
         loop {
             let secret = self.inner.key.as_ref().map(ApiKey::expose);
             let outcome = match build().await {
@@ -375,7 +376,10 @@ impl Client {
                 Repeat::Idempotent => err.is_retryable(),
                 Repeat::Paid => err.generate_surely_not_accepted(),
             };
-            if !again || attempt >= policy.max_attempts {
+            if matches!(err, Error::RateLimited { .. }) {
+                limited_since.get_or_insert_with(tokio::time::Instant::now);
+            }
+            if !again || !policy.again(attempt, &err, limited_since) {
                 return Err(match repeat {
                     Repeat::Paid => err.for_generate(),
                     Repeat::Idempotent => err,

@@ -136,7 +136,24 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The service's window for new generations (about 20 per 10 seconds): a 429 is waited out
+/// for this long from the first one, whatever the number of attempts, when retries are on.
+pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+
 impl RetryPolicy {
+    /// Whether to try again after attempt `attempt` failed with `err`, the first 429 of this
+    /// call having come at `limited_since`. Past the attempts allowed, a 429 is still tried
+    /// again until the service's window has passed since the first one: a `Retry-After: 1`
+    /// answered five times is not the service refusing for good.
+    pub fn again(&self, attempt: u32, err: &Error, limited_since: Option<Instant>) -> bool {
+        if attempt < self.max_attempts {
+            return true;
+        }
+        self.max_attempts > 1
+            && matches!(err, Error::RateLimited { .. })
+            && limited_since.is_some_and(|t| t.elapsed() < RATE_WINDOW)
+    }
+
     /// No retries at all.
     pub fn none() -> RetryPolicy {
         RetryPolicy {
@@ -146,7 +163,17 @@ impl RetryPolicy {
     }
 
     /// How long to wait before attempt `attempt + 1` (attempt counts from 1) after `err`.
+    /// Past the attempts allowed (waiting out a 429), never sooner than a second.
     pub fn delay(&self, attempt: u32, err: &Error) -> Duration {
+        let delay = self.backoff(attempt, err);
+        if attempt >= self.max_attempts {
+            delay.max(Duration::from_secs(1))
+        } else {
+            delay
+        }
+    }
+
+    fn backoff(&self, attempt: u32, err: &Error) -> Duration {
         if let Some(asked) = err.retry_after() {
             return asked.min(Duration::from_secs(60));
         }
@@ -172,6 +199,32 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_is_tried_again_until_the_window_has_passed_since_the_first() {
+        let p = RetryPolicy {
+            max_attempts: 2,
+            ..RetryPolicy::default()
+        };
+        let limited = Error::RateLimited {
+            msg: "slow down".into(),
+            retry_after: Some(Duration::from_secs(1)),
+        };
+        let other = Error::Maintenance {
+            msg: "later".into(),
+        };
+        let first = Instant::now();
+        assert!(p.again(1, &limited, Some(first)));
+        assert!(p.again(5, &limited, Some(first)), "inside the window");
+        assert!(!p.again(5, &other, Some(first)), "only a 429");
+        assert!(
+            !RetryPolicy::none().again(1, &limited, Some(first)),
+            "retries off"
+        );
+        assert_eq!(p.delay(5, &limited), Duration::from_secs(1));
+        tokio::time::advance(RATE_WINDOW).await;
+        assert!(!p.again(5, &limited, Some(first)), "the window has passed");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn window_never_admits_more_than_limit_per_period() {

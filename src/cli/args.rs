@@ -202,13 +202,20 @@ pub struct HistoryArgs {
     /// At most this many entries
     #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: u32,
-    /// Print a JSON array of entries
+    /// Print a JSON array of entries (written as it is read: any --limit in constant memory)
     #[arg(long)]
     pub json: bool,
+    /// Print one JSON object per line (JSON Lines), as it is read
+    #[arg(long, conflicts_with = "json")]
+    pub jsonl: bool,
     /// Move a history database that cannot be read (or that a newer fouro wrote) aside, so
     /// that a fresh one starts; nothing is deleted
-    #[arg(long, conflicts_with_all = ["search", "status", "aspect", "json"])]
+    #[arg(long, conflicts_with_all = ["search", "status", "aspect", "json", "jsonl"])]
     pub move_aside: bool,
+    /// Read the whole database and check every page and index (its time grows with the
+    /// history); exit 0 when it is sound, 1 when it is damaged
+    #[arg(long, conflicts_with_all = ["search", "status", "aspect", "json", "jsonl", "move_aside"])]
+    pub check: bool,
 }
 
 /// A duration in seconds, from 0 to a day.

@@ -8,7 +8,7 @@ use super::{Failure, HistoryArgs, exit, open_history};
 use crate::api::Error;
 use crate::store::history::{FILE_NAME, move_aside};
 use crate::store::text::escape_controls;
-use crate::store::{ID_UNKNOWN, InFlight, Query, StoreError};
+use crate::store::{History, ID_UNKNOWN, InFlight, Query, StoreError};
 
 /// The prompt's width when stdout is not a terminal, and its most on one.
 const PROMPT_WIDTH: usize = 60;
@@ -19,6 +19,9 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
     if args.move_aside {
         return move_database_aside().await;
     }
+    if args.check {
+        return check_database().await;
+    }
     let history = open_history(&crate::config::data_dir()).await?;
     let query = Query {
         search: args.search.clone(),
@@ -26,6 +29,9 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
         size: args.aspect,
     };
     let limit = args.limit as usize;
+    if args.json || args.jsonl {
+        return print_json(&history, query, limit, args.jsonl).await;
+    }
     let (entries, total) = {
         let query = query.clone();
         history
@@ -34,19 +40,6 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
     };
     // Generate calls cut off before their answer: shown first, whatever the filter.
     let in_flight = history.blocking(|h| h.in_flight()).await?;
-
-    if args.json {
-        let list = entries
-            .iter()
-            .map(entry_json)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Failure::Said {
-                message: format!("cannot write the history as JSON: {e}"),
-                code: exit::UNEXPECTED,
-            })?;
-        crate::cli::print::stdout_json(&serde_json::Value::Array(list));
-        return Ok(exit::OK);
-    }
 
     for f in in_flight.iter().rev() {
         crate::cli::print::outln!("{}", in_flight_line(f));
@@ -77,6 +70,52 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
         );
     }
     Ok(exit::OK)
+}
+
+/// The entries as JSON, written a batch at a time as they are read (a JSON array, or one
+/// object per line with `lines`): the memory is that of one batch, whatever the limit.
+async fn print_json(
+    history: &History,
+    query: Query,
+    limit: usize,
+    lines: bool,
+) -> Result<u8, Failure> {
+    let written = history
+        .blocking(move |h| {
+            let mut first = true;
+            let mut failed = None;
+            h.for_each_batch(&query, limit, |batch| {
+                let mut pieces = Vec::with_capacity(batch.len());
+                for entry in &batch {
+                    match entry_json(entry) {
+                        Ok(v) if lines => pieces.push(v.to_string()),
+                        Ok(v) => {
+                            pieces.push(format!("{}{v}", if first { "[" } else { "," }));
+                            first = false;
+                        }
+                        Err(e) => {
+                            failed = Some(e.to_string());
+                            return false;
+                        }
+                    }
+                }
+                crate::cli::print::stdout_json_pieces(&pieces, if lines { "\n" } else { "" });
+                !crate::cli::print::stdout_closed()
+            })?;
+            if !lines {
+                let end = if first { "[]" } else { "]" };
+                crate::cli::print::stdout_json_pieces(&[end.to_owned()], "\n");
+            }
+            Ok(failed)
+        })
+        .await?;
+    match written {
+        None => Ok(exit::OK),
+        Some(e) => Err(Failure::Said {
+            message: format!("cannot write the history as JSON: {e}"),
+            code: exit::UNEXPECTED,
+        }),
+    }
 }
 
 /// A time in milliseconds since the epoch, as local date and minute.
@@ -115,6 +154,32 @@ fn terminal_columns() -> Option<usize> {
     crossterm::terminal::size()
         .ok()
         .map(|(cols, _)| usize::from(cols))
+}
+
+/// Checks the whole database on request (never on the way to opening: its time grows with
+/// the history). A damaged one is left as it is, with the way out named.
+async fn check_database() -> Result<u8, Failure> {
+    let history = open_history(&crate::config::data_dir()).await?;
+    let problems = history.blocking(|h| h.check()).await?;
+    let path = history.path().display();
+    if problems.is_empty() {
+        crate::cli::print::outln!("the history database {path} is sound");
+        return Ok(exit::OK);
+    }
+    // SQLite names pages and indexes; nothing here comes from outside but is escaped anyway.
+    let shown: Vec<String> = problems
+        .iter()
+        .take(5)
+        .map(|p| escape_controls(p).into_owned())
+        .collect();
+    Err(Failure::Said {
+        message: format!(
+            "the history database {path} is damaged ({} problems found: {}); it was left as it is. Run `fouro history --move-aside` to move it aside and start a fresh history (nothing is deleted), or restore it from a backup",
+            problems.len(),
+            shown.join("; ")
+        ),
+        code: exit::UNEXPECTED,
+    })
 }
 
 /// Moves a database that cannot be opened aside (never deletes it). A healthy one, or one

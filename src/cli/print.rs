@@ -56,6 +56,19 @@ pub fn stdout_json(value: &serde_json::Value) {
     write_to(&STDOUT_CLOSED, &json_safe(&text), true, &mut out);
 }
 
+/// Pieces of JSON on stdout, each free of raw control characters and followed by `after`
+/// (`"\n"` for JSON Lines, `""` for the parts of one value), in one write: for output
+/// written as it is read.
+pub fn stdout_json_pieces(pieces: &[String], after: &str) {
+    let mut text = String::new();
+    for piece in pieces {
+        text.push_str(&json_safe(piece));
+        text.push_str(after);
+    }
+    let mut out = std::io::stdout().lock();
+    write_to(&STDOUT_CLOSED, &text, false, &mut out);
+}
+
 /// `println!` for the subcommands: escaped, and quiet on a closed stdout.
 macro_rules! outln {
     () => { $crate::cli::print::stdout_text(::std::format_args!(""), true) };

@@ -265,10 +265,13 @@ impl Entry {
     }
 }
 
+/// The shortest search text the search index answers (it holds three-character pieces).
+const SEARCH_INDEXED: usize = 3;
+
 /// What to list: all, or narrowed by text, status and aspect.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
-    /// Matched, case-insensitively for ASCII, anywhere in the prompt or the task id.
+    /// Matched, case-insensitively, anywhere in the prompt or the task id.
     pub search: Option<String>,
     pub status: Option<StatusFilter>,
     pub size: Option<Size>,
@@ -285,18 +288,28 @@ impl Query {
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
-            // `%` and `_` in the text are themselves, not wildcards.
-            let pattern = format!(
-                "%{}%",
-                text.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
-            args.push(pattern.into());
-            parts.push(format!(
-                "(prompt LIKE ?{n} ESCAPE '\\' OR task_id LIKE ?{n} ESCAPE '\\')",
-                n = args.len()
-            ));
+            if text.chars().count() >= SEARCH_INDEXED {
+                // One phrase of the search index: the text as it is, anywhere.
+                args.push(format!("\"{}\"", text.replace('"', "\"\"")).into());
+                parts.push(format!(
+                    "rowid IN (SELECT rowid FROM tasks_text WHERE tasks_text MATCH ?{})",
+                    args.len()
+                ));
+            } else {
+                // Too short for the index: every row is read (`%` and `_` are themselves,
+                // not wildcards).
+                let pattern = format!(
+                    "%{}%",
+                    text.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                );
+                args.push(pattern.into());
+                parts.push(format!(
+                    "(prompt LIKE ?{n} ESCAPE '\\' OR task_id LIKE ?{n} ESCAPE '\\')",
+                    n = args.len()
+                ));
+            }
         }
         if let Some(filter) = self.status {
             let mut marks = Vec::new();
@@ -323,13 +336,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_search_escapes_its_wildcards() {
-        let query = Query {
-            search: Some(" 50%_off\\ ".into()),
-            ..Query::default()
+    fn a_search_is_one_phrase_of_the_index_or_a_pattern_with_its_wildcards_escaped() {
+        let search = |text: &str| {
+            Query {
+                search: Some(text.into()),
+                ..Query::default()
+            }
+            .clause()
         };
-        let (clause, args) = query.clause();
-        assert_eq!(args, [Value::Text("%50\\%\\_off\\\\%".into())]);
+        let (clause, args) = search(" 50%_off\\ \"now\" ");
+        assert_eq!(args, [Value::Text("\"50%_off\\ \"\"now\"\"\"".into())]);
+        assert!(clause.contains("tasks_text MATCH"), "{clause}");
+        // Too short for the index's three-character pieces.
+        let (clause, args) = search(" %_ ");
+        assert_eq!(args, [Value::Text("%\\%\\_%".into())]);
         assert!(clause.contains("ESCAPE '\\'"), "{clause}");
     }
 

@@ -25,10 +25,10 @@ pub use super::import::move_aside;
 /// The database file's name in the data directory.
 pub const FILE_NAME: &str = "history.db";
 /// The schema this fouro writes; older ones are migrated up to it.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 /// How long the service keeps a task and its images.
 pub const KEEP_DAYS: i64 = 14;
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+pub(super) const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
@@ -125,15 +125,13 @@ impl History {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| classify(path, e))?;
         refuse_newer(version, path)?;
-        let check: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|e| classify(path, e))?;
-        if check != "ok" {
-            return Err(StoreError::Corrupt {
-                path: path.to_owned(),
-                detail: check,
-            });
-        }
+        // Reading the schema checks the first page and that the file is as long as its
+        // header says; a whole-file check would grow with the history, so it is left to
+        // `fouro history --check` ([`History::check`]).
+        conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| classify(path, e))?;
         no_checkpoint(&conn, false)?;
         let mode = enable_wal(&conn, path)?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -144,7 +142,8 @@ impl History {
                 path.display()
             );
         }
-        // Every commit reaches the disk before the call returns: a task id is never lost.
+        // Every commit reaches the disk before the call returns (a task id is never lost),
+        // but a routine progress update (see `record_known`).
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| classify(path, e))?;
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -244,8 +243,28 @@ impl History {
         self.record_known(record, now)
     }
 
+    /// A task still generating is a routine update, committed without waiting for the disk
+    /// (WAL with `synchronous=NORMAL`): a power cut may lose the last few of them, which the
+    /// next poll answers again. The end of a task, with its result URLs, waits for the disk
+    /// like the task id does.
     fn record_known(&self, record: &TaskRecord, now: i64) -> Result<bool> {
+        let routine = !Status::from(record.status).is_final();
         let mut conn = self.conn();
+        let sync = |conn: &Connection, level: &str| {
+            conn.pragma_update(None, "synchronous", level)
+                .map_err(|e| self.err(e))
+        };
+        if routine {
+            sync(&conn, "NORMAL")?;
+        }
+        let result = self.record_in(&mut conn, record, now);
+        if routine {
+            sync(&conn, "FULL")?;
+        }
+        result
+    }
+
+    fn record_in(&self, conn: &mut Connection, record: &TaskRecord, now: i64) -> Result<bool> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
@@ -336,56 +355,6 @@ impl History {
         Ok(())
     }
 
-    /// Marks what the service no longer keeps (created before `now` minus 14 days): tasks
-    /// never seen to end become EXPIRED, images never saved become gone.
-    ///
-    /// Returns how many tasks lost something to this call: those now EXPIRED and those with
-    /// images now gone, each counted once. A second call at the same `now` returns 0.
-    pub fn expire(&self, now: i64) -> Result<usize> {
-        let cutoff = now - KEEP_DAYS * DAY_MS;
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let touched: i64 = tx
-            .query_row(
-                "SELECT COUNT(*) FROM tasks
-                 WHERE created_at < ?1
-                   AND (status = 'GENERATING'
-                        OR task_id IN (SELECT task_id FROM images
-                                       WHERE path IS NULL AND gone = 0))",
-                params![cutoff],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        tx.execute(
-            "UPDATE tasks SET status = 'EXPIRED', updated_at = ?2
-             WHERE status = 'GENERATING' AND created_at < ?1",
-            params![cutoff, now],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.execute(
-            "UPDATE images SET gone = 1
-             WHERE path IS NULL AND gone = 0
-               AND task_id IN (SELECT task_id FROM tasks WHERE created_at < ?1)",
-            params![cutoff],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(usize::try_from(touched).unwrap_or(0))
-    }
-
-    /// Tasks to resume: those still generating, and those with results not saved yet,
-    /// oldest first.
-    pub fn unsettled(&self) -> Result<Vec<Entry>> {
-        self.select(
-            "WHERE status = 'GENERATING'
-                OR task_id IN (SELECT task_id FROM images WHERE path IS NULL AND gone = 0)
-             ORDER BY created_at ASC, rowid ASC",
-            &[],
-        )
-    }
-
     pub fn get(&self, task_id: &str) -> Result<Option<Entry>> {
         Ok(self
             .select("WHERE task_id = ?1", &[task_id.to_owned().into()])?
@@ -429,7 +398,7 @@ impl History {
 
     /// The entries `SELECT … FROM tasks <tail>` finds, with their images: two queries read
     /// in one snapshot, however many entries.
-    fn select(&self, tail: &str, args: &[Value]) -> Result<Vec<Entry>> {
+    pub(super) fn select(&self, tail: &str, args: &[Value]) -> Result<Vec<Entry>> {
         let conn = self.conn();
         let snapshot = conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let mut entries = snapshot
@@ -473,6 +442,25 @@ impl History {
             entry.images = images.remove(&entry.task_id).unwrap_or_default();
         }
         Ok(entries)
+    }
+
+    /// Reads the whole file and checks every page, index and constraint: the problems
+    /// found, none when the database is sound. Its cost grows with the history, so it runs
+    /// only when asked (`fouro history --check`), never on the way to opening.
+    pub fn check(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(|e| self.err(e))?;
+        let found = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+        match found.map_err(|e| self.err(e)) {
+            Ok(found) => Ok(found.into_iter().filter(|line| line != "ok").collect()),
+            // Damage bad enough to stop the check is its finding.
+            Err(StoreError::Corrupt { detail, .. }) => Ok(vec![detail]),
+            Err(e) => Err(e),
+        }
     }
 
     /// The database's schema version.

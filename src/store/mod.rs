@@ -2,6 +2,7 @@
 //! that takes a task id when the database cannot.
 
 mod entry;
+mod expire;
 pub mod files;
 pub mod history;
 mod import;
@@ -11,6 +12,7 @@ pub mod private;
 mod prompts;
 pub mod queue;
 mod schema;
+mod stream;
 pub mod text;
 pub mod usage;
 

@@ -76,6 +76,27 @@ pub(super) const MIGRATIONS: &[&str] = &[
         name  TEXT PRIMARY KEY NOT NULL,
         value TEXT NOT NULL
     );",
+    // 4 -> 5: the search index. Every three-character piece of the prompt and the task id,
+    // so that any part of a word is found without reading every row; kept by triggers, and
+    // built here for the rows already there.
+    "CREATE VIRTUAL TABLE tasks_text USING fts5 (
+        prompt, task_id, content = 'tasks', content_rowid = 'rowid', tokenize = 'trigram'
+    );
+    INSERT INTO tasks_text (tasks_text) VALUES ('rebuild');
+    CREATE TRIGGER tasks_text_insert AFTER INSERT ON tasks BEGIN
+        INSERT INTO tasks_text (rowid, prompt, task_id)
+        VALUES (new.rowid, new.prompt, new.task_id);
+    END;
+    CREATE TRIGGER tasks_text_delete AFTER DELETE ON tasks BEGIN
+        INSERT INTO tasks_text (tasks_text, rowid, prompt, task_id)
+        VALUES ('delete', old.rowid, old.prompt, old.task_id);
+    END;
+    CREATE TRIGGER tasks_text_update AFTER UPDATE OF prompt, task_id ON tasks BEGIN
+        INSERT INTO tasks_text (tasks_text, rowid, prompt, task_id)
+        VALUES ('delete', old.rowid, old.prompt, old.task_id);
+        INSERT INTO tasks_text (rowid, prompt, task_id)
+        VALUES (new.rowid, new.prompt, new.task_id);
+    END;",
 ];
 
 /// A schema this fouro does not know is refused, never touched.

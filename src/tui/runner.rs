@@ -183,6 +183,8 @@ async fn event_loop(
     let mut preview = Preview::new(&graphics);
     let mut epoch = u64::MAX;
     let mut last_frame: Option<Instant> = None;
+    // Something the person did waits for its frame: drawn at once, not paced.
+    let mut answering = false;
     let never = || Instant::now() + Duration::from_secs(24 * 3600);
 
     loop {
@@ -209,9 +211,12 @@ async fn event_loop(
         if app.should_quit() {
             break;
         }
-        let frame_at = app
-            .is_dirty()
-            .then(|| last_frame.map(|t| t + FRAME).unwrap_or_else(Instant::now));
+        // The limiter paces what the background changes (status answers, timers); a key,
+        // a paste or a click is drawn in the next frame at once.
+        let frame_at = app.is_dirty().then(|| match last_frame {
+            Some(t) if !answering => t + FRAME,
+            _ => Instant::now(),
+        });
         if frame_at.is_some_and(|t| t <= Instant::now()) {
             let now = Instant::now();
             let size = terminal.size()?;
@@ -221,6 +226,7 @@ async fn event_loop(
             app.set_now(now.into_std());
             draw(terminal, &mut app, &mut preview, &mut epoch)?;
             last_frame = Some(now);
+            answering = false;
             continue;
         }
         let wake = app.next_wakeup().map(Instant::from_std);
@@ -228,11 +234,15 @@ async fn event_loop(
             action = rx.recv() => {
                 let Some(action) = action else { break };
                 app.set_now(std::time::Instant::now());
+                answering |= from_person(&action);
                 app.update(action);
                 // Take in what else is queued: a burst costs one frame.
                 for _ in 0..1024 {
                     match rx.try_recv() {
-                        Ok(action) => app.update(action),
+                        Ok(action) => {
+                            answering |= from_person(&action);
+                            app.update(action);
+                        }
                         Err(_) => break,
                     }
                 }
@@ -258,6 +268,15 @@ async fn event_loop(
     let mut out = stdout();
     preview.invalidate(&mut out)?;
     Ok(ending)
+}
+
+/// Whether the person did this (a key, a paste, a click): its frame is not held back by the
+/// limiter.
+fn from_person(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Key(_) | Action::Paste(_) | Action::Mouse(_) | Action::Resize(..)
+    )
 }
 
 /// `notify`, `notify_after_secs` and `queue_parallel` from `config.toml`; the defaults when

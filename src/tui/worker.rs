@@ -30,14 +30,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::poll::PollOptions;
 use crate::api::{self, Client, ClientConfig};
-use crate::store::{History, Query};
+use crate::store::History;
 use crate::tasks::Workflow;
-use crate::tui::action::{Action, Draft, Effect, Failure, HistoryPage, SubmitStage};
+use crate::tui::action::{Action, Draft, Effect, Failure, SubmitStage};
 use crate::tui::preview::{Encoding, decode_fitted};
 
 mod account;
 mod clients;
 mod disk;
+mod history;
 mod queue;
 mod tasks;
 pub use account::{AccountSetup, Callbacks};
@@ -75,6 +76,8 @@ pub struct Worker {
     decode: watch::Sender<Option<DecodeJob>>,
     /// The kept queue's writer (`worker/queue.rs`).
     queue: mpsc::UnboundedSender<queue::QueueWrite>,
+    /// Pages of the history, a search's pages read only while it is the one asked for.
+    pages: history::Loader,
 }
 
 impl Worker {
@@ -128,6 +131,7 @@ impl Worker {
             allowed: HashSet::new(),
             decode,
             queue,
+            pages: history::Loader::default(),
         };
         w.spawn(decoder(rx, w.tx.clone(), encoding.into()));
         w.spawn(resume(
@@ -274,13 +278,10 @@ impl Worker {
                 offset,
                 limit,
             } => {
-                let history = self.history.clone();
-                self.spawn(async move {
-                    let result = blocking(move || load_page(&history, &query, offset, limit))
-                        .await
-                        .and_then(|r| r);
-                    let _ = tx.send(Action::HistoryLoaded { req, result });
-                });
+                let load = self
+                    .pages
+                    .load(&self.history, tx, (req, query, offset, limit));
+                self.spawn(load);
             }
             Effect::LoadPrompts { req } => {
                 let history = self.history.clone();
@@ -446,23 +447,6 @@ async fn resume(history: History, base_url: String, tx: Sender) {
         Err(e) => Action::HistoryError(e),
     };
     let _ = tx.send(action);
-}
-
-fn load_page(
-    history: &History,
-    query: &Query,
-    offset: usize,
-    limit: usize,
-) -> Result<HistoryPage, String> {
-    let total = history.count(query).map_err(|e| e.to_string())?;
-    let entries = history
-        .page(query, offset, limit)
-        .map_err(|e| e.to_string())?;
-    Ok(HistoryPage {
-        total,
-        offset,
-        entries,
-    })
 }
 
 /// Removes the entry, and its image files when asked; returns how many files were removed.
