@@ -205,7 +205,7 @@ fn the_search_index_is_built_for_an_older_history_and_kept_with_every_change() {
 
 #[tokio::test]
 async fn a_generate_answered_429_past_its_retries_waits_out_the_window() {
-    use common::{calls, client_with, emulator, fault};
+    use crate::common::{calls, client_with, emulator, fault};
     let emu = emulator(300).await;
     // `--retries 1`: two attempts, which the 429s alone outlast.
     let c = client_with(&emu, |cfg| cfg.retry.max_attempts = 2);
