@@ -170,7 +170,7 @@ fn the_search_index_is_built_for_an_older_history_and_kept_with_every_change() {
         conn.execute_batch(
             "DROP TRIGGER tasks_text_insert; DROP TRIGGER tasks_text_delete;
              DROP TRIGGER tasks_text_update; DROP TABLE tasks_text;
-             PRAGMA user_version = 3;",
+             PRAGMA user_version = 4;",
         )
         .unwrap();
     }
