@@ -174,6 +174,7 @@ async fn event_loop(
         welcome: config.welcome,
         notify,
         queue_parallel,
+        keys: crate::config::keys::from_disk(),
         area: Rect::new(0, 0, size.width, size.height),
         now: Instant::now().into_std(),
     });

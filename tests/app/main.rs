@@ -6,6 +6,7 @@ mod common;
 
 mod account;
 mod history;
+mod keymap;
 mod keys;
 mod queue_snapshots;
 mod queue_worker;

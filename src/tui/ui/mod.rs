@@ -190,8 +190,15 @@ pub fn status_line_with(app: &App, frame: &mut Frame, area: Rect, extra: &str) {
             Style::default().add_modifier(Modifier::REVERSED),
         )
     };
-    let help = keys::help_hint(app);
-    let help_w = help.map_or(0, |(k, what)| width(k) + width(what) + 3);
+    let help = keys::help_hint(app).map(|(k, what)| {
+        (
+            crate::tui::keys_table::relabel(&app.config.keys, k, what),
+            what,
+        )
+    });
+    let help_w = help
+        .as_ref()
+        .map_or(0, |(k, what)| width(k) + width(what) + 3);
     let room = (area.width as usize).saturating_sub(help_w);
     let mut spans = Vec::new();
     let mut used = 0;
@@ -211,7 +218,7 @@ pub fn status_line_with(app: &App, frame: &mut Frame, area: Rect, extra: &str) {
     }
     if let Some((k, what)) = help {
         spans.push(Span::raw(" ".repeat(room - used)));
-        spans.push(key(k));
+        spans.push(key(&k));
         spans.push(Span::raw(format!(" {what}")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -224,7 +231,10 @@ fn with_estimate(app: &App) -> Vec<(String, String)> {
     let place = keys::Place::of(app);
     let mut hints: Vec<(String, String)> = keys::hints(place)
         .iter()
-        .map(|(k, what)| ((*k).to_owned(), (*what).to_owned()))
+        .map(|(k, what)| {
+            let k = crate::tui::keys_table::relabel(&app.config.keys, k, what);
+            (k, (*what).to_owned())
+        })
         .collect();
     if matches!(place, keys::Place::Pane(_) | keys::Place::PromptSearch) {
         // With entries queued, its keys come right after Ctrl-S.
@@ -237,21 +247,22 @@ fn with_estimate(app: &App) -> Vec<(String, String)> {
         return hints;
     }
     let estimate = format!("submit: {}", app.estimate(app.options.variants.count()));
+    let submit = crate::tui::keys_table::relabel(&app.config.keys, "Ctrl-S", "submit");
     match hints
         .iter()
-        .position(|(k, what)| k == "Ctrl-S" && what == "submit")
+        .position(|(k, what)| *k == submit && what == "submit")
     {
         // First, so that a narrow screen leaves out another hint rather than this one.
         Some(i) => {
             hints.remove(i);
-            hints.insert(0, ("Ctrl-S".to_owned(), estimate));
+            hints.insert(0, (submit, estimate));
         }
         // After "back" and "search": the history's own keys are under its preview too.
         None if place == keys::Place::History => {
-            hints.insert(2.min(hints.len()), ("Ctrl-S".to_owned(), estimate));
+            hints.insert(2.min(hints.len()), (submit, estimate));
         }
         None if place == keys::Place::Account => {
-            hints.insert(1.min(hints.len()), ("Ctrl-S".to_owned(), estimate));
+            hints.insert(1.min(hints.len()), (submit, estimate));
         }
         None => {}
     }

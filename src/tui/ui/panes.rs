@@ -54,7 +54,8 @@ fn prompt_footer(app: &App, width: usize) -> Line<'static> {
         return Line::from(ellipsize(&text, width)).fg(ACCENT);
     }
     let estimate = app.estimate(app.options.variants.count());
-    let text = format!(" Ctrl-S: {estimate} ");
+    let submit = app.config.keys.first(crate::config::keys::Command::Submit);
+    let text = format!(" {submit}: {estimate} ");
     let text = if super::width(&text) <= width {
         text
     } else {
