@@ -175,6 +175,7 @@ async fn event_loop(
         notify,
         queue_parallel,
         keys: crate::config::keys::from_disk(),
+        no_colour: crate::tui::ui::no_colour(),
         area: Rect::new(0, 0, size.width, size.height),
         now: Instant::now().into_std(),
     });

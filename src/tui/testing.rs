@@ -46,6 +46,7 @@ fn config(w: u16, h: u16, now: Instant) -> AppConfig {
         notify: Default::default(),
         queue_parallel: 4,
         keys: Keymap::default(),
+        no_colour: false,
         area: Rect::new(0, 0, w, h),
         now,
     }
@@ -60,6 +61,14 @@ pub fn app(w: u16, h: u16, now: Instant) -> App {
 pub fn app_with_keys(w: u16, h: u16, now: Instant, keys: Keymap) -> App {
     App::new(AppConfig {
         keys,
+        ..config(w, h, now)
+    })
+}
+
+/// [`app`], drawn as under `NO_COLOR`.
+pub fn app_without_colour(w: u16, h: u16, now: Instant) -> App {
+    App::new(AppConfig {
+        no_colour: true,
         ..config(w, h, now)
     })
 }

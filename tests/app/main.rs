@@ -8,6 +8,7 @@ mod account;
 mod history;
 mod keymap;
 mod keys;
+mod no_colour;
 mod queue_snapshots;
 mod queue_worker;
 mod resume;

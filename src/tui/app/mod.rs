@@ -177,6 +177,8 @@ pub struct AppConfig {
     pub queue_parallel: usize,
     /// Which keys run the commands that work from anywhere (`[keys]` in `config.toml`).
     pub keys: crate::config::Keymap,
+    /// Draw without colour (`NO_COLOR`): every mark is then a shape or reverse video.
+    pub no_colour: bool,
     pub area: Rect,
     pub now: Instant,
 }

@@ -30,6 +30,18 @@ pub const ACCENT: Color = Color::Cyan;
 pub const DIM: Color = Color::DarkGray;
 
 /// Draws the whole screen.
+/// Whether `NO_COLOR` asks for no colour (<https://no-color.org/>). Then the frame is drawn
+/// with its colours taken out (bold, reverse video and the characters stay), and crossterm
+/// is told to write the colour resets it would otherwise leave empty: an empty `ESC[m` would
+/// reset the bold and the reverse video too.
+pub fn no_colour() -> bool {
+    let off = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if off {
+        crossterm::style::force_color_output(true);
+    }
+    off
+}
+
 pub fn render(app: &App, frame: &mut Frame) {
     let area = frame.area();
     if app.fullscreen {
@@ -52,6 +64,12 @@ pub fn render(app: &App, frame: &mut Frame) {
         message(app, frame, p.left);
     }
     overlays::render(app, frame, area);
+    if app.config.no_colour {
+        for cell in &mut frame.buffer_mut().content {
+            cell.fg = Color::Reset;
+            cell.bg = Color::Reset;
+        }
+    }
     if let Some(target) = app.preview_target() {
         crate::tui::preview::mark_cells(frame.buffer_mut(), target.payload, target.rect);
     }
