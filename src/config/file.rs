@@ -36,8 +36,9 @@ const HEADER: &str = "\
 
 ";
 
-const TOP_KEYS: [&str; 6] = [
+const TOP_KEYS: [&str; 7] = [
     "default_profile",
+    "keys",
     "low_balance",
     "notify",
     "notify_after_secs",
@@ -150,8 +151,13 @@ fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
             key,
         })
     };
-    let extra = extra_keys(&table, &TOP_KEYS);
+    let mut extra = extra_keys(&table, &TOP_KEYS);
     extra.keys().for_each(|k| unknown(k.clone()));
+    let keys = super::keys_section::read(text, path)?;
+    // `[keys]` is written back as the person wrote it.
+    if let Some(section) = table.get("keys") {
+        extra.insert("keys".to_owned(), section.clone());
+    }
     let raw_profiles = match table.get("profiles") {
         Some(toml::Value::Table(t)) => t.clone(),
         _ => toml::Table::new(),
@@ -184,6 +190,7 @@ fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
             queue_parallel: raw.queue_parallel,
             profiles,
             extra,
+            keys,
         },
         warnings,
     })
@@ -191,21 +198,24 @@ fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
 
 /// toml's own `Display` quotes the offending line, which may be an `api_key = ...` line: say
 /// where instead, and what.
-fn describe(e: &toml::de::Error, text: &str) -> String {
+pub(super) fn describe(e: &toml::de::Error, text: &str) -> String {
     let what = e.message().trim();
     match e.span() {
-        Some(span) => {
-            let mut end = span.start.min(text.len());
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            let before = &text[..end];
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            format!("line {line}, column {column}: {what}")
-        }
+        Some(span) => at(text, span.start, what),
         None => what.to_owned(),
     }
+}
+
+/// `what`, prefixed with the line and column of byte `offset` in `text`.
+pub(super) fn at(text: &str, offset: usize, what: &str) -> String {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: {what}")
 }
 
 fn extra_keys(table: &toml::Table, known: &[&str]) -> toml::Table {

@@ -9,6 +9,8 @@
 
 mod error;
 mod file;
+pub mod keys;
+mod keys_section;
 mod notify;
 mod profiles;
 mod resolve;
@@ -18,6 +20,7 @@ use std::path::PathBuf;
 
 pub use error::{ConfigError, ConfigWarning};
 pub use file::{CONFIG_FILE, Loaded, config_file};
+pub use keys::Keymap;
 pub use notify::Notify;
 pub use profiles::{
     Config, KIE_BASE_URL, KIE_UPLOAD_URL, MAX_NAME_LEN, Preset, Profile, QUEUE_PARALLEL,

@@ -161,6 +161,8 @@ pub struct Config {
     pub(crate) profiles: BTreeMap<String, Profile>,
     /// Top-level keys fouro does not know; written back unchanged.
     pub(crate) extra: toml::Table,
+    /// The app's keys: the defaults with `[keys]` over them.
+    pub keys: super::Keymap,
 }
 
 impl fmt::Debug for Config {

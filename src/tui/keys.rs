@@ -1,5 +1,6 @@
-//! Every key binding, in one table: the help overlay lists it, the status line quotes it.
-//! The handlers live in `app/input.rs`; keep the two in step.
+//! The panes' and dialogs' keys, as the help lists them, and the status line's hints. The
+//! commands that work from anywhere are the keymap's (`config/keys.rs`); `keys_table.rs`
+//! puts the two together for the help and the README.
 
 use crate::tui::app::{App, Focus, Overlay, Screen};
 
@@ -13,18 +14,7 @@ const fn b(keys: &'static str, what: &'static str) -> Binding {
     Binding { keys, what }
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct Section {
-    pub title: &'static str,
-    pub bindings: &'static [Binding],
-}
-
-pub const GLOBAL: &[Binding] = &[
-    b(
-        "Ctrl-S",
-        "submit the prompt, references and options: from any pane, the help, full screen or the history (not while typing in a dialog or the history's search)",
-    ),
-    b("Tab / Shift-Tab", "focus the next / previous pane"),
+pub const GLOBAL_FIXED: &[Binding] = &[
     b(
         "mouse click",
         "focus a pane; pick a task, a reference, an aspect box or an option",
@@ -33,25 +23,7 @@ pub const GLOBAL: &[Binding] = &[
         "mouse wheel",
         "over the tasks: select the next / previous task",
     ),
-    b(
-        "F1, ?",
-        "this help (? outside the prompt, or in an empty prompt)",
-    ),
-    b(
-        "F3, H",
-        "the history of every generation (H outside the prompt); the same key comes back",
-    ),
-    b(
-        "F4, A",
-        "the account: balance, usage, API keys and profiles (A outside the prompt); the same key comes back",
-    ),
-    b("F5, c", "refresh the credit balance (c outside the prompt)"),
     b("Esc", "dismiss the message; close a dialog"),
-    b("Ctrl-L", "redraw the screen"),
-    b(
-        "q, Ctrl-C",
-        "quit (q outside the prompt); asks first while tasks generate",
-    ),
 ];
 
 pub const PROMPT: &[Binding] = &[
@@ -305,71 +277,23 @@ pub const DIALOGS: &[Binding] = &[
     ),
 ];
 
-pub const SECTIONS: &[Section] = &[
-    Section {
-        title: "Anywhere",
-        bindings: GLOBAL,
-    },
-    Section {
-        title: "Prompt",
-        bindings: PROMPT,
-    },
-    Section {
-        title: "References",
-        bindings: REFERENCES,
-    },
-    Section {
-        title: "File browser",
-        bindings: BROWSER,
-    },
-    Section {
-        title: "Aspect & options",
-        bindings: OPTIONS,
-    },
-    Section {
-        title: "Tasks",
-        bindings: TASKS,
-    },
-    Section {
-        title: "Queue",
-        bindings: crate::tui::keys_queue::QUEUE,
-    },
-    Section {
-        title: "Preview",
-        bindings: PREVIEW,
-    },
-    Section {
-        title: "Full-screen image",
-        bindings: FULLSCREEN,
-    },
-    Section {
-        title: "History (F3)",
-        bindings: HISTORY,
-    },
-    Section {
-        title: "History details",
-        bindings: DETAILS,
-    },
-    Section {
-        title: "Account (F4)",
-        bindings: ACCOUNT,
-    },
-    Section {
-        title: "Profile form (account)",
-        bindings: PROFILE_FORM,
-    },
-    Section {
-        title: "Welcome (no key yet)",
-        bindings: WELCOME,
-    },
-    Section {
-        title: "This help",
-        bindings: HELP,
-    },
-    Section {
-        title: "Dialogs",
-        bindings: DIALOGS,
-    },
+/// The help's sections after "Anywhere" (which the keymap makes: `keys_table.rs`).
+pub const SECTIONS: &[(&str, &[Binding])] = &[
+    ("Prompt", PROMPT),
+    ("References", REFERENCES),
+    ("File browser", BROWSER),
+    ("Aspect & options", OPTIONS),
+    ("Tasks", TASKS),
+    ("Queue", crate::tui::keys_queue::QUEUE),
+    ("Preview", PREVIEW),
+    ("Full-screen image", FULLSCREEN),
+    ("History (F3)", HISTORY),
+    ("History details", DETAILS),
+    ("Account (F4)", ACCOUNT),
+    ("Profile form (account)", PROFILE_FORM),
+    ("Welcome (no key yet)", WELCOME),
+    ("This help", HELP),
+    ("Dialogs", DIALOGS),
 ];
 
 /// Where the keys go now, as the status line explains it.

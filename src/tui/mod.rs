@@ -19,6 +19,7 @@ pub mod app;
 pub mod event;
 pub mod keys;
 pub mod keys_queue;
+pub mod keys_table;
 pub mod logging;
 pub mod notify;
 pub mod preview;

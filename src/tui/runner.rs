@@ -174,6 +174,8 @@ async fn event_loop(
         welcome: config.welcome,
         notify,
         queue_parallel,
+        keys: crate::config::keys::from_disk(),
+        no_colour: crate::tui::ui::no_colour(),
         area: Rect::new(0, 0, size.width, size.height),
         now: Instant::now().into_std(),
     });

@@ -1,6 +1,7 @@
 //! Helpers for the app's tests (unit, snapshot and integration): a deterministic app, key
 //! presses, service records, and the screen as text. No clock, no cwd, no real files.
 
+use crate::config::Keymap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -44,6 +45,8 @@ fn config(w: u16, h: u16, now: Instant) -> AppConfig {
         welcome: false,
         notify: Default::default(),
         queue_parallel: 4,
+        keys: Keymap::default(),
+        no_colour: false,
         area: Rect::new(0, 0, w, h),
         now,
     }
@@ -52,6 +55,22 @@ fn config(w: u16, h: u16, now: Instant) -> AppConfig {
 /// An app of `w` x `h` cells whose clock stands at `now`, in a made-up home.
 pub fn app(w: u16, h: u16, now: Instant) -> App {
     App::new(config(w, h, now))
+}
+
+/// [`app`], with the keys `config.toml`'s `[keys]` gave.
+pub fn app_with_keys(w: u16, h: u16, now: Instant, keys: Keymap) -> App {
+    App::new(AppConfig {
+        keys,
+        ..config(w, h, now)
+    })
+}
+
+/// [`app`], drawn as under `NO_COLOR`.
+pub fn app_without_colour(w: u16, h: u16, now: Instant) -> App {
+    App::new(AppConfig {
+        no_colour: true,
+        ..config(w, h, now)
+    })
 }
 
 /// An app that started without a key: on the welcome screen.

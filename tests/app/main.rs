@@ -6,7 +6,9 @@ mod common;
 
 mod account;
 mod history;
+mod keymap;
 mod keys;
+mod no_colour;
 mod queue_snapshots;
 mod queue_worker;
 mod resume;

@@ -460,9 +460,11 @@ fn focus_selection_and_status_words_are_styled() {
             let chosen = size.as_str() == "1:1";
             let colour = if chosen { Color::Cyan } else { Color::DarkGray };
             let corner = &buf[(rect.x, rect.y)];
+            // Thick when chosen: visible without colour too.
+            let shape = if chosen { "┏" } else { "┌" };
             assert_eq!(
                 (corner.symbol(), corner.fg),
-                ("┌", colour),
+                (shape, colour),
                 "{size} box at {w}x{h}"
             );
             let first = &buf[(label.x, label.y)];

@@ -1,6 +1,7 @@
 //! Keys and mouse: what each does depends on the overlay, then the focused pane (paste is in
 //! `entries.rs`, with adding references).
-//! The table the help shows is `keys.rs`; keep the two in step.
+//! The commands that work from anywhere come from the keymap (`config/keys.rs`, which the help
+//! and the status line read too); the rest are each pane's own.
 //!
 //! Every handler returns whether anything on screen changed: a key that does nothing costs
 //! no frame.
@@ -18,6 +19,7 @@ use super::refs::{References, Slot};
 use super::tasks::ImageSlot;
 use super::{App, Focus, Level, OptionRow, Options, Overlay, Screen};
 use crate::api::ApiKey;
+use crate::config::keys::Command;
 use crate::tui::action::Effect;
 use crate::tui::ui::{layout, overlays};
 
@@ -56,17 +58,19 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return false;
         }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && key.code == KeyCode::Char('c') {
-            if self.overlay == Some(Overlay::ConfirmQuit) {
-                self.quit = true;
-            } else {
-                self.request_quit();
+        let command = self.config.keys.command(&key);
+        match command {
+            Some((Command::Submit, _)) => return self.submit_from_anywhere(),
+            // The quit keys that type nothing work in every dialog too.
+            Some((Command::Quit, chord)) if !chord.is_plain() => {
+                if self.overlay == Some(Overlay::ConfirmQuit) {
+                    self.quit = true;
+                } else {
+                    self.request_quit();
+                }
+                return true;
             }
-            return true;
-        }
-        if ctrl && key.code == KeyCode::Char('s') {
-            return self.submit_from_anywhere();
+            _ => {}
         }
         if let Some(overlay) = self.overlay.take() {
             return self.overlay_key(overlay, key);
@@ -74,33 +78,48 @@ impl App {
         if self.fullscreen {
             return self.fullscreen_key(key);
         }
+        // The key that opened the history or the account closes it (a plain one is theirs:
+        // their own tables have H and A).
+        match (command, self.screen) {
+            (Some((Command::History, chord)), Screen::History) if !chord.is_plain() => {
+                self.close_history();
+                return true;
+            }
+            (Some((Command::Account, chord)), Screen::Account) if !chord.is_plain() => {
+                self.close_account();
+                return true;
+            }
+            _ => {}
+        }
         match self.screen {
             Screen::History => return self.history_key(key),
             Screen::Welcome => return self.welcome_key(key),
             Screen::Account => return self.account_key(key),
             Screen::Main => {}
         }
+        if let Some((command, chord)) = command {
+            // A plain character types in the prompt; `?` opens the help from an empty one.
+            let typing = chord.is_plain() && self.focus == Focus::Prompt;
+            match command {
+                Command::Help if !typing || self.prompt.is_empty() => self.open_help(),
+                _ if typing => return self.prompt_key(key),
+                Command::NextPane => self.set_focus(self.focus.step(1)),
+                Command::PrevPane => self.set_focus(self.focus.step(-1)),
+                Command::History => self.open_history(),
+                Command::Account => self.open_account(),
+                Command::Refresh => self.refresh_credits(),
+                Command::Redraw => self.screen_epoch += 1,
+                Command::Quit => self.request_quit(),
+                Command::Submit | Command::Help => {}
+            }
+            return true;
+        }
         match key.code {
-            KeyCode::Tab => self.set_focus(self.focus.step(1)),
-            KeyCode::BackTab => self.set_focus(self.focus.step(-1)),
-            KeyCode::F(1) => self.open_help(),
-            KeyCode::F(3) => self.open_history(),
-            KeyCode::F(4) => self.open_account(),
-            KeyCode::F(5) => self.refresh_credits(),
-            KeyCode::Char('l') if ctrl => self.screen_epoch += 1,
             KeyCode::Esc if self.message.is_some() => self.message = None,
             KeyCode::F(2) => self.open_stage(),
             KeyCode::Char('s') if key.modifiers.contains(KeyModifiers::ALT) => self.open_stage(),
             KeyCode::F(6) => self.toggle_queue(),
-            // In an empty prompt `?` is not text yet: it opens the help.
-            KeyCode::Char('?') if self.focus != Focus::Prompt || self.prompt.is_empty() => {
-                self.open_help()
-            }
             _ if self.focus == Focus::Prompt => return self.prompt_key(key),
-            KeyCode::Char('H') => self.open_history(),
-            KeyCode::Char('A') => self.open_account(),
-            KeyCode::Char('q') => self.request_quit(),
-            KeyCode::Char('c') => self.refresh_credits(),
             KeyCode::Char('P') => self.toggle_queue(),
             _ if self.focus == Focus::Tasks && (self.queue_key(key) || self.enter_queue(key)) => {}
             _ => {

@@ -175,6 +175,10 @@ pub struct AppConfig {
     pub notify: crate::tui::notify::NotifySettings,
     /// At most this many tasks generating at once while the queue runs (`queue_parallel`).
     pub queue_parallel: usize,
+    /// Which keys run the commands that work from anywhere (`[keys]` in `config.toml`).
+    pub keys: crate::config::Keymap,
+    /// Draw without colour (`NO_COLOR`): every mark is then a shape or reverse video.
+    pub no_colour: bool,
     pub area: Rect,
     pub now: Instant,
 }
@@ -235,7 +239,8 @@ impl App {
         let mut prompt = TextArea::default();
         prompt.set_wrap_mode(WrapMode::WordOrGlyph);
         prompt.set_cursor_line_style(Style::default());
-        prompt.set_placeholder_text("Describe the image…  Ctrl-S submits");
+        let submit = config.keys.first(crate::config::keys::Command::Submit);
+        prompt.set_placeholder_text(format!("Describe the image…  {submit} submits"));
         let parallel = config.queue_parallel.max(1);
         let mut app = App {
             now: config.now,

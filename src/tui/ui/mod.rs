@@ -30,6 +30,18 @@ pub const ACCENT: Color = Color::Cyan;
 pub const DIM: Color = Color::DarkGray;
 
 /// Draws the whole screen.
+/// Whether `NO_COLOR` asks for no colour (<https://no-color.org/>). Then the frame is drawn
+/// with its colours taken out (bold, reverse video and the characters stay), and crossterm
+/// is told to write the colour resets it would otherwise leave empty: an empty `ESC[m` would
+/// reset the bold and the reverse video too.
+pub fn no_colour() -> bool {
+    let off = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if off {
+        crossterm::style::force_color_output(true);
+    }
+    off
+}
+
 pub fn render(app: &App, frame: &mut Frame) {
     let area = frame.area();
     if app.fullscreen {
@@ -52,6 +64,12 @@ pub fn render(app: &App, frame: &mut Frame) {
         message(app, frame, p.left);
     }
     overlays::render(app, frame, area);
+    if app.config.no_colour {
+        for cell in &mut frame.buffer_mut().content {
+            cell.fg = Color::Reset;
+            cell.bg = Color::Reset;
+        }
+    }
     if let Some(target) = app.preview_target() {
         crate::tui::preview::mark_cells(frame.buffer_mut(), target.payload, target.rect);
     }
@@ -190,8 +208,15 @@ pub fn status_line_with(app: &App, frame: &mut Frame, area: Rect, extra: &str) {
             Style::default().add_modifier(Modifier::REVERSED),
         )
     };
-    let help = keys::help_hint(app);
-    let help_w = help.map_or(0, |(k, what)| width(k) + width(what) + 3);
+    let help = keys::help_hint(app).map(|(k, what)| {
+        (
+            crate::tui::keys_table::relabel(&app.config.keys, k, what),
+            what,
+        )
+    });
+    let help_w = help
+        .as_ref()
+        .map_or(0, |(k, what)| width(k) + width(what) + 3);
     let room = (area.width as usize).saturating_sub(help_w);
     let mut spans = Vec::new();
     let mut used = 0;
@@ -211,7 +236,7 @@ pub fn status_line_with(app: &App, frame: &mut Frame, area: Rect, extra: &str) {
     }
     if let Some((k, what)) = help {
         spans.push(Span::raw(" ".repeat(room - used)));
-        spans.push(key(k));
+        spans.push(key(&k));
         spans.push(Span::raw(format!(" {what}")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -224,7 +249,10 @@ fn with_estimate(app: &App) -> Vec<(String, String)> {
     let place = keys::Place::of(app);
     let mut hints: Vec<(String, String)> = keys::hints(place)
         .iter()
-        .map(|(k, what)| ((*k).to_owned(), (*what).to_owned()))
+        .map(|(k, what)| {
+            let k = crate::tui::keys_table::relabel(&app.config.keys, k, what);
+            (k, (*what).to_owned())
+        })
         .collect();
     if matches!(place, keys::Place::Pane(_) | keys::Place::PromptSearch) {
         // With entries queued, its keys come right after Ctrl-S.
@@ -237,21 +265,22 @@ fn with_estimate(app: &App) -> Vec<(String, String)> {
         return hints;
     }
     let estimate = format!("submit: {}", app.estimate(app.options.variants.count()));
+    let submit = crate::tui::keys_table::relabel(&app.config.keys, "Ctrl-S", "submit");
     match hints
         .iter()
-        .position(|(k, what)| k == "Ctrl-S" && what == "submit")
+        .position(|(k, what)| *k == submit && what == "submit")
     {
         // First, so that a narrow screen leaves out another hint rather than this one.
         Some(i) => {
             hints.remove(i);
-            hints.insert(0, ("Ctrl-S".to_owned(), estimate));
+            hints.insert(0, (submit, estimate));
         }
         // After "back" and "search": the history's own keys are under its preview too.
         None if place == keys::Place::History => {
-            hints.insert(2.min(hints.len()), ("Ctrl-S".to_owned(), estimate));
+            hints.insert(2.min(hints.len()), (submit, estimate));
         }
         None if place == keys::Place::Account => {
-            hints.insert(1.min(hints.len()), ("Ctrl-S".to_owned(), estimate));
+            hints.insert(1.min(hints.len()), (submit, estimate));
         }
         None => {}
     }

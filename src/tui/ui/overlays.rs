@@ -17,7 +17,7 @@ use crate::tui::app::browser::{Browser, Row};
 use crate::tui::app::line::LineInput;
 use crate::tui::app::refs::Slot;
 use crate::tui::app::{App, AppConfig, Overlay};
-use crate::tui::keys;
+use crate::tui::keys_table;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     match &app.overlay {
@@ -248,17 +248,17 @@ pub(super) fn simple(
 
 /// One section of the help: its title, then each binding with its description wrapped to
 /// `width` columns.
-fn help_section(section: &keys::Section, width: usize) -> Vec<Line<'static>> {
+fn help_section(section: &keys_table::Section, width: usize) -> Vec<Line<'static>> {
     const KEYS_W: usize = 24;
     let mut lines = vec![Line::from(section.title).fg(ACCENT).bold()];
-    for b in section.bindings {
+    for b in &section.rows {
         let mut desc = wrap(b.what, width.saturating_sub(KEYS_W + 2).max(10));
         // Keys too long for their column get a row of their own.
-        if text_width(b.keys) >= KEYS_W {
+        if text_width(&b.keys) >= KEYS_W {
             desc.insert(0, String::new());
         }
         for (i, part) in desc.into_iter().enumerate() {
-            let keys = if i == 0 { b.keys } else { "" };
+            let keys = if i == 0 { b.keys.as_str() } else { "" };
             let pad = KEYS_W.saturating_sub(text_width(keys));
             lines.push(Line::from(vec![
                 Span::styled(
@@ -286,7 +286,7 @@ fn help_layout(config: &AppConfig, area: Rect) -> (Vec<Line<'static>>, Rect, u16
     } else {
         inner_w
     };
-    let sections: Vec<Vec<Line<'static>>> = keys::SECTIONS
+    let sections: Vec<Vec<Line<'static>>> = keys_table::sections(&config.keys)
         .iter()
         .map(|s| help_section(s, col_w))
         .collect();

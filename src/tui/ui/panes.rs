@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, BorderType, Paragraph};
 
 use super::layout::{self, wrap};
 use super::{
@@ -54,7 +54,8 @@ fn prompt_footer(app: &App, width: usize) -> Line<'static> {
         return Line::from(ellipsize(&text, width)).fg(ACCENT);
     }
     let estimate = app.estimate(app.options.variants.count());
-    let text = format!(" Ctrl-S: {estimate} ");
+    let submit = app.config.keys.first(crate::config::keys::Command::Submit);
+    let text = format!(" {submit}: {estimate} ");
     let text = if super::width(&text) <= width {
         text
     } else {
@@ -134,13 +135,16 @@ pub fn options(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
     let geometry = layout::options_geometry(inner, compact);
     for (size, rect, label) in geometry.boxes {
         let chosen = app.options.size == size;
-        let style = if chosen {
-            Style::default().fg(ACCENT).bold()
+        // The chosen box is thick, and its label reversed: visible without colour too.
+        let (style, border) = if chosen {
+            (Style::default().fg(ACCENT).bold(), BorderType::Thick)
         } else {
-            Style::default().fg(DIM)
+            (Style::default().fg(DIM), BorderType::Plain)
         };
-        frame.render_widget(Block::bordered().border_style(style), rect);
-        frame.render_widget(Paragraph::new(size.as_str()).style(style), label);
+        let block = Block::bordered().border_type(border).border_style(style);
+        frame.render_widget(block, rect);
+        let style = if chosen { style.reversed() } else { style };
+        frame.render_widget(Paragraph::new(Span::styled(size.as_str(), style)), label);
     }
     let rows_area = geometry.rows;
     let o = &app.options;
@@ -166,11 +170,16 @@ pub fn options(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
                 if compact {
                     spans.push(Span::styled(o.variants.to_string(), pick(true)));
                 } else {
+                    // The chosen count in reverse video: visible without colour too.
                     for n in ["1", "2", "4"] {
-                        spans.push(Span::styled(
-                            format!("{n} "),
-                            pick(o.variants.to_string() == n),
-                        ));
+                        let chosen = o.variants.to_string() == n;
+                        let style = if chosen {
+                            pick(true).reversed()
+                        } else {
+                            pick(false)
+                        };
+                        spans.push(Span::styled(n, style));
+                        spans.push(Span::raw(" "));
                     }
                 }
             }

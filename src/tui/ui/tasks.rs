@@ -34,7 +34,9 @@ pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(ellipsize(&text, width)).fg(ACCENT));
     }
     if app.tasks.list.is_empty() && app.submission.is_none() && app.queue.entries.is_empty() {
-        lines.push(Line::from(ellipsize("No tasks yet: Ctrl-S submits.", width)).fg(DIM));
+        let submit = app.config.keys.first(crate::config::keys::Command::Submit);
+        let text = format!("No tasks yet: {submit} submits.");
+        lines.push(Line::from(ellipsize(&text, width)).fg(DIM));
     }
     let (first, count) = layout::tasks_window(app, inner.height);
     for (i, task) in app.tasks.list.iter().enumerate().skip(first).take(count) {
