@@ -24,20 +24,40 @@ impl History {
     /// How many entries match, counting no further than `cap`: `cap + 1` says "more than
     /// `cap`". A text found in most entries costs no more to count than a rare one.
     pub fn count_upto(&self, query: &Query, cap: usize) -> Result<usize> {
-        let (clause, mut args) = query.clause();
-        args.push(Value::Integer(
-            i64::try_from(cap.saturating_add(1)).unwrap_or(i64::MAX),
-        ));
-        let n: i64 = self
-            .conn()
-            .query_row(
-                &format!(
+        let limit = Value::Integer(i64::try_from(cap.saturating_add(1)).unwrap_or(i64::MAX));
+        let (sql, args) = match query.phrase() {
+            // The index's matches read one by one, stopping at the limit: `rowid IN (...)`
+            // would gather every match first.
+            Some(phrase) => {
+                let rest = Query {
+                    search: None,
+                    ..query.clone()
+                };
+                let (clause, mut args) = rest.clause();
+                args.push(phrase.into());
+                let matched = args.len();
+                args.push(limit);
+                let sql = format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM \
+                     (SELECT rowid AS hit FROM tasks_text WHERE tasks_text MATCH ?{matched}) \
+                     CROSS JOIN tasks ON tasks.rowid = hit {clause} LIMIT ?{})",
+                    args.len()
+                );
+                (sql, args)
+            }
+            None => {
+                let (clause, mut args) = query.clause();
+                args.push(limit);
+                let sql = format!(
                     "SELECT COUNT(*) FROM (SELECT 1 FROM tasks {clause} LIMIT ?{})",
                     args.len()
-                ),
-                params_from_iter(args.iter()),
-                |r| r.get(0),
-            )
+                );
+                (sql, args)
+            }
+        };
+        let n: i64 = self
+            .conn()
+            .query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))
             .map_err(|e| self.err(e))?;
         Ok(usize::try_from(n).unwrap_or(0))
     }

@@ -2,7 +2,7 @@
 //! costs as little to count as a rare one; without a search text the count is exact.
 
 use fouro::api::{Size, Variants};
-use fouro::store::{History, Params, Query};
+use fouro::store::{History, Params, Query, StatusFilter};
 
 fn params(prompt: &str) -> Params {
     Params {
@@ -68,6 +68,21 @@ fn a_search_is_counted_no_further_than_asked() {
         h.count_shown(&search("fo"), 0, 5).unwrap(),
         (5, true),
         "a text too short for the index is capped too"
+    );
+    let filtered = |status| Query {
+        status: Some(status),
+        ..search("red fox")
+    };
+    assert_eq!(
+        h.count_shown(&filtered(StatusFilter::Generating), 0, 10)
+            .unwrap(),
+        (10, true),
+        "a search with a filter"
+    );
+    assert_eq!(
+        h.count_shown(&filtered(StatusFilter::Success), 0, 10)
+            .unwrap(),
+        (0, false)
     );
     assert_eq!(
         h.count_shown(&Query::default(), 0, 10).unwrap(),
