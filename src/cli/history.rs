@@ -8,7 +8,7 @@ use super::{Failure, HistoryArgs, exit, open_history};
 use crate::api::Error;
 use crate::store::history::{FILE_NAME, move_aside};
 use crate::store::text::escape_controls;
-use crate::store::{History, ID_UNKNOWN, InFlight, Query, StoreError};
+use crate::store::{COUNT_PAST, History, ID_UNKNOWN, InFlight, Query, StoreError};
 
 /// The prompt's width when stdout is not a terminal, and its most on one.
 const PROMPT_WIDTH: usize = 60;
@@ -32,10 +32,15 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
     if args.json || args.jsonl {
         return print_json(&history, query, limit, args.jsonl).await;
     }
-    let (entries, total) = {
+    let (entries, (total, more)) = {
         let query = query.clone();
         history
-            .blocking(move |h| Ok((h.page(&query, 0, limit)?, h.count(&query)?)))
+            .blocking(move |h| {
+                Ok((
+                    h.page(&query, 0, limit)?,
+                    h.count_shown(&query, 0, limit.max(COUNT_PAST))?,
+                ))
+            })
             .await?
     };
     // Generate calls cut off before their answer: shown first, whatever the filter.
@@ -63,9 +68,10 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
         } else {
             crate::cli::print::errln!("no entry matches");
         }
-    } else if total > entries.len() {
+    } else if total > entries.len() || more {
+        let plus = if more { "+" } else { "" };
         crate::cli::print::errln!(
-            "{} of {total} entries shown: raise --limit to see more",
+            "{} of {total}{plus} entries shown: raise --limit to see more",
             entries.len()
         );
     }

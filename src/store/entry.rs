@@ -278,6 +278,15 @@ pub struct Query {
 }
 
 impl Query {
+    /// The search text as one phrase of the search index, when it is long enough for it.
+    pub(super) fn phrase(&self) -> Option<String> {
+        self.search
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| t.chars().count() >= SEARCH_INDEXED)
+            .map(|text| format!("\"{}\"", text.replace('"', "\"\"")))
+    }
+
     /// The WHERE clause and its parameters.
     pub(super) fn clause(&self) -> (String, Vec<Value>) {
         let mut parts = Vec::new();

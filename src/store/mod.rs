@@ -1,6 +1,7 @@
 //! What fouro keeps on disk: the history database, the downloaded images, and the journal
 //! that takes a task id when the database cannot.
 
+mod count;
 mod entry;
 mod expire;
 pub mod files;
@@ -18,6 +19,7 @@ pub mod usage;
 
 use std::path::Path;
 
+pub use count::COUNT_PAST;
 pub use history::{Entry, History, Params, Query, Reference, Status, StatusFilter, StoreError};
 pub use inflight::{ID_UNKNOWN, InFlight};
 

@@ -99,6 +99,8 @@ pub struct NewTask {
 pub struct HistoryPage {
     /// How many entries match the query in all.
     pub total: usize,
+    /// More match than `total`: a search is counted no further than a little past the page.
+    pub more: bool,
     /// Where `entries` start among them.
     pub offset: usize,
     pub entries: Vec<Entry>,

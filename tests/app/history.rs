@@ -196,6 +196,7 @@ fn reply(db: &[Entry], req: u64, query: &Query, offset: usize, limit: usize) -> 
         req,
         result: Ok(HistoryPage {
             total: m.len(),
+            more: false,
             offset,
             entries: m
                 .iter()

@@ -148,6 +148,7 @@ fn history_with_one_entry(a: &mut App) {
         req,
         result: Ok(HistoryPage {
             total: entries.len(),
+            more: false,
             offset: 0,
             entries,
         }),

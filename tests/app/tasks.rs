@@ -22,6 +22,7 @@ use crate::common::app::{credits_req, feed, find_effect};
 
 mod input;
 mod overlays;
+mod status_frames;
 mod submissions;
 
 /// The channel the worker answers on.

@@ -4,5 +4,6 @@
 mod common;
 
 mod config;
+mod count;
 mod history;
 mod scale;

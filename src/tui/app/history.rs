@@ -53,6 +53,10 @@ pub struct HistoryView {
     pub search: Option<LineInput>,
     /// How many entries match, once a page said so.
     pub total: Option<usize>,
+    /// More entries match than `total` (a search counted only so far).
+    pub more: bool,
+    /// The query `total` was counted for (its `query_since`).
+    counted_since: u64,
     pub selected: usize,
     /// The first row on screen.
     pub top: usize,
@@ -207,7 +211,16 @@ impl HistoryView {
             Ok(page) => {
                 let (generation, since) = (self.generation, self.query_since);
                 self.pages.retain(|_, p| p.generation >= since);
-                self.total = Some(page.total);
+                // A search counted only so far from each page: a page nearer the top
+                // says less, not that fewer match.
+                let same_query = self.counted_since == since;
+                (self.total, self.more) = match self.total {
+                    Some(before) if same_query && page.more && before > page.total => {
+                        (Some(before), self.more)
+                    }
+                    _ => (Some(page.total), page.more),
+                };
+                self.counted_since = since;
                 self.pages.insert(
                     n,
                     Page {
@@ -465,6 +478,7 @@ mod tests {
     fn page(total: usize, offset: usize) -> HistoryPage {
         HistoryPage {
             total,
+            more: false,
             offset,
             entries: (offset..(offset + PAGE).min(total)).map(entry).collect(),
         }
@@ -496,6 +510,36 @@ mod tests {
             Some("t5000")
         );
         assert!(!v.take(1, Ok(page(10_000, 0))), "answered already");
+    }
+
+    #[test]
+    fn a_search_counted_so_far_grows_as_the_list_is_read_down() {
+        let mut v = HistoryView::default();
+        let capped = |total, offset| HistoryPage {
+            more: true,
+            ..page(total, offset)
+        };
+        assert_eq!(v.fetch(20, || 1), vec![(1, 0)]);
+        assert!(v.take(1, Ok(capped(10_000, 0))));
+        assert_eq!((v.total, v.more), (Some(10_000), true));
+        v.select(9_990);
+        let asks = v.fetch(20, || 2);
+        assert!(asks.contains(&(2, 9_900)), "{asks:?}");
+        assert!(v.take(2, Ok(capped(19_900, 9_900))));
+        assert_eq!((v.total, v.more), (Some(19_900), true), "counted further");
+        // A page nearer the top, counted less far, says nothing of fewer matches.
+        v.reload();
+        v.select(9_800);
+        let asks = v.fetch(20, || 3);
+        assert!(asks.contains(&(3, 9_800)), "{asks:?}");
+        assert!(v.take(3, Ok(capped(19_800, 9_800))));
+        assert_eq!((v.total, v.more), (Some(19_900), true));
+        // The end reached: an exact count.
+        v.select(19_899);
+        let asks = v.fetch(20, || 4);
+        let (req, offset) = *asks.last().expect("a page further down");
+        assert!(v.take(req, Ok(page(19_950, offset))));
+        assert_eq!((v.total, v.more), (Some(19_950), false));
     }
 
     #[test]

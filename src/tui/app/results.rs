@@ -50,8 +50,10 @@ impl App {
                 let Some(task) = self.tasks.current(&task_id, generation) else {
                     return false;
                 };
-                task.note = Some(retry.line());
-                true
+                let note = Some(retry.line());
+                let changed = task.note != note;
+                task.note = note;
+                changed
             }
             Action::PollFailed {
                 task_id,
@@ -63,6 +65,7 @@ impl App {
                 let Some(task) = self.tasks.current(&task_id, generation) else {
                     return false;
                 };
+                let before = task.drawn();
                 task.note = Some(if stopped {
                     task.stop_polling(now);
                     format!(
@@ -72,10 +75,12 @@ impl App {
                 } else {
                     format!("status check failed, retrying: {}", failure.message)
                 });
+                let changed = task.drawn() != before;
                 if failure.class == ErrorClass::Auth {
                     self.ask_key(&failure.message);
+                    return true;
                 }
-                true
+                changed
             }
             Action::ImageSaved {
                 task_id,
@@ -208,7 +213,11 @@ impl App {
         let Some(task) = self.tasks.current(task_id, generation) else {
             return false;
         };
-        if task.apply(record, now) {
+        let before = task.drawn();
+        let ended = task.apply(record, now);
+        // A status answer that changes nothing drawn costs no frame.
+        let changed = ended || task.drawn() != before;
+        if ended {
             if record.status == TaskStatus::Success && !record.result_urls.is_empty() {
                 let items = record.result_urls.iter().cloned().enumerate().collect();
                 let created_at = task.created_at;
@@ -227,7 +236,7 @@ impl App {
         if record.status.is_final() {
             self.load_usage();
         }
-        true
+        changed
     }
 
     /// A task ended: the bell and a desktop notification when the terminal is not focused,

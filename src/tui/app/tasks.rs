@@ -91,6 +91,14 @@ impl TaskView {
         self.status == TaskStatus::Generating
     }
 
+    /// What the screen draws of it: the progress only as the whole percentage shown, so a
+    /// status answer that moves it less than that is seen to change nothing.
+    pub fn drawn(&self) -> TaskView {
+        let mut view = self.clone();
+        view.progress = (view.progress.clamp(0.0, 1.0) * 100.0).round();
+        view
+    }
+
     /// Takes in a record; returns true when the task just ended.
     pub fn apply(&mut self, record: &TaskRecord, now: Instant) -> bool {
         let was_final = self.status.is_final();

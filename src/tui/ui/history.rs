@@ -81,8 +81,13 @@ fn list(app: &App, frame: &mut Frame, p: &HistoryPanes) {
     let mut title = match v.total {
         None => "History".to_owned(),
         Some(n) if filtered => {
-            let what = if n == 1 { "match" } else { "matches" };
-            format!("History · {} {what}", thousands(n))
+            let what = if n == 1 && !v.more {
+                "match"
+            } else {
+                "matches"
+            };
+            let plus = if v.more { "+" } else { "" };
+            format!("History · {}{plus} {what}", thousands(n))
         }
         Some(n) => {
             let what = if n == 1 { "generation" } else { "generations" };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::store::{History, Query};
+use crate::store::{COUNT_PAST, History, Query};
 use crate::tui::action::{Action, HistoryPage};
 
 use super::{Sender, blocking};
@@ -49,7 +49,9 @@ impl Loader {
                 return;
             }
             let result = blocking(move || {
-                let total = history.count(&query).map_err(|e| e.to_string())?;
+                let (total, more) = history
+                    .count_shown(&query, offset, COUNT_PAST)
+                    .map_err(|e| e.to_string())?;
                 if !current() {
                     return Ok(None);
                 }
@@ -58,6 +60,7 @@ impl Loader {
                     .map_err(|e| e.to_string())?;
                 Ok(Some(HistoryPage {
                     total,
+                    more,
                     offset,
                     entries,
                 }))

@@ -1,0 +1,64 @@
+//! Counts of the entries a query matches that cost no more for a common word than a rare one.
+
+use rusqlite::params_from_iter;
+use rusqlite::types::Value;
+
+use super::history::{History, Query, Result};
+
+/// How many matches of a search are counted past those shown (`10,000+`).
+pub const COUNT_PAST: usize = 10_000;
+
+impl History {
+    /// How many entries match: exactly without a search text; with one, no further than
+    /// `past` entries after `from` (where the list is read), so that a common word costs the
+    /// same as a rare one. The bool says more match than the number.
+    pub fn count_shown(&self, query: &Query, from: usize, past: usize) -> Result<(usize, bool)> {
+        if query.search.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            return Ok((self.count(query)?, false));
+        }
+        let cap = from.saturating_add(past);
+        let n = self.count_upto(query, cap)?;
+        Ok((n.min(cap), n > cap))
+    }
+
+    /// How many entries match, counting no further than `cap`: `cap + 1` says "more than
+    /// `cap`". A text found in most entries costs no more to count than a rare one.
+    pub fn count_upto(&self, query: &Query, cap: usize) -> Result<usize> {
+        let limit = Value::Integer(i64::try_from(cap.saturating_add(1)).unwrap_or(i64::MAX));
+        let (sql, args) = match query.phrase() {
+            // The index's matches read one by one, stopping at the limit: `rowid IN (...)`
+            // would gather every match first.
+            Some(phrase) => {
+                let rest = Query {
+                    search: None,
+                    ..query.clone()
+                };
+                let (clause, mut args) = rest.clause();
+                args.push(phrase.into());
+                let matched = args.len();
+                args.push(limit);
+                let sql = format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM \
+                     (SELECT rowid AS hit FROM tasks_text WHERE tasks_text MATCH ?{matched}) \
+                     CROSS JOIN tasks ON tasks.rowid = hit {clause} LIMIT ?{})",
+                    args.len()
+                );
+                (sql, args)
+            }
+            None => {
+                let (clause, mut args) = query.clause();
+                args.push(limit);
+                let sql = format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM tasks {clause} LIMIT ?{})",
+                    args.len()
+                );
+                (sql, args)
+            }
+        };
+        let n: i64 = self
+            .conn()
+            .query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+}

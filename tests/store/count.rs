@@ -1,0 +1,96 @@
+//! A search's count stops a little past what is shown, so that a word found in most entries
+//! costs as little to count as a rare one; without a search text the count is exact.
+
+use fouro::api::{Size, Variants};
+use fouro::store::{History, Params, Query, StatusFilter};
+
+fn params(prompt: &str) -> Params {
+    Params {
+        prompt: Some(prompt.to_owned()),
+        refs: Vec::new(),
+        mask: None,
+        size: Size::Square,
+        variants: Variants::One,
+        enhance: false,
+        fallback: None,
+        callback_url: None,
+    }
+}
+
+fn search(text: &str) -> Query {
+    Query {
+        search: Some(text.to_owned()),
+        ..Query::default()
+    }
+}
+
+#[test]
+fn a_search_is_counted_no_further_than_asked() {
+    let data = tempfile::tempdir().unwrap();
+    let h = History::open_in(data.path()).unwrap();
+    for i in 0..30 {
+        let prompt = if i % 10 == 0 {
+            format!("{i}: a grey wolf")
+        } else {
+            format!("{i}: a red fox")
+        };
+        h.insert(
+            &format!("task_4o_{i:03}"),
+            "http://127.0.0.1:9",
+            &params(&prompt),
+            i,
+        )
+        .unwrap();
+    }
+
+    assert_eq!(
+        h.count_upto(&search("red fox"), 10).unwrap(),
+        11,
+        "10 and more"
+    );
+    assert_eq!(h.count_upto(&search("red fox"), 100).unwrap(), 27);
+    assert_eq!(
+        h.count_shown(&search("red fox"), 0, 10).unwrap(),
+        (10, true),
+        "10+ from the top"
+    );
+    assert_eq!(
+        h.count_shown(&search("red fox"), 10, 10).unwrap(),
+        (20, true),
+        "reading further counts further"
+    );
+    assert_eq!(
+        h.count_shown(&search("red fox"), 20, 10).unwrap(),
+        (27, false)
+    );
+    assert_eq!(h.count_shown(&search("wolf"), 0, 10).unwrap(), (3, false));
+    assert_eq!(
+        h.count_shown(&search("fo"), 0, 5).unwrap(),
+        (5, true),
+        "a text too short for the index is capped too"
+    );
+    let filtered = |status| Query {
+        status: Some(status),
+        ..search("red fox")
+    };
+    assert_eq!(
+        h.count_shown(&filtered(StatusFilter::Generating), 0, 10)
+            .unwrap(),
+        (10, true),
+        "a search with a filter"
+    );
+    assert_eq!(
+        h.count_shown(&filtered(StatusFilter::Success), 0, 10)
+            .unwrap(),
+        (0, false)
+    );
+    assert_eq!(
+        h.count_shown(&Query::default(), 0, 10).unwrap(),
+        (30, false),
+        "without a search text, exact"
+    );
+    // The pages keep their order, newest first, whatever the count.
+    let page = h.page(&search("red fox"), 0, 3).unwrap();
+    let ids: Vec<&str> = page.iter().map(|e| e.task_id.as_str()).collect();
+    assert_eq!(ids, ["task_4o_029", "task_4o_028", "task_4o_027"]);
+}
