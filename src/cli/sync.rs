@@ -81,9 +81,17 @@ pub async fn run(global: &GlobalArgs, json: bool) -> Result<u8, Failure> {
         .collect();
     let unsettled = left.len();
     if report.unreachable {
+        // Why, in the words of the last error (the table above has each task's).
+        let why = report
+            .tasks
+            .iter()
+            .rev()
+            .find_map(|t| t.error.as_deref())
+            .map(|e| format!(" (last: {e})"))
+            .unwrap_or_default();
         return Err(Failure::Said {
             message: format!(
-                "the service answered none of the tasks: {unsettled} task(s) are left ({}); they stay in the history: run `fouro sync` again when the service is back",
+                "the service answered none of the tasks{why}: {unsettled} task(s) are left ({}); they stay in the history: run `fouro sync` again when the service is back",
                 left.join(", ")
             ),
             code: exit::UNAVAILABLE,

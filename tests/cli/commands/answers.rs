@@ -197,7 +197,10 @@ async fn sync_ends_with_exit_6_when_the_service_answers_no_task() {
         .unwrap();
     let err = stderr(&o);
     assert_eq!(code(&o), 6, "{err}");
-    assert!(err.contains("answered none of the tasks"), "{err}");
+    assert!(
+        err.contains("answered none of the tasks (last: could not reach"),
+        "the reason is said: {err}"
+    );
     for id in &ids {
         assert!(err.contains(id.as_str()), "{id} named as left: {err}");
     }
