@@ -360,6 +360,8 @@ impl TaskRecord {
 
 /// A balance as people read it: whole numbers (as the service sends them) without decimals.
 pub fn format_credits(credits: f64) -> String {
+    // Rounded to the cent first, so that 5.999999 (a sum of fractions) shows as 6.
+    let credits = (credits * 100.0).round() / 100.0;
     if credits.fract() == 0.0 && credits.abs() < 1e15 {
         format!("{}", credits as i64)
     } else {

@@ -66,7 +66,7 @@ impl Shortfall {
             Shortfall::Estimate { balance, need, .. } => format!(
                 "balance {} probably can't cover ~{} credits: submit anyway?",
                 format_credits(*balance),
-                format_credits(round2(*need))
+                format_credits(*need)
             ),
             Shortfall::Threshold { balance, threshold } => format!(
                 "balance {} is below your low-balance mark of {} credits: submit anyway?",
@@ -101,7 +101,7 @@ impl Shortfall {
                 let what = if *images == 1 { "image" } else { "images" };
                 format!(
                     "{images} {what} at ~{} credits each, from the costs seen in the last 30 days",
-                    format_credits(round2(*per_image))
+                    format_credits(*per_image)
                 )
             }
             Shortfall::Threshold { .. } => {
@@ -109,10 +109,6 @@ impl Shortfall {
             }
         }
     }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// Whether a failed status query is worth another try: the service or the network may come

@@ -247,7 +247,7 @@ pub async fn run(global: &GlobalArgs, args: BatchArgs) -> Result<u8, Failure> {
     if let Some(next) = tally.over_budget {
         crate::cli::print::errln!(
             "stopped submitting: the next task would take the estimate to ~{} credits, past --max-credits {}",
-            format_credits(round2(next)),
+            format_credits(next),
             format_credits(args.max_credits.unwrap_or_default())
         );
     }
@@ -465,8 +465,4 @@ fn quoted(path: &Path) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }

@@ -111,8 +111,8 @@ pub fn show_plan(plan: &Plan, per_image: Option<f64>, balance: f64, manifest: &P
     let estimate = match per_image {
         Some(p) => format!(
             "~{} credits ({} per image, as observed)",
-            format_credits(round2(p * f64::from(plan.to_submit_images))),
-            format_credits(round2(p))
+            format_credits(p * f64::from(plan.to_submit_images)),
+            format_credits(p)
         ),
         None => "cost not known yet".to_owned(),
     };
@@ -153,10 +153,6 @@ pub fn show_budget(plan: &Plan, budget: &Budget) {
     crate::cli::print::errln!(
         "--max-credits {}: {what} (~{} credits with what was submitted before)",
         format_credits(budget.max),
-        format_credits(round2(spent))
+        format_credits(spent)
     );
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }

@@ -37,10 +37,10 @@ impl App {
             format!("{images} images")
         };
         match self.usage.per_image {
-            Some(per_image) => {
-                let need = (per_image * f64::from(images) * 100.0).round() / 100.0;
-                format!("{what}, ~{} credits", format_credits(need))
-            }
+            Some(per_image) => format!(
+                "{what}, ~{} credits",
+                format_credits(per_image * f64::from(images))
+            ),
             None => format!("{what}, cost not known yet"),
         }
     }

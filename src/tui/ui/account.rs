@@ -174,7 +174,7 @@ fn info(app: &App, frame: &mut Frame, area: Rect) {
     let spent = match (&app.usage.data, &app.usage.error) {
         (Some(u), _) => vec![Span::raw(fit(&format!(
             "{} cr · {} {} · {} days",
-            format_credits(round2(u.spent)),
+            format_credits(u.spent),
             u.tasks.len(),
             if u.tasks.len() == 1 { "task" } else { "tasks" },
             u.days.len()
@@ -197,7 +197,7 @@ fn info(app: &App, frame: &mut Frame, area: Rect) {
             |c| {
                 vec![Span::raw(fit(&format!(
                     "~{} credits (as observed)",
-                    format_credits(round2(c))
+                    format_credits(c)
                 )))]
             },
         );
@@ -212,10 +212,6 @@ fn info(app: &App, frame: &mut Frame, area: Rect) {
         row("Per image", per_image),
     ];
     frame.render_widget(Paragraph::new(lines), inner);
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// What a chart shows when there is no data: reading, why not, or nothing yet.
@@ -241,13 +237,9 @@ fn balance(app: &App, frame: &mut Frame, area: Rect) {
         .unwrap_or((0.0, 0.0));
     if !readings.is_empty() {
         block = block.title(
-            Line::from(format!(
-                " {} – {} ",
-                format_credits(round2(lo)),
-                format_credits(round2(hi))
-            ))
-            .right_aligned()
-            .fg(DIM),
+            Line::from(format!(" {} – {} ", format_credits(lo), format_credits(hi)))
+                .right_aligned()
+                .fg(DIM),
         );
     }
     let inner = block.inner(area);
@@ -305,7 +297,7 @@ fn spending(app: &App, frame: &mut Frame, area: Rect) {
     let mut block = pane_block("Spent per day", false);
     if let Some(u) = usage {
         block = block.title(
-            Line::from(format!(" {} credits ", format_credits(round2(u.spent))))
+            Line::from(format!(" {} credits ", format_credits(u.spent)))
                 .right_aligned()
                 .fg(DIM),
         );
@@ -528,7 +520,7 @@ fn tasks(app: &App, frame: &mut Frame, area: Rect) {
                 (false, _) => "✗ ".to_owned(),
             };
             let cost = match t.cost {
-                Some(c) => format!("{} cr", format_credits(round2(c))),
+                Some(c) => format!("{} cr", format_credits(c)),
                 None => "—".to_owned(),
             };
             let when = local_time(t.created_at, offset, "%m-%d %H:%M");
