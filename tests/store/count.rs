@@ -1,28 +1,8 @@
 //! A search's count stops a little past what is shown, so that a word found in most entries
 //! costs as little to count as a rare one; without a search text the count is exact.
 
-use fouro::api::{Size, Variants};
-use fouro::store::{History, Params, Query, StatusFilter};
-
-fn params(prompt: &str) -> Params {
-    Params {
-        prompt: Some(prompt.to_owned()),
-        refs: Vec::new(),
-        mask: None,
-        size: Size::Square,
-        variants: Variants::One,
-        enhance: false,
-        fallback: None,
-        callback_url: None,
-    }
-}
-
-fn search(text: &str) -> Query {
-    Query {
-        search: Some(text.to_owned()),
-        ..Query::default()
-    }
-}
+use crate::search;
+use fouro::store::{History, Query, StatusFilter};
 
 #[test]
 fn a_search_is_counted_no_further_than_asked() {
@@ -37,7 +17,7 @@ fn a_search_is_counted_no_further_than_asked() {
         h.insert(
             &format!("task_4o_{i:03}"),
             "http://127.0.0.1:9",
-            &params(&prompt),
+            &crate::prompt(&prompt),
             i,
         )
         .unwrap();

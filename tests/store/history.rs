@@ -2,6 +2,7 @@
 //! recording tasks, listing and searching them, sharing the file, taking in the journal.
 
 use crate::common::{self, noise};
+use crate::{prompt, search};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
@@ -28,13 +29,6 @@ fn db_in(dir: &Path) -> PathBuf {
 
 fn open(dir: &Path) -> History {
     History::open(&db_in(dir)).expect("a fresh history opens")
-}
-
-fn prompt(text: &str) -> Params {
-    Params {
-        prompt: Some(text.to_owned()),
-        ..Params::default()
-    }
 }
 
 fn record(id: &str, status: TaskStatus, progress: f64, urls: &[&str]) -> TaskRecord {

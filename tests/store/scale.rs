@@ -4,26 +4,13 @@
 use std::path::Path;
 
 use crate::common::{Fouro, code, stderr, stdout};
-use fouro::api::{Size, Variants};
-use fouro::store::{History, Params};
+use crate::{prompt, search};
+use fouro::store::History;
 
 const BASE: &str = "http://127.0.0.1:9";
 /// 2026-03-07, in milliseconds.
 const NOW: i64 = 1_772_841_600_000;
 const PAGE: usize = 4096;
-
-fn params(prompt: &str) -> Params {
-    Params {
-        prompt: Some(prompt.to_owned()),
-        refs: Vec::new(),
-        mask: None,
-        size: Size::Square,
-        variants: Variants::One,
-        enhance: false,
-        fallback: None,
-        callback_url: None,
-    }
-}
 
 /// `n` tasks with long prompts in `dir`'s history, closed cleanly (all in the main file).
 fn fill(dir: &Path, n: usize) {
@@ -36,7 +23,7 @@ fn fill(dir: &Path, n: usize) {
         h.insert(
             &format!("task_4o_{i:05}"),
             BASE,
-            &params(&text),
+            &prompt(&text),
             NOW + i as i64,
         )
         .unwrap();
@@ -93,7 +80,7 @@ async fn history_json_is_written_as_it_is_read_as_one_array_or_as_lines() {
         h.insert(
             &format!("task_4o_{i:05}"),
             BASE,
-            &params(&prompt),
+            &crate::prompt(&prompt),
             NOW + i / 3,
         )
         .unwrap();
@@ -140,13 +127,6 @@ async fn history_json_is_written_as_it_is_read_as_one_array_or_as_lines() {
     assert_eq!(code(&o), 2, "one or the other: {}", stderr(&o));
 }
 
-fn search(text: &str) -> fouro::store::Query {
-    fouro::store::Query {
-        search: Some(text.into()),
-        ..fouro::store::Query::default()
-    }
-}
-
 #[test]
 fn the_search_index_is_built_for_an_older_history_and_kept_with_every_change() {
     let dir = tempfile::tempdir().unwrap();
@@ -158,7 +138,7 @@ fn the_search_index_is_built_for_an_older_history_and_kept_with_every_change() {
         h.insert(
             &format!("task_4o_{i}"),
             BASE,
-            &params(prompt),
+            &crate::prompt(prompt),
             NOW + i as i64,
         )
         .unwrap();
@@ -195,7 +175,7 @@ fn the_search_index_is_built_for_an_older_history_and_kept_with_every_change() {
     assert!(ids("zebra").is_empty());
     assert_eq!(h.count(&search("task_4o")).unwrap(), 3);
 
-    h.insert("task_4o_new", BASE, &params("a lighthouse in fog"), NOW + 9)
+    h.insert("task_4o_new", BASE, &prompt("a lighthouse in fog"), NOW + 9)
         .unwrap();
     assert_eq!(ids("lighthouse"), ["task_4o_new", "task_4o_0"]);
     h.delete("task_4o_0").unwrap();
@@ -218,7 +198,7 @@ async fn a_generate_answered_429_past_its_retries_waits_out_the_window() {
     )
     .await;
     let started = std::time::Instant::now();
-    let id = c.generate(&params("after the window").request()).await;
+    let id = c.generate(&prompt("after the window").request()).await;
     assert!(id.is_ok(), "{id:?}");
     assert_eq!(calls(&emu, "generate").await, 4);
     // Past the attempts allowed, a second at least between tries.

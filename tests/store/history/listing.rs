@@ -61,13 +61,6 @@ fn searchable(dir: &Path) -> History {
     h
 }
 
-fn search(text: &str) -> Query {
-    Query {
-        search: Some(text.to_owned()),
-        ..Query::default()
-    }
-}
-
 /// `page` and `count` agree, and `page` is what the caller gets.
 fn listed(h: &History, q: &Query) -> Vec<String> {
     let page = h.page(q, 0, 100).unwrap();
