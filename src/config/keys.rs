@@ -315,11 +315,3 @@ pub fn command_named(name: &str) -> Result<Command, String> {
             )
         })
 }
-
-/// The keymap of `config.toml` in the config directory: the defaults when it cannot be read
-/// (the app's start has refused a `[keys]` that is wrong before this is asked).
-pub fn from_disk() -> Keymap {
-    super::Config::load(&super::config_dir())
-        .map(|loaded| loaded.config.keys)
-        .unwrap_or_default()
-}

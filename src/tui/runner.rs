@@ -150,7 +150,11 @@ async fn event_loop(
     .map_err(io::Error::other)?;
     let account = config.account.info.clone();
     worker.set_account(config.account);
-    let (notify, queue_parallel) = app_settings().await;
+    let Settings {
+        notify,
+        queue_parallel,
+        keys,
+    } = app_settings().await;
     let form = Form::choose(notify.mode, |name| std::env::var(name).ok());
     let in_tmux = std::env::var_os("TMUX").is_some();
     let mut ending = Ending::Quit;
@@ -174,7 +178,7 @@ async fn event_loop(
         welcome: config.welcome,
         notify,
         queue_parallel,
-        keys: crate::config::keys::from_disk(),
+        keys,
         no_colour: crate::tui::ui::no_colour(),
         area: Rect::new(0, 0, size.width, size.height),
         now: Instant::now().into_std(),
@@ -281,27 +285,42 @@ fn from_person(action: &Action) -> bool {
     )
 }
 
-/// `notify`, `notify_after_secs` and `queue_parallel` from `config.toml`; the defaults when
-/// it cannot be read (the reason is logged: the app says it elsewhere).
-async fn app_settings() -> (NotifySettings, usize) {
+/// What the app takes from `config.toml` beyond the profile: read once, off the async threads.
+struct Settings {
+    notify: NotifySettings,
+    queue_parallel: usize,
+    keys: crate::config::keys::Keymap,
+}
+
+/// `notify`, `notify_after_secs`, `queue_parallel` and `[keys]` from `config.toml`; the
+/// defaults when it cannot be read (the reason is logged: the app's start has already refused
+/// a file that is wrong, and says it elsewhere).
+async fn app_settings() -> Settings {
     let dir = crate::config::config_dir();
     let loaded = tokio::task::spawn_blocking(move || crate::config::Config::load(&dir)).await;
-    let defaults = (
-        NotifySettings::default(),
-        crate::config::QUEUE_PARALLEL as usize,
-    );
     match loaded {
-        Ok(Ok(loaded)) => (
-            NotifySettings::from_config(&loaded.config),
-            loaded.config.queue_parallel() as usize,
-        ),
+        Ok(Ok(loaded)) => Settings {
+            notify: NotifySettings::from_config(&loaded.config),
+            queue_parallel: loaded.config.queue_parallel() as usize,
+            keys: loaded.config.keys,
+        },
         Ok(Err(e)) => {
             tracing::info!("settings not read: {e}");
-            defaults
+            Settings::default()
         }
         Err(e) => {
             tracing::info!("settings not read: {e}");
-            defaults
+            Settings::default()
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            notify: NotifySettings::default(),
+            queue_parallel: crate::config::QUEUE_PARALLEL as usize,
+            keys: crate::config::keys::Keymap::default(),
         }
     }
 }
