@@ -195,7 +195,13 @@ fn open_history(data_dir: &Path) -> Option<History> {
 
 /// Starts the emulator in-process and opens the app against it. Returns the exit code.
 pub async fn demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
-    // `--duration` was range-checked when the command line was parsed.
+    // `--duration` was range-checked when the command line was parsed. A config.toml the
+    // app would refuse (its `[keys]` among it) is refused here too, with the same words.
+    if let Err(e) = crate::config::Config::load(&crate::config::config_dir()) {
+        let failure = crate::cli::settings::config_failure(e);
+        crate::cli::print::errln!("fouro: {failure}");
+        return failure.exit_code();
+    }
     let data_dir = demo_dir();
     let Some(history) = open_history(&data_dir) else {
         return exit::UNEXPECTED;

@@ -17,7 +17,7 @@ mod output;
 pub mod print;
 mod profile;
 mod saving;
-mod settings;
+pub(crate) mod settings;
 mod sync;
 mod usage;
 
