@@ -7,6 +7,8 @@ use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::keys_panes::{Act, Context, default_panes};
+
 /// A command of the app's, as `[keys]` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Command {
@@ -19,6 +21,8 @@ pub enum Command {
     Refresh,
     Redraw,
     Quit,
+    Stage,
+    StartQueue,
 }
 
 /// One row of the table: the command, its name in `[keys]`, its default keys, and the help's
@@ -95,6 +99,18 @@ pub const COMMANDS: &[Entry] = &[
         &["q", "ctrl-c"],
         "quit (a plain key outside the prompt); asks first while tasks generate",
     ),
+    e(
+        Command::Stage,
+        "stage",
+        &["alt-s", "f2"],
+        "stage the draft in the queue instead of submitting it: tick aspects and variant counts for one entry each; the estimate of them all is shown; staging spends nothing",
+    ),
+    e(
+        Command::StartQueue,
+        "start-queue",
+        &["P", "f6"],
+        "start the queue (its estimate shown, the balance read first) or pause it; tasks already sent go on (a plain key outside the prompt)",
+    ),
 ];
 
 /// A key with its Ctrl and Alt. Shift is in the key itself (`H`, `shift-tab`).
@@ -103,6 +119,8 @@ pub struct Chord {
     code: KeyCode,
     ctrl: bool,
     alt: bool,
+    /// Only for keys that type nothing (`shift-up`): a character has Shift in itself.
+    shift: bool,
 }
 
 const NAMED: &[(&str, KeyCode, &str)] = &[
@@ -119,6 +137,8 @@ const NAMED: &[(&str, KeyCode, &str)] = &[
     ("end", KeyCode::End, "End"),
     ("pageup", KeyCode::PageUp, "PgUp"),
     ("pagedown", KeyCode::PageDown, "PgDn"),
+    ("pgup", KeyCode::PageUp, "PgUp"),
+    ("pgdn", KeyCode::PageDown, "PgDn"),
     ("up", KeyCode::Up, "↑"),
     ("down", KeyCode::Down, "↓"),
     ("left", KeyCode::Left, "←"),
@@ -129,7 +149,7 @@ impl Chord {
     /// `ctrl-s`, `alt-x`, `f5`, `tab`, `shift-tab`, `?`, `H`; the modifiers in any case.
     pub fn parse(text: &str) -> Result<Chord, String> {
         let mut rest = text.trim();
-        let (mut ctrl, mut alt) = (false, false);
+        let (mut ctrl, mut alt, mut shift) = (false, false, false);
         loop {
             let lower = rest.to_ascii_lowercase();
             if lower.starts_with("ctrl-") && rest.len() > 5 {
@@ -138,6 +158,9 @@ impl Chord {
             } else if lower.starts_with("alt-") && rest.len() > 4 {
                 alt = true;
                 rest = &rest[4..];
+            } else if lower.starts_with("shift-") && lower != "shift-tab" && rest.len() > 6 {
+                shift = true;
+                rest = &rest[6..];
             } else {
                 break;
             }
@@ -167,7 +190,29 @@ impl Chord {
                 }
             }
         };
-        Ok(Chord { code, ctrl, alt })
+        if shift && matches!(code, KeyCode::Char(_)) {
+            return Err(format!(
+                "{text:?} is not a key: write a shifted character as itself (\"K\", not \"shift-k\")"
+            ));
+        }
+        Ok(Chord {
+            code,
+            ctrl,
+            alt,
+            shift,
+        })
+    }
+
+    /// Whether `key` is this chord with the same Shift and Alt (see [`Chord::matches`]).
+    pub fn matches_exactly(&self, key: &KeyEvent) -> bool {
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
+        self.matches(key) && alt == self.alt && self.shift == self.shifted(key)
+    }
+
+    /// Whether `key` has a Shift this chord could tell: on a key that types nothing.
+    fn shifted(&self, key: &KeyEvent) -> bool {
+        key.modifiers.contains(KeyModifiers::SHIFT)
+            && !matches!(key.code, KeyCode::Char(_) | KeyCode::BackTab)
     }
 
     /// Whether `key` is this chord (Shift is part of the character or the key's name). A
@@ -181,7 +226,9 @@ impl Chord {
             code => code,
         };
         let alt_ok = alt == self.alt || (alt && !self.alt && !self.is_plain());
-        code == self.code && ctrl == self.ctrl && alt_ok
+        // A chord with Shift wants it; one without takes the key with or without.
+        let shift_ok = !self.shift || self.shifted(key);
+        code == self.code && ctrl == self.ctrl && alt_ok && shift_ok
     }
 
     /// A key that types text in the prompt: a character with neither Ctrl nor Alt.
@@ -198,6 +245,9 @@ impl fmt::Display for Chord {
         }
         if self.alt {
             f.write_str("Alt-")?;
+        }
+        if self.shift {
+            f.write_str("Shift-")?;
         }
         match self.code {
             KeyCode::F(n) => write!(f, "F{n}"),
@@ -216,6 +266,8 @@ impl fmt::Display for Chord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
     bound: Vec<(Command, Vec<Chord>)>,
+    /// Each pane's and dialog's commands (`keys_panes.rs`).
+    pub(super) panes: Vec<(Context, Act, Vec<Chord>)>,
 }
 
 impl Default for Keymap {
@@ -227,7 +279,10 @@ impl Default for Keymap {
                 (e.command, chords)
             })
             .collect();
-        Keymap { bound }
+        Keymap {
+            bound,
+            panes: default_panes(),
+        }
     }
 }
 
@@ -275,7 +330,8 @@ impl Keymap {
         }
     }
 
-    /// Why `command`'s keys cannot stay as they are: none, or one another command has too.
+    /// Why `command`'s keys cannot stay as they are: none, one another command has too, or
+    /// one a pane command it reaches has.
     pub fn conflict(&self, command: Command) -> Option<String> {
         let keys = self.keys(command);
         if keys.is_empty() {
@@ -289,6 +345,7 @@ impl Keymap {
                     let other = name(*other);
                     format!("{chord} is {other}'s key too: bind {other} to another key as well")
                 })
+                .or_else(|| self.shadowed_by(command))
         })
     }
 }

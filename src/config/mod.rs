@@ -10,6 +10,7 @@
 mod error;
 mod file;
 pub mod keys;
+pub mod keys_panes;
 mod keys_section;
 mod notify;
 mod profiles;

@@ -1,7 +1,9 @@
-//! The panes' and dialogs' keys, as the help lists them, and the status line's hints. The
-//! commands that work from anywhere are the keymap's (`config/keys.rs`); `keys_table.rs`
-//! puts the two together for the help and the README.
+//! The help's sections and the status line's hints. Every command's keys are the keymap's
+//! (`config/keys.rs` for anywhere, `config/keys_panes.rs` for each pane and dialog); the
+//! fixed keys here are the text fields' (readline's) and the mouse. `keys_table.rs` puts
+//! them together for the help and the README.
 
+use crate::config::keys_panes::Context;
 use crate::tui::app::{App, Focus, Overlay, Screen};
 
 #[derive(Debug, Clone, Copy)]
@@ -70,22 +72,10 @@ pub const PROMPT: &[Binding] = &[
     b("Esc", "leave the prompt (to the task list)"),
 ];
 
-pub const REFERENCES: &[Binding] = &[
-    b("a", "add a local image (file browser)"),
-    b("u", "add a URL (or type a path)"),
-    b("m", "set the mask (only with at most one reference)"),
-    b("↑/↓, k/j", "select an entry"),
-    b("Shift-↑/↓, K/J", "move the selected entry up / down"),
-    b(
-        "d, Delete, Backspace",
-        "remove the selected entry (or the mask)",
-    ),
-    b(
-        "paste",
-        "add the pasted paths or URLs, one per line (as many as fit)",
-    ),
-];
-
+pub const REFERENCES: &[Binding] = &[b(
+    "paste",
+    "add the pasted paths or URLs, one per line (as many as fit)",
+)];
 pub const BROWSER: &[Binding] = &[
     b("type", "filter the list"),
     b(
@@ -105,78 +95,6 @@ pub const BROWSER: &[Binding] = &[
     b("Esc", "cancel"),
 ];
 
-pub const OPTIONS: &[Binding] = &[
-    b("↑/↓, k/j", "select an option"),
-    b("←, h", "previous value"),
-    b("→, l, Space, Enter", "next value"),
-    b("a", "next aspect ratio (1:1, 3:2, 2:3)"),
-    b("v", "next variant count (1, 2, 4)"),
-    b("e", "enhance the prompt on / off"),
-    b("f", "fallback model: off, FLUX_MAX, GPT_IMAGE_1"),
-];
-
-pub const TASKS: &[Binding] = &[
-    b("↑/↓, k/j", "select a task"),
-    b("Home/End, g/G", "first / last task"),
-    b("←/→, h/l", "previous / next variant"),
-    b("Enter, f", "show the image full screen"),
-    b("y", "copy the task id (OSC 52 clipboard)"),
-    b(
-        "p",
-        "check the task again (after its poller stopped), or fetch failed downloads",
-    ),
-];
-
-pub const PREVIEW: &[Binding] = &[
-    b("←/→, h/l", "previous / next variant"),
-    b("Enter, f", "full screen"),
-];
-
-pub const FULLSCREEN: &[Binding] = &[
-    b("←/→, h/l", "previous / next variant"),
-    b("Esc, Enter, f, q", "back (Esc first dismisses a message)"),
-];
-
-pub const HISTORY: &[Binding] = &[
-    b("↑/↓, k/j", "select a generation"),
-    b("PgUp/PgDn", "a page up / down"),
-    b("Home/End, g/G", "the newest / the oldest"),
-    b("←/→, h/l, [/]", "previous / next variant"),
-    b(
-        "/",
-        "search the prompts (and task ids) as you type; Enter keeps the search, Esc clears it",
-    ),
-    b(
-        "s",
-        "status filter: all, generating, success, failed, expired",
-    ),
-    b("a", "aspect filter: all, 1:1, 3:2, 2:3"),
-    b("Enter, f", "show the image full screen"),
-    b(
-        "r",
-        "remix: its prompt, references, mask and options into the editor",
-    ),
-    b(
-        "R",
-        "run it again as it was (references by the URLs they were uploaded to): asks first, with what it should cost",
-    ),
-    b("o", "open the image in the system viewer"),
-    b("y / Y", "copy the image's path / URL (OSC 52 clipboard)"),
-    b("i", "every detail: parameters, times, cost, each image"),
-    b(
-        "d, Delete",
-        "delete: asks whether to remove the entry only, or its image files too",
-    ),
-    b(
-        "e / f / Esc",
-        "in the delete question: the entry only / the entry and its files / cancel",
-    ),
-    b(
-        "Esc, q, F3, H",
-        "back to the main screen (Esc first dismisses a message)",
-    ),
-];
-
 pub const WELCOME: &[Binding] = &[
     b(
         "type, paste",
@@ -189,40 +107,6 @@ pub const WELCOME: &[Binding] = &[
     ),
     b("d, Ctrl-D", "try the demo instead (d with nothing typed)"),
     b("Esc, q", "quit (q with nothing typed)"),
-];
-
-pub const ACCOUNT: &[Binding] = &[
-    b("↑/↓, Home/End", "select a profile"),
-    b(
-        "Enter, u",
-        "use the selected profile from now on (it becomes the default)",
-    ),
-    b(
-        "a",
-        "add a profile: name, service or base URL, upload URL, then its key (checked before it is saved)",
-    ),
-    b(
-        "e",
-        "edit the selected profile's service, base and upload URL",
-    ),
-    b(
-        "k",
-        "give the selected profile a new key (checked before it is saved)",
-    ),
-    b(
-        "x, d",
-        "remove the selected profile (asks first: y removes)",
-    ),
-    b(
-        "t",
-        "test the connection: read the balance with the key in use",
-    ),
-    b("r", "read the profiles and the usage again"),
-    b("F5, c", "refresh the balance"),
-    b(
-        "Esc, q, F4, A",
-        "back to the main screen (Esc first dismisses a message)",
-    ),
 ];
 
 pub const PROFILE_FORM: &[Binding] = &[
@@ -239,19 +123,6 @@ pub const PROFILE_FORM: &[Binding] = &[
     b("Esc", "close (a check on its way still reports)"),
 ];
 
-pub const DETAILS: &[Binding] = &[
-    b("↑/↓, k/j, PgUp/PgDn", "scroll"),
-    b("Home/End, g/G", "top / bottom"),
-    b("Esc, Enter, i, q", "close"),
-];
-
-pub const HELP: &[Binding] = &[
-    b("↑/↓, k/j", "scroll a line"),
-    b("PageUp/PageDown, Space", "scroll a page"),
-    b("Home/End, g/G", "top / bottom"),
-    b("Esc, Enter, F1, ?, q", "close"),
-];
-
 pub const DIALOGS: &[Binding] = &[
     b(
         "type, ←/→, Home/End, Delete",
@@ -261,41 +132,106 @@ pub const DIALOGS: &[Binding] = &[
         "paste",
         "in the URL dialog, several lines add one entry each",
     ),
-    b("Enter", "confirm (the URL, the key, quitting)"),
+    b("Enter", "confirm (the URL, the key)"),
     b("Esc", "cancel"),
-    b(
-        "y, q, Enter, Ctrl-C / n, Esc",
-        "answer the quit question (any other key stays; Ctrl-S stays and submits)",
-    ),
-    b(
-        "y / any other key",
-        "the low-balance question before a submit: submit anyway / cancel",
-    ),
-    b(
-        "y, Enter / any other key",
-        "the re-run question (R in the history): run it again / cancel",
-    ),
 ];
+
+/// The history's search line (a text field: its keys are fixed).
+pub const HISTORY_SEARCH: &[Binding] = &[b(
+    "type, ↑/↓, Enter, Esc",
+    "in the search line (after /): narrow as you type, move the selection, keep the search, clear it",
+)];
+/// What a section of the help lists: fixed keys (text fields, the mouse), or a context's
+/// commands from the keymap (with the keys `[keys.CONTEXT]` gave them).
+#[derive(Debug, Clone, Copy)]
+pub enum Part {
+    Fixed(&'static [Binding]),
+    Keys(Context),
+}
 
 /// The help's sections after "Anywhere" (which the keymap makes: `keys_table.rs`).
-pub const SECTIONS: &[(&str, &[Binding])] = &[
-    ("Prompt", PROMPT),
-    ("References", REFERENCES),
-    ("File browser", BROWSER),
-    ("Aspect & options", OPTIONS),
-    ("Tasks", TASKS),
-    ("Queue", crate::tui::keys_queue::QUEUE),
-    ("Preview", PREVIEW),
-    ("Full-screen image", FULLSCREEN),
-    ("History (F3)", HISTORY),
-    ("History details", DETAILS),
-    ("Account (F4)", ACCOUNT),
-    ("Profile form (account)", PROFILE_FORM),
-    ("Welcome (no key yet)", WELCOME),
-    ("This help", HELP),
-    ("Dialogs", DIALOGS),
+pub const SECTIONS: &[(&str, &[Part])] = &[
+    ("Prompt", &[Part::Fixed(PROMPT)]),
+    (
+        "References",
+        &[Part::Keys(Context::References), Part::Fixed(REFERENCES)],
+    ),
+    ("File browser", &[Part::Fixed(BROWSER)]),
+    ("Aspect & options", &[Part::Keys(Context::Options)]),
+    ("Tasks", &[Part::Keys(Context::Tasks)]),
+    ("Queue", &[Part::Keys(Context::Queue)]),
+    ("Staging", &[Part::Keys(Context::Stage)]),
+    ("Preview", &[Part::Keys(Context::Preview)]),
+    ("Full-screen image", &[Part::Keys(Context::FullScreen)]),
+    (
+        "History",
+        &[Part::Keys(Context::History), Part::Fixed(HISTORY_SEARCH)],
+    ),
+    ("History details", &[Part::Keys(Context::Details)]),
+    ("Account", &[Part::Keys(Context::Account)]),
+    ("Profile form (account)", &[Part::Fixed(PROFILE_FORM)]),
+    ("Welcome (no key yet)", &[Part::Fixed(WELCOME)]),
+    ("This help", &[Part::Keys(Context::Help)]),
+    (
+        "Dialogs",
+        &[
+            Part::Fixed(DIALOGS),
+            Part::Keys(Context::QuitQuestion),
+            Part::Keys(Context::LowBalanceQuestion),
+            Part::Keys(Context::RerunQuestion),
+            Part::Keys(Context::DeleteQuestion),
+            Part::Keys(Context::RemoveQuestion),
+            Part::Keys(Context::QueueQuestion),
+        ],
+    ),
 ];
 
+/// The section of the help that lists the keys of `place` (the help opens there).
+pub fn section_of(place: Place) -> &'static str {
+    match place {
+        Place::Pane(Focus::Prompt) | Place::PromptSearch => "Prompt",
+        Place::Pane(Focus::References) | Place::Browser | Place::Url => "References",
+        Place::Pane(Focus::Options) => "Aspect & options",
+        Place::Pane(Focus::Tasks) => "Tasks",
+        Place::Pane(Focus::Preview) => "Preview",
+        Place::Queue => "Queue",
+        Place::Stage => "Staging",
+        Place::FullScreen => "Full-screen image",
+        Place::History | Place::HistorySearch | Place::ConfirmRerun | Place::ConfirmDelete => {
+            "History"
+        }
+        Place::Details => "History details",
+        Place::Account | Place::ConfirmRemove => "Account",
+        Place::ProfileForm => "Profile form (account)",
+        Place::Welcome => "Welcome (no key yet)",
+        Place::Help => "This help",
+        Place::Key | Place::Question | Place::ConfirmSubmit | Place::ConfirmQueue => "Dialogs",
+    }
+}
+
+/// The context whose commands work in `place`, if its keys are in the keymap.
+pub fn context_of(place: Place) -> Option<Context> {
+    Some(match place {
+        Place::Pane(Focus::References) => Context::References,
+        Place::Pane(Focus::Options) => Context::Options,
+        Place::Pane(Focus::Tasks) => Context::Tasks,
+        Place::Pane(Focus::Preview) => Context::Preview,
+        Place::Queue => Context::Queue,
+        Place::Stage => Context::Stage,
+        Place::FullScreen => Context::FullScreen,
+        Place::History => Context::History,
+        Place::Details => Context::Details,
+        Place::Account => Context::Account,
+        Place::Help => Context::Help,
+        Place::Question => Context::QuitQuestion,
+        Place::ConfirmSubmit => Context::LowBalanceQuestion,
+        Place::ConfirmRerun => Context::RerunQuestion,
+        Place::ConfirmDelete => Context::DeleteQuestion,
+        Place::ConfirmRemove => Context::RemoveQuestion,
+        Place::ConfirmQueue => Context::QueueQuestion,
+        _ => return None,
+    })
+}
 /// Where the keys go now, as the status line explains it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {

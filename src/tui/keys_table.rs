@@ -3,13 +3,16 @@
 
 use crate::config::Keymap;
 use crate::config::keys::{COMMANDS, Chord, Command};
-use crate::tui::keys::{GLOBAL_FIXED, SECTIONS};
+use crate::config::keys_panes::{PANE_COMMANDS, context_name};
+use crate::tui::keys::{GLOBAL_FIXED, Part, Place, SECTIONS, context_of};
 
 /// One line of the help: the keys, and what they do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub keys: String,
     pub what: &'static str,
+    /// What `config.toml` calls the command (`submit`, `history.rerun`); none for fixed keys.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,31 +26,48 @@ pub fn sections(keys: &Keymap) -> Vec<Section> {
     let commands = COMMANDS.iter().map(|e| Row {
         keys: keys.label(e.command),
         what: e.what,
+        name: Some(e.name.to_owned()),
     });
     let fixed = GLOBAL_FIXED.iter().map(|b| Row {
         keys: b.keys.to_owned(),
         what: b.what,
+        name: None,
     });
     let mut all = vec![Section {
         title: "Anywhere",
         rows: commands.chain(fixed).collect(),
     }];
-    all.extend(SECTIONS.iter().map(|(title, bindings)| {
-        Section {
-            title,
-            rows: bindings
-                .iter()
-                .map(|b| Row {
-                    keys: b.keys.to_owned(),
-                    what: b.what,
-                })
-                .collect(),
-        }
+    all.extend(SECTIONS.iter().map(|(title, parts)| Section {
+        title,
+        rows: parts.iter().flat_map(|part| rows(keys, *part)).collect(),
     }));
     all
 }
 
-/// The README's key table (under "### Keys"), one row per section.
+fn rows(keys: &Keymap, part: Part) -> Vec<Row> {
+    match part {
+        Part::Fixed(bindings) => bindings
+            .iter()
+            .map(|b| Row {
+                keys: b.keys.to_owned(),
+                what: b.what,
+                name: None,
+            })
+            .collect(),
+        Part::Keys(context) => PANE_COMMANDS
+            .iter()
+            .filter(|e| e.context == context)
+            .map(|e| Row {
+                keys: keys.pane_label(context, e.act),
+                what: e.what,
+                name: Some(format!("{}.{}", context_name(context), e.name)),
+            })
+            .collect(),
+    }
+}
+
+/// The README's key table (under "### Keys"), one row per section; each command with the
+/// name `[keys]` knows it by.
 pub fn markdown(keys: &Keymap) -> String {
     let escape = |s: &str| s.replace('|', "\\|");
     let mut out = String::from("| where | keys |\n|---|---|\n");
@@ -55,7 +75,10 @@ pub fn markdown(keys: &Keymap) -> String {
         let cells: Vec<String> = section
             .rows
             .iter()
-            .map(|r| format!("**{}** {}", escape(&r.keys), escape(r.what)))
+            .map(|r| match &r.name {
+                Some(name) => format!("**{}** {} (`{name}`)", escape(&r.keys), escape(r.what)),
+                None => format!("**{}** {}", escape(&r.keys), escape(r.what)),
+            })
             .collect();
         out.push_str(&format!("| {} | {} |\n", section.title, cells.join(" · ")));
     }
@@ -77,21 +100,55 @@ const HINTED: &[(&str, &str, Command)] = &[
     ("A", "account", Command::Account),
     ("Ctrl-C", "quit", Command::Quit),
     ("q", "quit", Command::Quit),
+    ("Alt-S", "stage", Command::Stage),
+    ("F6", "start the queue", Command::StartQueue),
+    ("F6", "pause the queue", Command::StartQueue),
+    ("P", "start/pause", Command::StartQueue),
 ];
 
 /// The key a status-line hint should show: its default, unless `[keys]` moved that command
-/// to other keys (then the first of those of the same kind, a plain character or not).
-pub fn relabel(keys: &Keymap, key: &str, what: &str) -> String {
-    let hinted = HINTED
-        .iter()
-        .find(|(k, w, _)| *k == key && (what == *w || what.starts_with("submit")));
-    let Some((_, _, command)) = hinted else {
+/// to other keys (then the first of those of the same kind, a plain character or not). A
+/// hint may name several keys (`K/J`, `↑↓`): each is relabelled.
+pub fn relabel(keys: &Keymap, place: Place, key: &str, what: &str) -> String {
+    if let Some(command) = hinted(key, what) {
+        return relabel_command(keys, key, command);
+    }
+    let Some(context) = context_of(place) else {
         return key.to_owned();
     };
+    let mut out = String::new();
+    for token in tokens(key) {
+        let moved = Chord::parse(arrow_name(&token)).ok().and_then(|default| {
+            let entry = PANE_COMMANDS.iter().find(|e| {
+                e.context == context && e.keys.iter().any(|k| Chord::parse(k).ok() == Some(default))
+            })?;
+            let bound = keys.pane_keys(context, entry.act);
+            if bound.contains(&default) {
+                return None;
+            }
+            bound
+                .iter()
+                .find(|c| c.is_plain() == default.is_plain())
+                .or(bound.first())
+                .map(Chord::to_string)
+        });
+        out.push_str(&moved.unwrap_or(token));
+    }
+    out
+}
+
+fn hinted(key: &str, what: &str) -> Option<Command> {
+    HINTED
+        .iter()
+        .find(|(k, w, _)| *k == key && (what == *w || what.starts_with("submit")))
+        .map(|(_, _, command)| *command)
+}
+
+fn relabel_command(keys: &Keymap, key: &str, command: Command) -> String {
     let Ok(default) = Chord::parse(key) else {
         return key.to_owned();
     };
-    let bound = keys.keys(*command);
+    let bound = keys.keys(command);
     if bound.contains(&default) {
         return key.to_owned();
     }
@@ -100,4 +157,38 @@ pub fn relabel(keys: &Keymap, key: &str, what: &str) -> String {
         .find(|c| c.is_plain() == default.is_plain())
         .or(bound.first())
         .map_or_else(|| key.to_owned(), Chord::to_string)
+}
+
+/// The name `Chord::parse` reads for an arrow as the screen shows it.
+fn arrow_name(token: &str) -> &str {
+    match token {
+        "↑" => "up",
+        "↓" => "down",
+        "←" => "left",
+        "→" => "right",
+        other => other,
+    }
+}
+
+/// A hint's keys and what lies between them: `K/J` is `K`, `/`, `J`; `↑↓` is `↑`, `↓`.
+fn tokens(key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    for c in key.chars() {
+        let arrow = matches!(c, '↑' | '↓' | '←' | '→');
+        // `/` alone is a key (`/` searches the history); between keys it separates them.
+        let separator = (c == '/' && !word.is_empty()) || c == ' ';
+        if arrow || separator {
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            out.push(c.to_string());
+        } else {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
 }

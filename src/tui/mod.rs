@@ -10,7 +10,8 @@
 //! - `ui/`: pure drawing over `&App`;
 //! - `preview/`: the inline image behind a narrow interface: protocol detection, encoding off
 //!   the render path, printing prepared bytes;
-//! - `keys.rs`: every binding, for the help and the status line;
+//! - `keys.rs`, `keys_table.rs`: the help's sections and the status line's hints, from the
+//!   keymap (`config/keys.rs`, `config/keys_panes.rs`) and the text fields' fixed keys;
 //! - `notify.rs`: the bell and desktop notification when a task ends unseen;
 //! - `runner.rs`: the loop that ties them together.
 

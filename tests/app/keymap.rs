@@ -52,7 +52,7 @@ fn a_rebound_submit_key_submits_and_the_old_one_does_not() {
 
 #[test]
 fn a_rebound_key_is_what_the_help_and_the_status_line_name() {
-    let keys = keymap("[keys]\nsubmit = \"ctrl-g\"\nhistory = [\"f7\", \"Y\"]\n");
+    let keys = keymap("[keys]\nsubmit = \"ctrl-g\"\nhistory = [\"f7\", \"Z\"]\n");
     let mut app = started(keys.clone());
     let text = screen(&app);
     assert!(text.contains("Ctrl-G"), "the status line:\n{text}");
@@ -63,18 +63,19 @@ fn a_rebound_key_is_what_the_help_and_the_status_line_name() {
     let help = keys_table::sections(&keys);
     let anywhere = &help[0].rows;
     assert!(anywhere.iter().any(|r| r.keys == "Ctrl-G"), "{anywhere:?}");
-    assert!(anywhere.iter().any(|r| r.keys == "F7, Y"), "{anywhere:?}");
+    assert!(anywhere.iter().any(|r| r.keys == "F7, Z"), "{anywhere:?}");
+    app.update(key(KeyCode::Home)); // the help opens at the prompt's keys
     let text = screen(&app);
-    assert!(text.contains("F7, Y"), "the help:\n{text}");
+    assert!(text.contains("F7, Z"), "the help:\n{text}");
 }
 
 #[test]
 fn a_rebound_history_key_opens_the_history_and_the_old_one_is_free() {
-    let mut app = started(keymap("[keys]\nhistory = [\"f7\", \"Y\"]\n"));
+    let mut app = started(keymap("[keys]\nhistory = [\"f7\", \"Z\"]\n"));
     app.update(key(KeyCode::Tab)); // to the references: plain keys are not text there
     app.update(key(KeyCode::F(3)));
     assert_eq!(app.screen, Screen::Main, "F3 still opens the history");
-    app.update(key(KeyCode::Char('Y')));
+    app.update(key(KeyCode::Char('Z')));
     assert_eq!(app.screen, Screen::History);
     app.update(key(KeyCode::F(7)));
     assert_eq!(app.screen, Screen::Main, "F7 does not come back");
@@ -84,12 +85,12 @@ fn a_rebound_history_key_opens_the_history_and_the_old_one_is_free() {
 
 #[test]
 fn a_plain_key_types_in_the_prompt_and_runs_the_command_elsewhere() {
-    let mut app = started(keymap("[keys]\nrefresh = [\"f5\", \"r\"]\n"));
+    let mut app = started(keymap("[keys]\nrefresh = [\"f5\", \"z\"]\n"));
     set_prompt(&mut app, "a");
-    app.update(key(KeyCode::Char('r')));
-    assert_eq!(app.prompt.lines().join("\n"), "ar");
+    app.update(key(KeyCode::Char('z')));
+    assert_eq!(app.prompt.lines().join("\n"), "az");
     app.update(key(KeyCode::Tab));
-    app.update(key(KeyCode::Char('r')));
+    app.update(key(KeyCode::Char('z')));
     assert!(
         app.take_effects()
             .iter()

@@ -7,6 +7,7 @@ mod common;
 mod account;
 mod history;
 mod keymap;
+mod keymap_panes;
 mod keys;
 mod no_colour;
 mod queue_snapshots;

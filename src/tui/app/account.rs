@@ -7,11 +7,13 @@
 //! before it is saved: the worker answers `CheckKey` with `KeyChecked`, then (the key saved)
 //! with `Profiles` under the same number.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
+use super::input::Anywhere;
 use super::profile_form::{FormKind, FormRequest, ProfileForm};
 use super::{App, Credits, Level, Overlay, Screen};
 use crate::api::types::format_credits;
+use crate::config::keys_panes::{Act, Context};
 use crate::store::usage::Usage;
 use crate::tui::action::{AccountInfo, Effect, Failure, ProfileSummary, ProfilesView};
 
@@ -142,50 +144,46 @@ impl App {
     }
 
     /// Keys on the account screen (no dialog open).
-    pub(super) fn account_key(&mut self, key: KeyEvent) -> bool {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('l') if ctrl => self.screen_epoch += 1,
-            KeyCode::Esc if self.message.is_some() => self.message = None,
-            KeyCode::Esc | KeyCode::F(4) | KeyCode::Char('q' | 'A') => self.close_account(),
-            KeyCode::F(1) | KeyCode::Char('?') => self.open_help(),
-            KeyCode::F(3) | KeyCode::Char('H') => {
-                self.close_account();
-                self.open_history();
-            }
-            KeyCode::F(5) | KeyCode::Char('c') => self.refresh_credits(),
-            KeyCode::Up => return self.account.step(-1),
-            KeyCode::Down => return self.account.step(1),
-            KeyCode::Home | KeyCode::Char('g') => return self.account.step(isize::MIN),
-            KeyCode::End | KeyCode::Char('G') => return self.account.step(isize::MAX),
-            KeyCode::Char('r') => {
+    pub(super) fn account_key(&mut self, key: KeyEvent, command: Anywhere) -> bool {
+        if key.code == KeyCode::Esc && self.message.is_some() {
+            self.message = None;
+            return true;
+        }
+        match self.act_in(Context::Account, &key, command) {
+            Some(Act::Back) => self.close_account(),
+            Some(Act::Up) => return self.account.step(-1),
+            Some(Act::Down) => return self.account.step(1),
+            Some(Act::First) => return self.account.step(isize::MIN),
+            Some(Act::Last) => return self.account.step(isize::MAX),
+            Some(Act::Reload) => {
                 self.load_profiles();
                 self.load_usage();
             }
-            KeyCode::Char('a') => {
+            Some(Act::Add) => {
                 self.overlay = Some(Overlay::ProfileForm(Box::new(ProfileForm::add())))
             }
-            KeyCode::Char('t') => {
+            Some(Act::Test) => {
                 let req = self.id();
                 self.account.testing = Some(req);
                 self.emit(Effect::TestConnection { req });
             }
-            KeyCode::Enter | KeyCode::Char('u' | 'e' | 'k' | 'x' | 'd') => {
-                return self.profile_key(key.code);
+            Some(act @ (Act::Use | Act::Edit | Act::NewKey | Act::Remove)) => {
+                return self.profile_key(act);
             }
-            _ => return false,
+            Some(_) => return false,
+            None => return self.screen_command(command),
         }
         true
     }
 
     /// The keys acting on the selected profile.
-    fn profile_key(&mut self, code: KeyCode) -> bool {
+    fn profile_key(&mut self, act: Act) -> bool {
         let Some(profile) = self.account.selected_profile().cloned() else {
             self.show(Level::Info, "no profile selected: a adds one");
             return true;
         };
-        match code {
-            KeyCode::Enter | KeyCode::Char('u') => {
+        match act {
+            Act::Use => {
                 if self.config.account.profile.as_deref() == Some(profile.name.as_str()) {
                     self.show(
                         Level::Info,
@@ -198,10 +196,10 @@ impl App {
                     self.emit(Effect::UseProfile { req, name });
                 }
             }
-            KeyCode::Char('e') => {
+            Act::Edit => {
                 self.overlay = Some(Overlay::ProfileForm(Box::new(ProfileForm::edit(&profile))))
             }
-            KeyCode::Char('k') => {
+            Act::NewKey => {
                 self.overlay = Some(Overlay::ProfileForm(Box::new(ProfileForm::new_key(
                     &profile.name,
                 ))))
@@ -297,8 +295,8 @@ impl App {
     }
 
     /// The remove question: `y` removes, anything else keeps.
-    pub(super) fn remove_key(&mut self, name: String, key: KeyEvent) -> (Option<Overlay>, bool) {
-        if let KeyCode::Char('y' | 'Y') = key.code {
+    pub(super) fn remove_key(&mut self, name: String, yes: bool) -> (Option<Overlay>, bool) {
+        if yes {
             let req = self.id();
             self.account.op = Some((req, Pending::Remove { name: name.clone() }));
             self.emit(Effect::RemoveProfile { req, name });

@@ -11,12 +11,15 @@
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Position;
 
+use super::input::Anywhere;
 use super::line::LineInput;
 use super::{App, Screen};
 use crate::api::Size;
+use crate::config::keys::Command;
+use crate::config::keys_panes::{Act, Context};
 use crate::store::history::Image;
 use crate::store::{Entry, Query, StatusFilter};
 use crate::tui::action::{Action, Effect, HistoryPage};
@@ -317,58 +320,74 @@ impl App {
     }
 
     /// Keys on the history screen (no dialog open, not full screen).
-    pub(super) fn history_key(&mut self, key: KeyEvent) -> bool {
+    pub(super) fn history_key(&mut self, key: KeyEvent, command: Anywhere) -> bool {
         if let Some(input) = self.history.search.take() {
             return self.search_key(input, key);
         }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         // A key may retry a page that could not be read.
         self.history.error = None;
-        match key.code {
-            KeyCode::Char('l') if ctrl => self.screen_epoch += 1,
-            KeyCode::Esc if self.message.is_some() => self.message = None,
-            KeyCode::Esc | KeyCode::F(3) | KeyCode::Char('q' | 'H') => self.close_history(),
-            KeyCode::F(4) | KeyCode::Char('A') => self.open_account(),
-            KeyCode::F(1) | KeyCode::Char('?') => self.open_help(),
-            KeyCode::F(5) => self.refresh_credits(),
-            KeyCode::Char('/') => {
+        if key.code == KeyCode::Esc && self.message.is_some() {
+            self.message = None;
+            return true;
+        }
+        match self.act_in(Context::History, &key, command) {
+            Some(Act::Back) => self.close_history(),
+            Some(Act::Search) => {
                 let mut input = LineInput::new();
                 input.insert_str(self.history.query.search.as_deref().unwrap_or(""));
                 self.history.search = Some(input);
             }
-            KeyCode::Char('s') => {
+            Some(Act::StatusFilter) => {
                 let status = cycle_filter(&StatusFilter::ALL, self.history.query.status);
                 self.history.query.status = status;
                 self.history.restart();
             }
-            KeyCode::Char('a') => {
+            Some(Act::AspectFilter) => {
                 self.history.query.size = cycle_filter(&Size::ALL, self.history.query.size);
                 self.history.restart();
             }
-            KeyCode::Left | KeyCode::Char('h' | '[') => return self.history_variant(-1),
-            KeyCode::Right | KeyCode::Char('l' | ']') => return self.history_variant(1),
-            _ => return self.entry_key(key.code) || self.history_move(key),
+            Some(Act::PrevVariant) => return self.history_variant(-1),
+            Some(Act::NextVariant) => return self.history_variant(1),
+            Some(act) => return self.entry_key(act) || self.history_move(act),
+            None => return self.screen_command(command),
         }
         true
     }
 
-    /// The moves of the list; false for a key that is none of them.
-    fn history_move(&mut self, key: KeyEvent) -> bool {
+    /// The anywhere commands that work on the history and account screens too (the key of
+    /// the screen itself closes it: `act_in`); false for any other key.
+    pub(super) fn screen_command(&mut self, command: Anywhere) -> bool {
+        match command.map(|(command, _)| command) {
+            Some(Command::History) => {
+                self.close_account();
+                self.open_history();
+            }
+            Some(Command::Account) => self.open_account(),
+            Some(Command::Help) => self.open_help(),
+            Some(Command::Refresh) => self.refresh_credits(),
+            Some(Command::Redraw) => self.screen_epoch += 1,
+            _ => return false,
+        }
+        true
+    }
+
+    /// The moves of the list; false for an act that is none of them.
+    fn history_move(&mut self, act: Act) -> bool {
         let page = self.history_rows().max(1) as isize;
         let before = (self.history.selected, self.history.top);
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.history.step(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.history.step(1),
-            KeyCode::PageUp => {
+        match act {
+            Act::Up => self.history.step(-1),
+            Act::Down => self.history.step(1),
+            Act::PageUp => {
                 self.history.step(-page);
                 self.history.top = self.history.top.saturating_sub(page as usize);
             }
-            KeyCode::PageDown => {
+            Act::PageDown => {
                 self.history.step(page);
                 self.history.top += page as usize;
             }
-            KeyCode::Home | KeyCode::Char('g') => self.history.select(0),
-            KeyCode::End | KeyCode::Char('G') => self.history.select(usize::MAX),
+            Act::First => self.history.select(0),
+            Act::Last => self.history.select(usize::MAX),
             _ => return false,
         }
         self.history.top = self.history.top_for(page as usize);
@@ -388,7 +407,13 @@ impl App {
             }
             KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown => {
                 self.history.search = Some(input);
-                return self.history_move(key);
+                let act = match key.code {
+                    KeyCode::Up => Act::Up,
+                    KeyCode::Down => Act::Down,
+                    KeyCode::PageUp => Act::PageUp,
+                    _ => Act::PageDown,
+                };
+                return self.history_move(act);
             }
             _ => {}
         }

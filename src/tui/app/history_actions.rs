@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crate::config::keys_panes::Act;
 
 use super::history::Deleting;
 use super::refs::{References, Slot, label_for};
@@ -30,9 +30,9 @@ pub(super) fn editable(prompt: &str) -> String {
 
 impl App {
     /// The keys acting on the selected entry; false for any other key (nothing done).
-    pub(super) fn entry_key(&mut self, code: KeyCode) -> bool {
-        match code {
-            KeyCode::Enter | KeyCode::Char('f') => {
+    pub(super) fn entry_key(&mut self, act: Act) -> bool {
+        match act {
+            Act::FullScreen => {
                 if self.wanted_image().is_some() {
                     self.fullscreen = true;
                 } else {
@@ -40,25 +40,25 @@ impl App {
                     self.show(Level::Info, format!("no image to show full screen: {why}"));
                 }
             }
-            KeyCode::Char('r') => self.remix(),
-            KeyCode::Char('R') => self.rerun(),
-            KeyCode::Char('o') => match self.history_path() {
+            Act::Remix => self.remix(),
+            Act::Rerun => self.rerun(),
+            Act::Open => match self.history_path() {
                 Ok(path) => self.emit(Effect::Open(path)),
                 Err(why) => self.show(Level::Info, format!("nothing to open: {why}")),
             },
-            KeyCode::Char('y') => match self.history_path() {
+            Act::CopyPath => match self.history_path() {
                 Ok(path) => self.copy(path.display().to_string()),
                 Err(why) => self.show(
                     Level::Info,
                     format!("no path to copy: {why} (Y copies its URL)"),
                 ),
             },
-            KeyCode::Char('Y') => match self.history_image() {
+            Act::CopyUrl => match self.history_image() {
                 Some((_, image)) => self.copy(image.url.clone()),
                 None => self.show(Level::Info, "no URL to copy: the entry has no image"),
             },
-            KeyCode::Char('d') | KeyCode::Delete => self.ask_delete(),
-            KeyCode::Char('i') => {
+            Act::Delete => self.ask_delete(),
+            Act::Details => {
                 if let Some(entry) = self.history.selected_entry() {
                     self.overlay = Some(Overlay::Details {
                         entry: Box::new(entry.clone()),
@@ -160,12 +160,12 @@ impl App {
         task_id: String,
         prompt: String,
         files: usize,
-        key: KeyEvent,
+        act: Option<Act>,
     ) -> (Option<Overlay>, bool) {
-        let with_files = match key.code {
-            KeyCode::Esc | KeyCode::Char('n' | 'q') => return (None, true),
-            KeyCode::Char('e') => false,
-            KeyCode::Char('f') if files > 0 => true,
+        let with_files = match act {
+            Some(Act::Back) => return (None, true),
+            Some(Act::EntryOnly) => false,
+            Some(Act::WithFiles) if files > 0 => true,
             _ => {
                 let same = Overlay::ConfirmDelete {
                     task_id,
@@ -192,21 +192,21 @@ impl App {
         &mut self,
         entry: Box<Entry>,
         scroll: u16,
-        key: KeyEvent,
+        act: Option<Act>,
     ) -> (Option<Overlay>, bool) {
         let max = details::details_max_scroll(&entry, self.config.utc_offset_secs, self.area);
         let page = details::details_rect(&entry, self.config.utc_offset_secs, self.area)
             .height
             .saturating_sub(2)
             .max(1);
-        let to = match key.code {
-            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('i' | 'q') => return (None, true),
-            KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
-            KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(page),
-            KeyCode::PageUp => scroll.saturating_sub(page),
-            KeyCode::Home | KeyCode::Char('g') => 0,
-            KeyCode::End | KeyCode::Char('G') => max,
+        let to = match act {
+            Some(Act::Back) => return (None, true),
+            Some(Act::Down) => scroll.saturating_add(1),
+            Some(Act::Up) => scroll.saturating_sub(1),
+            Some(Act::PageDown) => scroll.saturating_add(page),
+            Some(Act::PageUp) => scroll.saturating_sub(page),
+            Some(Act::First) => 0,
+            Some(Act::Last) => max,
             _ => scroll,
         }
         .min(max);
@@ -345,8 +345,8 @@ impl App {
     }
 
     /// The re-run question: `y` (or Enter) submits, anything else cancels.
-    pub(super) fn rerun_key(&mut self, draft: Draft, key: KeyEvent) -> (Option<Overlay>, bool) {
-        if let KeyCode::Char('y' | 'Y') | KeyCode::Enter = key.code {
+    pub(super) fn rerun_key(&mut self, draft: Draft, yes: bool) -> (Option<Overlay>, bool) {
+        if yes {
             self.close_history();
             self.submit_draft(draft);
         } else {

@@ -1,27 +1,30 @@
 //! Keys and mouse: what each does depends on the overlay, then the focused pane (paste is in
 //! `entries.rs`, with adding references).
-//! The commands that work from anywhere come from the keymap (`config/keys.rs`, which the help
-//! and the status line read too); the rest are each pane's own.
+//! Which command a key is comes from the keymap, which the help and the status line read too:
+//! the anywhere commands (`config/keys.rs`), each pane's and dialog's (`config/keys_panes.rs`,
+//! looked up in `pane_keys.rs`); only text fields read keys of their own (readline's).
 //!
 //! Every handler returns whether anything on screen changed: a key that does nothing costs
 //! no frame.
 
 use std::path::{Path, PathBuf};
 
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 use super::browser::{Browser, Row};
 use super::line::LineInput;
 use super::refs::{References, Slot};
 use super::tasks::ImageSlot;
-use super::{App, Focus, Level, OptionRow, Options, Overlay, Screen};
+use super::{App, Focus, Level, Options, Overlay, Screen};
 use crate::api::ApiKey;
-use crate::config::keys::Command;
+use crate::config::keys::{Chord, Command};
+use crate::config::keys_panes::{Act, Context};
 use crate::tui::action::Effect;
 use crate::tui::ui::{layout, overlays};
+
+/// The anywhere command a key is, if any, and the chord that matched.
+pub(super) type Anywhere = Option<(Command, Chord)>;
 
 /// What the pane keys can change, to tell whether one did.
 #[derive(PartialEq)]
@@ -73,10 +76,10 @@ impl App {
             _ => {}
         }
         if let Some(overlay) = self.overlay.take() {
-            return self.overlay_key(overlay, key);
+            return self.overlay_key(overlay, key, command);
         }
         if self.fullscreen {
-            return self.fullscreen_key(key);
+            return self.fullscreen_key(key, command);
         }
         // The key that opened the history or the account closes it (a plain one is theirs:
         // their own tables have H and A).
@@ -92,9 +95,9 @@ impl App {
             _ => {}
         }
         match self.screen {
-            Screen::History => return self.history_key(key),
+            Screen::History => return self.history_key(key, command),
             Screen::Welcome => return self.welcome_key(key),
-            Screen::Account => return self.account_key(key),
+            Screen::Account => return self.account_key(key, command),
             Screen::Main => {}
         }
         if let Some((command, chord)) = command {
@@ -110,17 +113,15 @@ impl App {
                 Command::Refresh => self.refresh_credits(),
                 Command::Redraw => self.screen_epoch += 1,
                 Command::Quit => self.request_quit(),
+                Command::Stage => self.open_stage(),
+                Command::StartQueue => self.toggle_queue(),
                 Command::Submit | Command::Help => {}
             }
             return true;
         }
         match key.code {
             KeyCode::Esc if self.message.is_some() => self.message = None,
-            KeyCode::F(2) => self.open_stage(),
-            KeyCode::Char('s') if key.modifiers.contains(KeyModifiers::ALT) => self.open_stage(),
-            KeyCode::F(6) => self.toggle_queue(),
             _ if self.focus == Focus::Prompt => return self.prompt_key(key),
-            KeyCode::Char('P') => self.toggle_queue(),
             _ if self.focus == Focus::Tasks && (self.queue_key(key) || self.enter_queue(key)) => {}
             _ => {
                 let before = self.pane_state();
@@ -174,24 +175,25 @@ impl App {
         true
     }
 
+    /// Opens the help scrolled to the keys of where the keys go now.
     pub(super) fn open_help(&mut self) {
-        self.overlay = Some(Overlay::Help { scroll: 0 });
+        let here = crate::tui::keys::Place::of(self);
+        let scroll = overlays::help_scroll_to(&self.config, self.area, here);
+        self.overlay = Some(Overlay::Help { scroll });
     }
 
-    fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> bool {
+    fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent, command: Anywhere) -> bool {
         let (next, changed) = match overlay {
             Overlay::Help { scroll } => {
                 let max = overlays::help_max_scroll(&self.config, self.area);
-                let to = match key.code {
-                    KeyCode::Esc | KeyCode::Enter | KeyCode::F(1) | KeyCode::Char('?' | 'q') => {
-                        return true;
-                    }
-                    KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
-                    KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
-                    KeyCode::PageUp => scroll.saturating_sub(10),
-                    KeyCode::Home | KeyCode::Char('g') => 0,
-                    KeyCode::End | KeyCode::Char('G') => max,
+                let to = match self.act_in(Context::Help, &key, command) {
+                    Some(Act::Back) => return true,
+                    Some(Act::Down) => scroll.saturating_add(1),
+                    Some(Act::Up) => scroll.saturating_sub(1),
+                    Some(Act::PageDown) => scroll.saturating_add(10),
+                    Some(Act::PageUp) => scroll.saturating_sub(10),
+                    Some(Act::First) => 0,
+                    Some(Act::Last) => max,
                     _ => scroll,
                 }
                 .min(max);
@@ -240,26 +242,47 @@ impl App {
                     (Some(Overlay::KeyPrompt { input, reason }), changed)
                 }
             },
-            Overlay::ConfirmQuit => match key.code {
-                KeyCode::Char('y' | 'Y' | 'q') | KeyCode::Enter => {
+            Overlay::ConfirmQuit => match self.act_in(Context::QuitQuestion, &key, command) {
+                Some(Act::Yes) => {
                     self.quit = true;
                     (None, true)
                 }
                 // Anything else stays, back in the dialog the question interrupted.
                 _ => (self.stashed.take(), true),
             },
-            Overlay::Details { entry, scroll } => self.details_key(entry, scroll, key),
+            Overlay::Details { entry, scroll } => {
+                let act = self.act_in(Context::Details, &key, command);
+                self.details_key(entry, scroll, act)
+            }
             Overlay::ConfirmDelete {
                 task_id,
                 prompt,
                 files,
-            } => self.delete_key(task_id, prompt, files, key),
+            } => {
+                let act = self.act_in(Context::DeleteQuestion, &key, command);
+                self.delete_key(task_id, prompt, files, act)
+            }
             Overlay::ProfileForm(form) => self.form_key(form, key),
-            Overlay::ConfirmRemove { name } => self.remove_key(name, key),
-            Overlay::ConfirmSubmit { draft, .. } => self.submit_question_key(*draft, key),
-            Overlay::ConfirmRerun { draft } => self.rerun_key(*draft, key),
-            Overlay::Stage(form) => self.stage_key(form, key),
-            Overlay::ConfirmQueue { shortfall } => self.queue_question_key(shortfall, key),
+            Overlay::ConfirmRemove { name } => {
+                let yes = self.act_in(Context::RemoveQuestion, &key, command) == Some(Act::Yes);
+                self.remove_key(name, yes)
+            }
+            Overlay::ConfirmSubmit { draft, .. } => {
+                let yes = self.act_in(Context::LowBalanceQuestion, &key, command) == Some(Act::Yes);
+                self.submit_question_key(*draft, yes)
+            }
+            Overlay::ConfirmRerun { draft } => {
+                let yes = self.act_in(Context::RerunQuestion, &key, command) == Some(Act::Yes);
+                self.rerun_key(*draft, yes)
+            }
+            Overlay::Stage(form) => {
+                let act = self.act_in(Context::Stage, &key, command);
+                self.stage_key(form, act)
+            }
+            Overlay::ConfirmQueue { shortfall } => {
+                let yes = self.act_in(Context::QueueQuestion, &key, command) == Some(Act::Yes);
+                self.queue_question_key(shortfall, yes)
+            }
         };
         self.overlay = next;
         changed
@@ -365,127 +388,8 @@ impl App {
         }
     }
 
-    fn fullscreen_key(&mut self, key: KeyEvent) -> bool {
-        let history = self.screen == Screen::History;
-        match key.code {
-            KeyCode::Esc if self.message.is_some() => self.message = None,
-            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('f' | 'q') => self.fullscreen = false,
-            KeyCode::F(3) if history => self.close_history(),
-            KeyCode::F(3) => self.open_history(),
-            KeyCode::F(4) => self.open_account(),
-            KeyCode::Left | KeyCode::Char('h' | '[') if history => return self.history_variant(-1),
-            KeyCode::Right | KeyCode::Char('l' | ']') if history => return self.history_variant(1),
-            KeyCode::Left | KeyCode::Char('h') => return self.tasks.step_variant(-1),
-            KeyCode::Right | KeyCode::Char('l') => return self.tasks.step_variant(1),
-            _ => return false,
-        }
-        true
-    }
-
-    fn references_key(&mut self, key: KeyEvent) {
-        let shift = key.modifiers.contains(KeyModifiers::SHIFT);
-        match key.code {
-            KeyCode::Char('a') => self.open_browser(Slot::Reference),
-            KeyCode::Char('m') => self.open_browser(Slot::Mask),
-            KeyCode::Char('u') => {
-                if let Err(why) = self.refs.can_add(Slot::Reference) {
-                    self.refs.refusal = Some(why);
-                } else {
-                    self.overlay = Some(Overlay::Url {
-                        slot: Slot::Reference,
-                        input: LineInput::new(),
-                        base: self.config.start_dir.clone(),
-                    });
-                }
-            }
-            KeyCode::Char('d') | KeyCode::Delete | KeyCode::Backspace => {
-                self.refs.remove_selected();
-            }
-            KeyCode::Up if shift => {
-                self.refs.move_selected(-1);
-            }
-            KeyCode::Down if shift => {
-                self.refs.move_selected(1);
-            }
-            KeyCode::Char('K') => {
-                self.refs.move_selected(-1);
-            }
-            KeyCode::Char('J') => {
-                self.refs.move_selected(1);
-            }
-            KeyCode::Up | KeyCode::Char('k') => self.refs.select(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.refs.select(1),
-            _ => {}
-        }
-    }
-
-    fn options_key(&mut self, key: KeyEvent) {
-        let rows = OptionRow::ALL.len();
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.options.row = self.options.row.saturating_sub(1)
-            }
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.options.row = (self.options.row + 1).min(rows - 1)
-            }
-            KeyCode::Left | KeyCode::Char('h') => {
-                self.options.change(self.options.current_row(), -1)
-            }
-            KeyCode::Right | KeyCode::Char('l' | ' ') | KeyCode::Enter => {
-                self.options.change(self.options.current_row(), 1)
-            }
-            KeyCode::Char('a') => self.options.change(OptionRow::Aspect, 1),
-            KeyCode::Char('v') => self.options.change(OptionRow::Variants, 1),
-            KeyCode::Char('e') => self.options.change(OptionRow::Enhance, 1),
-            KeyCode::Char('f') => self.options.change(OptionRow::Fallback, 1),
-            _ => {}
-        }
-    }
-
-    fn tasks_key(&mut self, key: KeyEvent) {
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.tasks.step(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.tasks.step(1),
-            KeyCode::Home | KeyCode::Char('g') => self.tasks.select(0),
-            KeyCode::End | KeyCode::Char('G') => self.tasks.select(usize::MAX),
-            KeyCode::Char('y') => {
-                if let Some(id) = self.tasks.selected().map(|t| t.id.clone()) {
-                    self.show(
-                        Level::Info,
-                        format!("copied {id} to the clipboard (through the terminal)"),
-                    );
-                    self.emit(Effect::Copy(id));
-                }
-            }
-            KeyCode::Char('p') => self.retry_selected(),
-            _ => self.preview_key(key),
-        }
-    }
-
-    fn preview_key(&mut self, key: KeyEvent) {
-        match key.code {
-            KeyCode::Left | KeyCode::Char('h') => {
-                self.tasks.step_variant(-1);
-            }
-            KeyCode::Right | KeyCode::Char('l') => {
-                self.tasks.step_variant(1);
-            }
-            KeyCode::Enter | KeyCode::Char('f') => {
-                if self.wanted_image().is_some() {
-                    self.fullscreen = true;
-                } else {
-                    self.show(
-                        Level::Info,
-                        "no finished image to show yet: pick a task that succeeded",
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-
     /// `p`: check a task again (after a poller gave up), or fetch the images that failed.
-    fn retry_selected(&mut self) {
+    pub(super) fn retry_selected(&mut self) {
         let Some(task) = self.tasks.selected() else {
             return;
         };

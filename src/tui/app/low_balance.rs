@@ -2,8 +2,6 @@
 //! submit the balance probably cannot cover (below the cost observed per image × the images
 //! asked for; with no cost observed yet, below `low_balance`).
 
-use crossterm::event::{KeyCode, KeyEvent};
-
 use super::{App, Level, Overlay};
 use crate::api::types::format_credits;
 use crate::tui::action::Draft;
@@ -49,9 +47,9 @@ impl App {
     pub(super) fn submit_question_key(
         &mut self,
         draft: Draft,
-        key: KeyEvent,
+        yes: bool,
     ) -> (Option<Overlay>, bool) {
-        if let KeyCode::Char('y' | 'Y') = key.code {
+        if yes {
             self.send_draft(draft, true);
         } else {
             self.show(Level::Info, "not submitted");

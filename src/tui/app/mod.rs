@@ -15,6 +15,7 @@ mod input;
 pub mod line;
 pub mod low_balance;
 mod options;
+mod pane_keys;
 mod preview;
 pub mod profile_form;
 pub mod queue;

@@ -2,11 +2,12 @@
 //! aspects and variant counts), the keys on the queue's rows, starting it (its estimate shown,
 //! a balance read just then) and pausing it, and the submissions it runs.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::low_balance::Shortfall;
 use super::{App, Focus, Level, Overlay};
 use crate::api::{Size, Variants};
+use crate::config::keys_panes::{Act, Context};
 use crate::store::queue::Saved;
 use crate::tui::action::{Draft, Effect};
 
@@ -88,11 +89,11 @@ impl App {
     pub(super) fn stage_key(
         &mut self,
         mut form: Box<StageForm>,
-        key: KeyEvent,
+        act: Option<Act>,
     ) -> (Option<Overlay>, bool) {
-        match key.code {
-            KeyCode::Esc => return (None, true),
-            KeyCode::Enter => {
+        match act {
+            Some(Act::Back) => return (None, true),
+            Some(Act::Stage) => {
                 let drafts = form.drafts();
                 if drafts.is_empty() {
                     self.show(Level::Warning, "tick at least one aspect and one count");
@@ -115,13 +116,9 @@ impl App {
                 );
                 return (None, true);
             }
-            KeyCode::Char(' ' | 'x') => form.toggle(),
-            KeyCode::Up | KeyCode::Left | KeyCode::BackTab | KeyCode::Char('k' | 'h') => {
-                form.step(-1)
-            }
-            KeyCode::Down | KeyCode::Right | KeyCode::Tab | KeyCode::Char('j' | 'l') => {
-                form.step(1)
-            }
+            Some(Act::Tick) => form.toggle(),
+            Some(Act::Up) => form.step(-1),
+            Some(Act::Down) => form.step(1),
             _ => return (Some(Overlay::Stage(form)), false),
         }
         (Some(Overlay::Stage(form)), true)
@@ -151,9 +148,9 @@ impl App {
     pub(super) fn queue_question_key(
         &mut self,
         shortfall: Option<Shortfall>,
-        key: KeyEvent,
+        yes: bool,
     ) -> (Option<Overlay>, bool) {
-        if !matches!(key.code, KeyCode::Char('y' | 'Y')) {
+        if !yes {
             self.show(Level::Info, "the queue was not started");
             return (None, true);
         }
@@ -255,37 +252,29 @@ impl App {
         let Some(i) = self.queue.cursor else {
             return false;
         };
-        let shift = key.modifiers.contains(KeyModifiers::SHIFT);
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        match key.code {
-            KeyCode::Up if shift || alt => self.move_entry(-1),
-            KeyCode::Down if shift || alt => self.move_entry(1),
-            KeyCode::Char('K') => self.move_entry(-1),
-            KeyCode::Char('J') => self.move_entry(1),
-            KeyCode::Up | KeyCode::Char('k') => self.queue.cursor = Some(i.saturating_sub(1)),
-            KeyCode::Down | KeyCode::Char('j') if i + 1 < self.queue.entries.len() => {
-                self.queue.cursor = Some(i + 1)
-            }
-            KeyCode::Down | KeyCode::Char('j') if !self.tasks.list.is_empty() => {
+        match self.config.keys.act(Context::Queue, &key) {
+            Some(Act::MoveUp) => self.move_entry(-1),
+            Some(Act::MoveDown) => self.move_entry(1),
+            Some(Act::Up) => self.queue.cursor = Some(i.saturating_sub(1)),
+            Some(Act::Down) if i + 1 < self.queue.entries.len() => self.queue.cursor = Some(i + 1),
+            Some(Act::Down) if !self.tasks.list.is_empty() => {
                 self.queue.cursor = None;
                 self.tasks.select(0);
             }
-            KeyCode::Char('d') | KeyCode::Delete | KeyCode::Backspace => {
-                match self.queue.remove_selected() {
-                    Some(_) => {
-                        self.save_queue();
-                        self.show(Level::Info, "removed from the queue: u brings it back");
-                    }
-                    None => self.show(Level::Warning, "this entry is being submitted"),
+            Some(Act::Remove) => match self.queue.remove_selected() {
+                Some(_) => {
+                    self.save_queue();
+                    self.show(Level::Info, "removed from the queue: u brings it back");
                 }
-            }
-            KeyCode::Char('u') => {
+                None => self.show(Level::Warning, "this entry is being submitted"),
+            },
+            Some(Act::Undo) => {
                 if self.queue.undo_remove() {
                     self.save_queue();
                 }
             }
-            KeyCode::Char(c @ ('+' | '-')) => {
-                let step: isize = if c == '+' { 1 } else { -1 };
+            Some(act @ (Act::MoreAtOnce | Act::FewerAtOnce)) => {
+                let step: isize = if act == Act::MoreAtOnce { 1 } else { -1 };
                 self.queue.parallel = self.queue.parallel.saturating_add_signed(step).clamp(1, 20);
                 self.show(
                     Level::Info,
@@ -295,7 +284,7 @@ impl App {
                     ),
                 );
             }
-            KeyCode::Char('e') | KeyCode::Enter => match self.queue.take_selected() {
+            Some(Act::Edit) => match self.queue.take_selected() {
                 Some(draft) => {
                     self.save_queue();
                     self.load_draft(draft);
@@ -323,8 +312,9 @@ impl App {
         if n == 0 || self.queue.cursor.is_some() {
             return false;
         }
-        let up = matches!(key.code, KeyCode::Up | KeyCode::Char('k'));
-        let down = matches!(key.code, KeyCode::Down | KeyCode::Char('j'));
+        let act = self.config.keys.act(Context::Tasks, &key);
+        let up = act == Some(Act::Up);
+        let down = act == Some(Act::Down);
         if (up && self.tasks.selected == 0) || (down && self.tasks.list.is_empty()) {
             self.queue.cursor = Some(if up { n - 1 } else { 0 });
             return true;

@@ -208,9 +208,10 @@ pub fn status_line_with(app: &App, frame: &mut Frame, area: Rect, extra: &str) {
             Style::default().add_modifier(Modifier::REVERSED),
         )
     };
+    let place = keys::Place::of(app);
     let help = keys::help_hint(app).map(|(k, what)| {
         (
-            crate::tui::keys_table::relabel(&app.config.keys, k, what),
+            crate::tui::keys_table::relabel(&app.config.keys, place, k, what),
             what,
         )
     });
@@ -250,7 +251,7 @@ fn with_estimate(app: &App) -> Vec<(String, String)> {
     let mut hints: Vec<(String, String)> = keys::hints(place)
         .iter()
         .map(|(k, what)| {
-            let k = crate::tui::keys_table::relabel(&app.config.keys, k, what);
+            let k = crate::tui::keys_table::relabel(&app.config.keys, place, k, what);
             (k, (*what).to_owned())
         })
         .collect();
@@ -259,13 +260,16 @@ fn with_estimate(app: &App) -> Vec<(String, String)> {
         if matches!(place, keys::Place::Pane(_)) && !app.queue.entries.is_empty() {
             let toggle = if app.queue.running { "pause" } else { "start" };
             let at = 1.min(hints.len());
-            hints.insert(at, ("F6".to_owned(), format!("{toggle} the queue")));
-            hints.insert(at, ("Alt-S".to_owned(), "stage".to_owned()));
+            let what = format!("{toggle} the queue");
+            let relabel =
+                |k, what| crate::tui::keys_table::relabel(&app.config.keys, place, k, what);
+            hints.insert(at, (relabel("F6", &what), what.clone()));
+            hints.insert(at, (relabel("Alt-S", "stage"), "stage".to_owned()));
         }
         return hints;
     }
     let estimate = format!("submit: {}", app.estimate(app.options.variants.count()));
-    let submit = crate::tui::keys_table::relabel(&app.config.keys, "Ctrl-S", "submit");
+    let submit = crate::tui::keys_table::relabel(&app.config.keys, place, "Ctrl-S", "submit");
     match hints
         .iter()
         .position(|(k, what)| *k == submit && what == "submit")

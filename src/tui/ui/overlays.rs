@@ -17,7 +17,7 @@ use crate::tui::app::browser::{Browser, Row};
 use crate::tui::app::line::LineInput;
 use crate::tui::app::refs::Slot;
 use crate::tui::app::{App, AppConfig, Overlay};
-use crate::tui::keys_table;
+use crate::tui::{keys, keys_table};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     match &app.overlay {
@@ -272,8 +272,11 @@ fn help_section(section: &keys_table::Section, width: usize) -> Vec<Line<'static
     lines
 }
 
-/// The help's lines, its box and how far it scrolls, for a screen of `area`.
-fn help_layout(config: &AppConfig, area: Rect) -> (Vec<Line<'static>>, Rect, u16) {
+/// The help's lines, its box, how far it scrolls, and the line each section starts on, for
+/// a screen of `area`.
+type HelpLayout = (Vec<Line<'static>>, Rect, u16, Vec<(&'static str, usize)>);
+
+fn help_layout(config: &AppConfig, area: Rect) -> HelpLayout {
     let two_columns = area.width >= 150;
     let w = if two_columns {
         area.width.saturating_sub(4).min(170)
@@ -286,10 +289,11 @@ fn help_layout(config: &AppConfig, area: Rect) -> (Vec<Line<'static>>, Rect, u16
     } else {
         inner_w
     };
-    let sections: Vec<Vec<Line<'static>>> = keys_table::sections(&config.keys)
-        .iter()
-        .map(|s| help_section(s, col_w))
-        .collect();
+    let all = keys_table::sections(&config.keys);
+    let titles: Vec<&'static str> = all.iter().map(|s| s.title).collect();
+    let sections: Vec<Vec<Line<'static>>> = all.iter().map(|s| help_section(s, col_w)).collect();
+    // Where each section starts: in two columns, on its column's row.
+    let mut starts = Vec::new();
     let mut lines: Vec<Line<'static>> = Vec::new();
     if two_columns {
         // Whole sections to the left until the split is most even.
@@ -305,11 +309,9 @@ fn help_layout(config: &AppConfig, area: Rect) -> (Vec<Line<'static>>, Rect, u16
             .map_or(0, |(k, _)| k);
         let (mut left, mut right) = (Vec::new(), Vec::new());
         for (k, s) in sections.into_iter().enumerate() {
-            if k < split {
-                left.extend(s)
-            } else {
-                right.extend(s)
-            }
+            let column = if k < split { &mut left } else { &mut right };
+            starts.push((titles.get(k).copied().unwrap_or_default(), column.len()));
+            column.extend(s);
         }
         for i in 0..left.len().max(right.len()) {
             let l = left.get(i).cloned().unwrap_or_default();
@@ -320,7 +322,10 @@ fn help_layout(config: &AppConfig, area: Rect) -> (Vec<Line<'static>>, Rect, u16
             lines.push(Line::from(spans));
         }
     } else {
-        lines = sections.into_iter().flatten().collect();
+        for (k, s) in sections.into_iter().enumerate() {
+            starts.push((titles.get(k).copied().unwrap_or_default(), lines.len()));
+            lines.extend(s);
+        }
     }
     lines.push(Line::from(""));
     lines.push(Line::from(format!("Images: {}", config.protocol)).fg(DIM));
@@ -328,7 +333,7 @@ fn help_layout(config: &AppConfig, area: Rect) -> (Vec<Line<'static>>, Rect, u16
     let rect = dialog(area, w, lines.len() as u16 + 2);
     let visible = rect.height.saturating_sub(2);
     let max_scroll = (lines.len() as u16).saturating_sub(visible);
-    (lines, rect, max_scroll)
+    (lines, rect, max_scroll, starts)
 }
 
 /// How far the help scrolls on a screen of `area` (the app keeps its scroll within it).
@@ -336,9 +341,20 @@ pub fn help_max_scroll(config: &AppConfig, area: Rect) -> u16 {
     help_layout(config, area).2
 }
 
+/// The scroll that shows the keys of `place` first (as far as the help scrolls).
+pub fn help_scroll_to(config: &AppConfig, area: Rect, place: keys::Place) -> u16 {
+    let (_, _, max, starts) = help_layout(config, area);
+    let title = keys::section_of(place);
+    let start = starts
+        .iter()
+        .find(|(t, _)| *t == title)
+        .map_or(0, |(_, line)| *line);
+    u16::try_from(start).unwrap_or(u16::MAX).min(max)
+}
+
 /// Every binding; in two columns when the screen is wide enough.
 fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
-    let (lines, rect, max_scroll) = help_layout(&app.config, area);
+    let (lines, rect, max_scroll, _) = help_layout(&app.config, area);
     let title = if max_scroll > 0 {
         " Keys (↑/↓ PgUp/PgDn scroll, Esc closes) "
     } else {
