@@ -5,6 +5,7 @@
 mod common;
 
 mod account;
+mod elapsed;
 mod history;
 mod keymap;
 mod keys;

@@ -291,9 +291,10 @@ impl App {
                 prompt,
                 entry.params.size,
                 entry.params.variants.count(),
-                self.now.checked_sub(age).unwrap_or(self.now),
+                self.now,
                 generation,
             );
+            task.age = age;
             task.created_at = entry.created_at;
             task.progress = entry.progress.clamp(0.0, 1.0);
             task.note = Some("resumed from the history".into());
@@ -312,6 +313,7 @@ impl App {
             };
             task.polling = false;
             task.ended = Some(self.now);
+            task.ended_at(Some(entry.created_at), entry.completed_at);
             task.urls = entry.images.iter().map(|i| i.url.clone()).collect();
             task.images = entry
                 .images
