@@ -295,6 +295,12 @@ pub fn main() -> ExitCode {
                 .as_ref()
                 .map(Command::options)
                 .unwrap_or_default();
+            if let Some(why) = options::unused_before(&matches, sub) {
+                let _ = Cli::command()
+                    .error(clap::error::ErrorKind::ArgumentConflict, why)
+                    .print();
+                return ExitCode::from(exit::USAGE);
+            }
             cli.global = cli
                 .global
                 .clone()

@@ -99,6 +99,56 @@ impl GlobalArgs {
     }
 }
 
+/// An app option typed before a subcommand that does nothing with it (`fouro --retries 1
+/// history`): what to tell the person, naming the option and where it belongs.
+pub(crate) fn unused_before(matches: &ArgMatches, sub: Given<'_>) -> Option<String> {
+    let (name, mut m) = matches.subcommand()?;
+    let mut path = vec![name];
+    while let Some((inner, next)) = m.subcommand() {
+        path.push(inner);
+        m = next;
+    }
+    // `demo` opens the app: how it calls the service and follows tasks are the app's.
+    let demo = name == "demo";
+    let groups = [
+        (
+            Connection::augment_args(clap::Command::new("")),
+            sub.connection.is_some() || demo,
+        ),
+        (
+            Following::augment_args(clap::Command::new("")),
+            sub.following.is_some() || demo,
+        ),
+        (
+            Listening::augment_args(clap::Command::new("")),
+            sub.listening.is_some(),
+        ),
+    ];
+    let unused = groups
+        .iter()
+        .filter(|(_, used)| !used)
+        .flat_map(|(group, _)| group.get_arguments())
+        .find(|arg| {
+            matches!(
+                matches.value_source(arg.get_id().as_str()),
+                Some(ValueSource::CommandLine)
+            )
+        })?;
+    let flag = format!(
+        "--{}",
+        unused.get_long().unwrap_or(unused.get_id().as_str())
+    );
+    let value = unused
+        .get_value_names()
+        .and_then(|v| v.first())
+        .map(|v| format!(" <{v}>"))
+        .unwrap_or_default();
+    Some(format!(
+        "`fouro {}` does not use {flag}, typed before it: {flag} is an option of the app (`fouro {flag}{value}`) and of the subcommands whose --help lists it; leave it out here",
+        path.join(" ")
+    ))
+}
+
 /// Whether the innermost subcommand of `matches` had `id` typed on its command line.
 fn typed_here(matches: &ArgMatches, id: &str) -> bool {
     let mut m = matches;
@@ -154,8 +204,37 @@ mod tests {
             (5, 4, 2)
         );
         assert_eq!(settled(&["--follow-limit", "3"]), (60, 4, 3));
-        // Before a subcommand that does not use it, an app option changes nothing it does.
-        assert_eq!(settled(&["--retries", "1", "history"]), (60, 1, 15));
+        // Before a subcommand that does not use it, an app option is refused, by name.
+        let why = |args: &[&str]| {
+            let matches = Cli::command()
+                .try_get_matches_from(std::iter::once("fouro").chain(args.iter().copied()))
+                .unwrap();
+            let cli = Cli::from_arg_matches(&matches).unwrap();
+            let sub = cli
+                .command
+                .as_ref()
+                .map(Command::options)
+                .unwrap_or_default();
+            super::unused_before(&matches, sub)
+        };
+        let refused = why(&["--retries", "1", "history"]).expect("refused");
+        assert!(
+            refused.starts_with("`fouro history` does not use --retries"),
+            "{refused}"
+        );
+        assert!(refused.contains("`fouro --retries <N>`"), "{refused}");
+        assert!(why(&["--follow-limit", "2", "profile", "list"]).is_some());
+        assert!(why(&["--callback-listen", "127.0.0.1:9", "demo"]).is_some());
+        // Where it acts, it is taken: the app, a subcommand that uses it, the demo (the app).
+        for args in [
+            &["--retries", "1"][..],
+            &["--retries", "1", "status", "t"],
+            &["--timeout", "5", "key", "set"],
+            &["--follow-limit", "3", "demo"],
+            &["history"],
+        ] {
+            assert_eq!(why(args), None, "{args:?}");
+        }
         assert!(
             Cli::command()
                 .try_get_matches_from(["fouro", "history", "--retries", "1"])

@@ -75,10 +75,15 @@ pub fn app_without_colour(w: u16, h: u16, now: Instant) -> App {
 
 /// An app that started without a key: on the welcome screen.
 pub fn welcome_app(w: u16, h: u16, now: Instant) -> App {
+    welcome_app_at(w, h, now, "https://4oimageapiio.erweima.ai")
+}
+
+/// The same, pointed at `base_url` (`--base-url`).
+pub fn welcome_app_at(w: u16, h: u16, now: Instant, base_url: &str) -> App {
     App::new(AppConfig {
         account: AccountInfo {
             profile: None,
-            base_url: "https://4oimageapiio.erweima.ai".into(),
+            base_url: base_url.into(),
             masked_key: None,
             key_source: "none".into(),
             low_balance: None,

@@ -21,6 +21,7 @@ use fouro::tui::app::welcome::WelcomeState;
 use fouro::tui::app::{App, Focus, Level, Overlay, Screen};
 use fouro::tui::testing::{
     BASE_URL, account, app, buffer, ctrl, find, key, screen, set_prompt, typed, welcome_app,
+    welcome_app_at,
 };
 
 mod low_balance;
@@ -273,10 +274,30 @@ fn welcome_error() {
         let (req, ..) = check_key(&a.take_effects()).expect("a check");
         a.update(Action::KeyChecked {
             req,
-            result: Err(Failure::new(
-                ErrorClass::Auth,
-                "the API key was refused (401: invalid token): check it on the service's API key page",
-            )),
+            result: Err(Failure::from(&fouro::api::Error::Unauthorized {
+                msg: "invalid token".into(),
+            })),
+        });
+        a
+    });
+}
+
+/// Pointed at another service (`--base-url`): the screen names the profile it saves, "custom",
+/// and no known service's key page.
+#[test]
+fn welcome_custom_service() {
+    snapshot("welcome_custom", |w, h| {
+        let mut a = welcome_app_at(w, h, Instant::now(), "http://127.0.0.1:9/");
+        feed(&mut a, [key(KeyCode::Down)]);
+        a.update(Action::Paste(SECRET.into()));
+        feed(&mut a, [key(KeyCode::Enter)]);
+        let (req, profile, ..) = check_key(&a.take_effects()).expect("a check");
+        assert_eq!(profile, "custom", "the profile the screen names");
+        a.update(Action::KeyChecked {
+            req,
+            result: Err(Failure::from(&fouro::api::Error::Unauthorized {
+                msg: "invalid token".into(),
+            })),
         });
         a
     });

@@ -5,6 +5,7 @@
 mod common;
 
 mod account;
+mod elapsed;
 mod history;
 mod keymap;
 mod keymap_panes;
@@ -15,4 +16,5 @@ mod queue_worker;
 mod resume;
 mod screens;
 mod tasks;
+mod welcome_saves;
 mod worker_account;

@@ -349,6 +349,11 @@ fn key_prompt_after_401() {
             }),
         });
         feed(&mut a, typed("sk-secret"));
+        let text = screen(&a);
+        assert!(
+            !text.contains("--api-key") && !text.contains("FOURO_API_KEY"),
+            "the command line's advice means nothing in the app: {text}"
+        );
         a
     });
 }

@@ -5,6 +5,7 @@
 mod common;
 
 mod account;
+mod app_options;
 mod batch;
 mod clock;
 mod commands;

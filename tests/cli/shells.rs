@@ -82,26 +82,59 @@ fn fish_completes_subcommands_and_sizes() {
     assert_eq!(sizes, ["1:1", "2:3", "3:2"], "{got}");
 }
 
+/// What an interactive zsh reads first: the script installed as the README says (`_fouro` in
+/// a directory of `$fpath`, then compinit), a `compadd` that also writes each match it is
+/// given to `matches`, and Ctrl-G printing the line edited.
+const ZSH_RC: &str = r#"PS1='> '
+fpath+=($DIR/zfunc)
+autoload -Uz compinit && compinit -u -d $DIR/zcompdump
+compadd() {
+  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then
+    builtin compadd "$@"
+    return
+  fi
+  local -a __hits
+  builtin compadd -O __hits "$@"
+  (( $#__hits )) && print -rl -- $__hits >> $DIR/matches
+  builtin compadd "$@"
+}
+_line() { zle -I; print -r -- "LINE<$BUFFER>"; BUFFER= }
+zle -N _line
+bindkey '^G' _line
+print ready-$((6 * 7))
+"#;
+
+/// Drives that zsh through a pseudo-terminal (zsh/zpty): types, presses TAB, and waits for
+/// the line it prints (never a fixed pause; `timeout` ends a zsh that hangs).
+const ZSH_DRIVER: &str = r#"zmodload zsh/zpty || exit 2
+zpty z zsh -f -i
+zpty -w z "DIR=$DIR; source $DIR/rc.zsh"
+zpty -r z out '*ready-42*' || exit 3
+line() {
+  : > $DIR/matches
+  zpty -w -n z "$1"$'\t\C-g'
+  zpty -r z out '*LINE<*>*' || exit 4
+  print -r -- "${${out##*LINE<}%%>*}|${(j: :)${(f)"$(<$DIR/matches)"}}"
+}
+line 'fouro gen'
+line 'fouro generate --size '
+zpty -d z
+"#;
+
 #[test]
-fn zsh_loads_the_completion_for_fouro() {
+fn zsh_completes_subcommands_and_sizes_at_the_prompt() {
     let dir = tempfile::tempdir().unwrap();
-    let file = script(dir.path(), "zsh");
-    // Completing needs a line editor; loaded under compinit, the function must be defined
-    // and registered for `fouro`, and the sizes are among its values.
-    let got = shell(
-        "zsh",
-        &["-f"],
-        &format!(
-            "autoload -Uz compinit && compinit -u -d {dir}/zcompdump
-             source {file} && compdef _fouro fouro
-             print -r -- $_comps[fouro]
-             (( $+functions[_fouro] )) && print defined",
-            dir = dir.path().display()
-        ),
-    );
-    assert_eq!(got, "_fouro\ndefined\n", "{got}");
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("1\\:1 3\\:2 2\\:3"), "{text}");
+    let functions = dir.path().join("zfunc");
+    std::fs::create_dir(&functions).unwrap();
+    std::fs::rename(script(dir.path(), "zsh"), functions.join("_fouro")).unwrap();
+    std::fs::write(dir.path().join("rc.zsh"), ZSH_RC).unwrap();
+    let code = format!("DIR={}\n{ZSH_DRIVER}", dir.path().display());
+    let got = shell("timeout", &["60", "zsh", "-f"], &code);
+    let lines: Vec<&str> = got.lines().collect();
+    // TAB after `fouro gen` writes the rest of the one subcommand it can be.
+    assert_eq!(lines[0], "fouro generate |generate", "{got}");
+    // TAB after `--size ` offers the three ratios (listed, the line left as it was).
+    assert_eq!(lines[1], "fouro generate --size |1:1 3:2 2:3", "{got}");
 }
 
 #[test]

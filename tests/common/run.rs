@@ -36,11 +36,13 @@ impl Fouro {
         }
     }
 
-    /// Against `base_url`, with `key` (if any) and one try per call (`--retries 1`).
+    /// Against `base_url`, with `key` (if any) and one try per call (`FOURO_RETRIES=1`: from
+    /// the environment, it serves the subcommands that call the service and is no error before
+    /// those that do not, as `--retries` typed before them would be).
     pub fn at(base_url: &str, data: &Path, key: Option<&str>) -> Fouro {
         let run = Fouro::new(data)
             .env("FOURO_BASE_URL", base_url)
-            .lead(&["--retries", "1"]);
+            .env("FOURO_RETRIES", "1");
         match key {
             Some(key) => run.env("FOURO_API_KEY", key),
             None => run,

@@ -17,10 +17,12 @@ use crate::common::{Fouro, KEY};
 use crate::server::{self, HOSTILE};
 use crate::{assert_inert_utf8 as assert_inert, fouro_at};
 
-/// Runs the binary against `base` with one try per call and one follow.
+/// Runs the binary against `base` with one retry per call and a one-minute follow (from the
+/// environment: it also runs `history`, before which `--retries` is refused).
 fn fouro(base: &str, data: &Path, args: &[&str]) -> Output {
     fouro_at(base, data)
-        .lead(&["--retries", "1", "--follow-limit", "1"])
+        .env("FOURO_RETRIES", "1")
+        .env("FOURO_FOLLOW_LIMIT", "1")
         .output(args)
 }
 

@@ -12,9 +12,10 @@ use crate::common::{self, Fouro, files_under, mode};
 use crate::server::{self, HOSTILE};
 use crate::{assert_inert, fouro_at};
 
-/// Runs the binary against `base` with two tries per call.
+/// Runs the binary against `base`, each call retried twice (`FOURO_RETRIES`: it also runs
+/// subcommands that make no calls, before which `--retries` is refused).
 fn fouro(base: &str, data: &Path, args: &[&str]) -> Output {
-    fouro_at(base, data).lead(&["--retries", "2"]).output(args)
+    fouro_at(base, data).env("FOURO_RETRIES", "2").output(args)
 }
 
 /// Runs `run` with its stdout a pipe whose reader is already gone (`| head -0`).
@@ -153,7 +154,7 @@ async fn a_closed_stdout_ends_quietly_and_never_cuts_a_wait_short() {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         tokio::task::spawn_blocking(move || {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let run = fouro_at(&base, &dir).lead(&["--retries", "2"]);
+            let run = fouro_at(&base, &dir).env("FOURO_RETRIES", "2");
             output_closed_stdout(&run, &args)
         })
     };

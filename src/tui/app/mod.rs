@@ -282,6 +282,7 @@ impl App {
             // No key: nothing can be read from the service yet. The profiles say where the
             // key will be saved.
             app.screen = Screen::Welcome;
+            app.welcome = WelcomeView::for_base_url(&app.config.account.base_url);
             app.load_profiles();
         } else {
             app.refresh_credits();

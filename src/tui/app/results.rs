@@ -77,7 +77,7 @@ impl App {
                 });
                 let changed = task.drawn() != before;
                 if failure.class == ErrorClass::Auth {
-                    self.ask_key(&failure.message);
+                    self.ask_key(&self.key_refused());
                     return true;
                 }
                 changed
@@ -126,9 +126,13 @@ impl App {
                         self.credits.error = None;
                     }
                     Err(f) => {
-                        self.credits.error = Some(f.message.clone());
+                        self.credits.error = Some(if f.class == ErrorClass::Auth {
+                            "the service did not accept the key (401)".to_owned()
+                        } else {
+                            f.message.clone()
+                        });
                         if f.class == ErrorClass::Auth {
-                            self.ask_key(&f.message);
+                            self.ask_key(&self.key_refused());
                         }
                     }
                 }
@@ -291,9 +295,10 @@ impl App {
                 prompt,
                 entry.params.size,
                 entry.params.variants.count(),
-                self.now.checked_sub(age).unwrap_or(self.now),
+                self.now,
                 generation,
             );
+            task.age = age;
             task.created_at = entry.created_at;
             task.progress = entry.progress.clamp(0.0, 1.0);
             task.note = Some("resumed from the history".into());
@@ -312,6 +317,7 @@ impl App {
             };
             task.polling = false;
             task.ended = Some(self.now);
+            task.ended_at(Some(entry.created_at), entry.completed_at);
             task.urls = entry.images.iter().map(|i| i.url.clone()).collect();
             task.images = entry
                 .images
@@ -342,7 +348,7 @@ impl App {
     /// A request failed: ask for a key on 401, show the balance on 402, else say what happened.
     fn on_failure(&mut self, failure: Failure) {
         match failure.class {
-            ErrorClass::Auth => self.ask_key(&failure.message),
+            ErrorClass::Auth => self.ask_key(&self.key_refused()),
             ErrorClass::Credits => {
                 let balance = match self.credits.value {
                     Some(v) => format!(
@@ -356,6 +362,15 @@ impl App {
             }
             _ => self.show(Level::Error, failure.message),
         }
+    }
+
+    /// Why the key prompt opened, and what to do about it here (the message of the error is
+    /// the command line's: `--api-key` means nothing to a running app).
+    fn key_refused(&self) -> String {
+        format!(
+            "the service did not accept the key in use (from {}): paste another below, or save one for good on the account screen",
+            self.config.account.key_source
+        )
     }
 
     /// Opens the key prompt (once; a second 401 only updates the reason). Another dialog

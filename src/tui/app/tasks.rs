@@ -22,7 +22,14 @@ pub struct TaskView {
     pub status: TaskStatus,
     /// 0.0 ..= 1.0, as the service reports it.
     pub progress: f64,
+    /// When this run of fouro began to follow it (submitted it, or resumed it).
     pub submitted: Instant,
+    /// How old the task already was then: a task resumed from the history keeps counting from
+    /// its creation, not from when this run noticed it.
+    pub age: Duration,
+    /// How long it ran, as the service's (or the history's) creation and completion times
+    /// say, once it ended: a task that ended while no fouro watched did not run until now.
+    pub took: Option<Duration>,
     /// When the service created it (ms since the epoch): names its images' folder.
     pub created_at: i64,
     pub ended: Option<Instant>,
@@ -61,6 +68,8 @@ impl TaskView {
             status: TaskStatus::Generating,
             progress: 0.0,
             submitted: now,
+            age: Duration::ZERO,
+            took: None,
             created_at: 0,
             ended: None,
             error: None,
@@ -74,11 +83,25 @@ impl TaskView {
         }
     }
 
+    /// Time since the task was created: until it ended, or its poller stopped, or now.
     pub fn elapsed(&self, now: Instant) -> Duration {
-        self.ended
+        let seen = self
+            .ended
             .or(self.stopped_at)
             .unwrap_or(now)
             .saturating_duration_since(self.submitted)
+            + self.age;
+        // What was seen is an upper bound: an end is noticed after it happened.
+        self.took.map_or(seen, |took| took.min(seen))
+    }
+
+    /// It ended `completed_at` (ms since the epoch), as created `created_at`.
+    pub fn ended_at(&mut self, created_at: Option<i64>, completed_at: Option<i64>) {
+        if let (Some(created), Some(completed)) = (created_at, completed_at) {
+            self.took = u64::try_from(completed.saturating_sub(created))
+                .ok()
+                .map(Duration::from_millis);
+        }
     }
 
     /// Its poller gave up (or stopped on an error) while it still generates.
@@ -120,6 +143,7 @@ impl TaskView {
         let ended = !was_final && record.status.is_final();
         if ended {
             self.ended = Some(now);
+            self.ended_at(record.create_time, record.complete_time);
             self.polling = false;
         }
         ended

@@ -10,8 +10,10 @@ use std::path::PathBuf;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::line::LineInput;
+use super::profile_form::service_name;
 use super::{App, Level, Screen};
 use crate::api::ApiKey;
+use crate::api::ErrorClass;
 use crate::api::types::format_credits;
 use crate::config::Preset;
 use crate::tui::action::{Effect, Failure, ProfileEdit, ProfilesView};
@@ -52,6 +54,19 @@ impl Default for WelcomeView {
 }
 
 impl WelcomeView {
+    /// The welcome of an app pointed at `base_url`: the known service it names is the one
+    /// chosen at first.
+    pub fn for_base_url(base_url: &str) -> WelcomeView {
+        let base = base_url.trim_end_matches('/');
+        WelcomeView {
+            preset: Preset::ALL
+                .into_iter()
+                .find(|p| p.base_url() == base)
+                .unwrap_or(Preset::FourOImageApi),
+            ..WelcomeView::default()
+        }
+    }
+
     /// A check is on its way, or the key is being saved: the input waits.
     pub fn is_busy(&self) -> bool {
         matches!(
@@ -67,11 +82,51 @@ impl WelcomeView {
     }
 }
 
-/// Where a person gets a key for `preset`.
-pub fn key_page(preset: Preset) -> &'static str {
-    match preset {
-        Preset::FourOImageApi => "4oimageapi.io, API Key Management page",
-        Preset::Kie => "https://kie.ai/api-key",
+/// Where the welcome saves the key: the profile it names on screen is the one it writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WelcomeTarget {
+    pub profile: String,
+    pub base_url: String,
+    pub upload_url: Option<String>,
+    /// The known service, or `None` for one the app was pointed at (`--base-url`).
+    pub preset: Option<Preset>,
+}
+
+impl WelcomeTarget {
+    /// Where a person gets a key for this service. Only the pages the services' documentation
+    /// names are given; no address is guessed.
+    pub fn key_page(&self) -> String {
+        match self.preset {
+            Some(Preset::FourOImageApi) => "4oimageapi.io, API Key Management page".to_owned(),
+            Some(Preset::Kie) => "kie.ai, its API key page".to_owned(),
+            None => format!("the provider of {}", self.base_url),
+        }
+    }
+
+    /// The service as a person knows it.
+    pub fn service(&self) -> String {
+        match self.preset {
+            Some(p) => service_name(p).to_owned(),
+            None => format!("the service at {}", self.base_url),
+        }
+    }
+
+    /// What to do about a key the service refused, on this screen (the key page is shown
+    /// above it).
+    fn refused(&self) -> String {
+        let (service, which) = match self.preset {
+            Some(p) => (
+                service_name(p).to_owned(),
+                "one of the service chosen here (↑/↓ switches)".to_owned(),
+            ),
+            None => (
+                format!("the service at {}", self.base_url),
+                "one of that service".to_owned(),
+            ),
+        };
+        format!(
+            "{service} refused this key (401): check that it was pasted whole and is {which}, then press Enter to try again"
+        )
     }
 }
 
@@ -87,12 +142,19 @@ impl App {
             _ if self.welcome.is_busy() => return false,
             KeyCode::Char('d') if ctrl || empty => self.emit(Effect::StartDemo),
             KeyCode::Char('q') if empty && !ctrl => self.request_quit(),
-            KeyCode::Tab | KeyCode::Down => self.welcome.switch_preset(1),
-            KeyCode::BackTab | KeyCode::Up => self.welcome.switch_preset(-1),
+            KeyCode::Tab | KeyCode::Down => self.switch_welcome_preset(1),
+            KeyCode::BackTab | KeyCode::Up => self.switch_welcome_preset(-1),
             KeyCode::Enter => self.check_welcome_key(),
             _ => return self.welcome.input.handle(&key),
         }
         true
+    }
+
+    /// Another known service; none when the app was pointed at another one (`--base-url`).
+    fn switch_welcome_preset(&mut self, delta: isize) {
+        if self.welcome_target().preset.is_some() {
+            self.welcome.switch_preset(delta);
+        }
     }
 
     pub(super) fn welcome_paste(&mut self, text: &str) -> bool {
@@ -105,18 +167,24 @@ impl App {
 
     /// The profile the welcome saves the key into: the chosen service's, or, when the app was
     /// pointed at another service (`--base-url`, `FOURO_BASE_URL`), a "custom" one for it.
-    pub fn welcome_target(&self) -> (String, String, Option<String>) {
+    pub fn welcome_target(&self) -> WelcomeTarget {
         let base = self.config.account.base_url.trim_end_matches('/');
         let known = base.is_empty() || Preset::ALL.iter().any(|p| p.base_url() == base);
         if known {
             let preset = self.welcome.preset;
-            (
-                preset.name().to_owned(),
-                preset.base_url().to_owned(),
-                preset.upload_url().map(str::to_owned),
-            )
+            WelcomeTarget {
+                profile: preset.name().to_owned(),
+                base_url: preset.base_url().to_owned(),
+                upload_url: preset.upload_url().map(str::to_owned),
+                preset: Some(preset),
+            }
         } else {
-            ("custom".to_owned(), base.to_owned(), None)
+            WelcomeTarget {
+                profile: "custom".to_owned(),
+                base_url: base.to_owned(),
+                upload_url: None,
+                preset: None,
+            }
         }
     }
 
@@ -127,16 +195,16 @@ impl App {
             );
             return;
         };
-        let (profile, base_url, upload_url) = self.welcome_target();
+        let target = self.welcome_target();
         let req = self.id();
         self.welcome.state = WelcomeState::Checking { req };
         self.emit(Effect::CheckKey {
             req,
-            profile: profile.clone(),
+            profile: target.profile.clone(),
             create: Some(ProfileEdit {
-                name: profile,
-                base_url,
-                upload_url,
+                name: target.profile,
+                base_url: target.base_url,
+                upload_url: target.upload_url,
                 replace: false,
             }),
             key,
@@ -157,6 +225,10 @@ impl App {
                 balance: *balance,
                 saved: None,
             },
+            // The CLI's advice (--api-key) means nothing here: say what to do on this screen.
+            Err(f) if f.class == ErrorClass::Auth => {
+                WelcomeState::Failed(self.welcome_target().refused())
+            }
             Err(f) => WelcomeState::Failed(f.message.clone()),
         };
         true

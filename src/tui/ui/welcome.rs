@@ -14,7 +14,7 @@ use crate::api::types::format_credits;
 use crate::config::Preset;
 use crate::tui::app::App;
 use crate::tui::app::profile_form::service_name;
-use crate::tui::app::welcome::{WelcomeState, key_page};
+use crate::tui::app::welcome::WelcomeState;
 
 const W: u16 = 78;
 const LABEL: usize = 10;
@@ -47,6 +47,7 @@ fn label(text: &str) -> Span<'static> {
 
 fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let w = &app.welcome;
+    let target = app.welcome_target();
     let mut lines: Vec<Line<'static>> = Vec::new();
     let para = |lines: &mut Vec<Line<'static>>, text: &str, style: Style| {
         for l in wrap(text, width) {
@@ -61,27 +62,38 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     lines.push(Line::from(vec![
         Span::raw("  "),
         Span::styled(
-            ellipsize(key_page(w.preset), width.saturating_sub(2)),
+            ellipsize(&target.key_page(), width.saturating_sub(2)),
             Style::default().fg(ACCENT),
         ),
     ]));
     lines.push(Line::from(""));
 
     let mut service = vec![label("Service")];
-    for p in Preset::ALL {
-        let (mark, style) = if p == w.preset {
-            ("● ", Style::default().fg(ACCENT).bold())
-        } else {
-            ("○ ", Style::default().fg(DIM))
-        };
-        service.push(Span::styled(format!("{mark}{}   ", service_name(p)), style));
+    if target.preset.is_some() {
+        for p in Preset::ALL {
+            let (mark, style) = if p == w.preset {
+                ("● ", Style::default().fg(ACCENT).bold())
+            } else {
+                ("○ ", Style::default().fg(DIM))
+            };
+            service.push(Span::styled(format!("{mark}{}   ", service_name(p)), style));
+        }
+        service.push(Span::styled("↑/↓ switches", Style::default().fg(DIM)));
+    } else {
+        service.push(Span::styled(
+            "● custom   ",
+            Style::default().fg(ACCENT).bold(),
+        ));
+        service.push(Span::styled(
+            "from --base-url or FOURO_BASE_URL",
+            Style::default().fg(DIM),
+        ));
     }
-    service.push(Span::styled("↑/↓ switches", Style::default().fg(DIM)));
     lines.push(Line::from(service));
     lines.push(Line::from(vec![
         Span::raw(" ".repeat(LABEL)),
         Span::styled(
-            ellipsize(&app.welcome_target().1, width.saturating_sub(LABEL)),
+            ellipsize(&target.base_url, width.saturating_sub(LABEL)),
             Style::default().fg(DIM),
         ),
     ]));
@@ -108,7 +120,7 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         ),
         WelcomeState::Checking { .. } => para(
             &mut lines,
-            &format!("checking the key with {}…", service_name(w.preset)),
+            &format!("checking the key with {}…", target.service()),
             Style::default().fg(Color::Yellow),
         ),
         WelcomeState::Failed(why) => para(
@@ -143,7 +155,7 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         &mut lines,
         &format!(
             "It is saved in {file} (a private file) as profile \"{}\", the default from now on.",
-            w.preset.name()
+            target.profile
         ),
         Style::default().fg(DIM),
     );

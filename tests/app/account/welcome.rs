@@ -90,14 +90,23 @@ fn welcome_failed_check_keeps_the_input_and_says_why() {
     assert!(matches!(a.welcome.state, WelcomeState::Checking { .. }));
     a.update(Action::KeyChecked {
         req,
-        result: Err(Failure::new(
-            ErrorClass::Auth,
-            "the API key was refused (401: invalid token)",
-        )),
+        result: Err(Failure::from(&fouro::api::Error::Unauthorized {
+            msg: "invalid token".into(),
+        })),
     });
     assert_eq!(a.screen, Screen::Welcome);
     assert_eq!(a.welcome.input.text(), SECRET, "kept for another try");
-    assert!(shown(&a).contains("refused (401: invalid token)"));
+    let text = shown(&a).replace(['│', '"'], " ");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("4oImageApi.io refused this key (401)")
+            && text.contains("pasted whole and is one of the service chosen here"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("--api-key") && !text.contains("FOURO_API_KEY"),
+        "the command line's advice means nothing on this screen: {text}"
+    );
     // Another try.
     feed(&mut a, [key(KeyCode::Backspace), key(KeyCode::Char('X'))]);
     feed(&mut a, [key(KeyCode::Enter)]);
