@@ -105,8 +105,8 @@ pub const WELCOME: &[Binding] = &[
         "Enter",
         "check the key and save it in config.toml as the default profile",
     ),
-    b("d, Ctrl-D", "try the demo instead (d with nothing typed)"),
-    b("Esc, q", "quit (q with nothing typed)"),
+    b("Ctrl-D", "try the demo instead"),
+    b("Esc", "quit"),
 ];
 
 pub const PROFILE_FORM: &[Binding] = &[
@@ -401,7 +401,7 @@ pub fn hints(place: Place) -> &'static [(&'static str, &'static str)] {
         Place::Welcome => &[
             ("Enter", "check & save the key"),
             ("↑↓", "service"),
-            ("d", "demo"),
+            ("Ctrl-D", "demo"),
             ("Esc", "quit"),
             ("Ctrl-U", "clear"),
         ],

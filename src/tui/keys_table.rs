@@ -192,3 +192,14 @@ fn tokens(key: &str) -> Vec<String> {
     }
     out
 }
+
+/// A scrolling box's title (help, details) with the keys bound in `place` now.
+pub fn scroll_title(keys: &Keymap, place: Place, name: &str, scrolls: bool) -> String {
+    let close = relabel(keys, place, "Esc", "close");
+    if scrolls {
+        let scroll = relabel(keys, place, "↑/↓ PgUp/PgDn", "scroll");
+        format!(" {name} ({scroll} scroll, {close} closes) ")
+    } else {
+        format!(" {name} ({close} closes) ")
+    }
+}

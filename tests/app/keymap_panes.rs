@@ -227,3 +227,19 @@ fn the_demo_refuses_a_config_with_a_wrong_key_line() {
         "{err}"
     );
 }
+
+#[test]
+fn the_help_box_title_names_the_keys_it_is_closed_and_scrolled_with() {
+    let mut app = started(keymap(
+        "[keys.help]\nclose = \"x\"\ndown = \"n\"\nup = \"p\"\n",
+    ));
+    app.update(key(KeyCode::F(1)));
+    assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
+    let top = screen(&app);
+    assert!(
+        top.contains("Keys (p/n PgUp/PgDn scroll, x closes)"),
+        "the title says the rebound keys:\n{top}"
+    );
+    app.update(key(KeyCode::Char('x')));
+    assert!(app.overlay.is_none(), "x closes the help");
+}

@@ -66,17 +66,22 @@ impl App {
                     return false;
                 };
                 let before = task.drawn();
+                let auth = failure.class == ErrorClass::Auth;
+                // The key prompt says what to do about a refused key; the CLI's advice in the
+                // message (`--api-key`) means nothing here.
+                let reason = if auth {
+                    "the service did not accept the key".to_owned()
+                } else {
+                    failure.message
+                };
                 task.note = Some(if stopped {
                     task.stop_polling(now);
-                    format!(
-                        "status check stopped: {}; press p to check again",
-                        failure.message
-                    )
+                    format!("status check stopped: {reason}; press p to check again")
                 } else {
-                    format!("status check failed, retrying: {}", failure.message)
+                    format!("status check failed, retrying: {reason}")
                 });
                 let changed = task.drawn() != before;
-                if failure.class == ErrorClass::Auth {
+                if auth {
                     self.ask_key(&self.key_refused());
                     return true;
                 }

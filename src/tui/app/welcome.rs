@@ -134,14 +134,13 @@ impl App {
     /// Keys on the welcome screen (no dialog open).
     pub(super) fn welcome_key(&mut self, key: KeyEvent) -> bool {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let empty = self.welcome.input.is_empty();
         match key.code {
             KeyCode::Esc => self.request_quit(),
             KeyCode::F(1) => self.open_help(),
             KeyCode::Char('l') if ctrl => self.screen_epoch += 1,
             _ if self.welcome.is_busy() => return false,
-            KeyCode::Char('d') if ctrl || empty => self.emit(Effect::StartDemo),
-            KeyCode::Char('q') if empty && !ctrl => self.request_quit(),
+            // Ctrl-D only: a key may begin with any letter, so plain letters are typed.
+            KeyCode::Char('d') if ctrl => self.emit(Effect::StartDemo),
             KeyCode::Tab | KeyCode::Down => self.switch_welcome_preset(1),
             KeyCode::BackTab | KeyCode::Up => self.switch_welcome_preset(-1),
             KeyCode::Enter => self.check_welcome_key(),
@@ -191,7 +190,7 @@ impl App {
     fn check_welcome_key(&mut self) {
         let Some(key) = ApiKey::new(self.welcome.input.text()) else {
             self.welcome.state = WelcomeState::Failed(
-                "paste the key first (d tries the demo, Esc quits)".to_owned(),
+                "paste the key first (Ctrl-D tries the demo, Esc quits)".to_owned(),
             );
             return;
         };

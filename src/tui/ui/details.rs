@@ -158,16 +158,17 @@ pub fn details(app: &App, frame: &mut Frame, area: Rect, entry: &Entry, scroll: 
     let rect = details_rect(entry, offset, area);
     let lines = details_lines(entry, offset, rect.width.saturating_sub(2) as usize);
     let max = details_max_scroll(entry, offset, area);
-    let title = if max > 0 {
-        " Details (↑/↓ PgUp/PgDn scroll, Esc closes) "
-    } else {
-        " Details (Esc closes) "
-    };
+    let title = crate::tui::keys_table::scroll_title(
+        &app.config.keys,
+        crate::tui::keys::Place::Details,
+        "Details",
+        max > 0,
+    );
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .scroll((scroll.min(max), 0))
-            .block(frame_block(title, ACCENT)),
+            .block(frame_block(&title, ACCENT)),
         rect,
     );
 }

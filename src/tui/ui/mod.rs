@@ -255,6 +255,10 @@ fn with_estimate(app: &App) -> Vec<(String, String)> {
             (k, (*what).to_owned())
         })
         .collect();
+    if place == keys::Place::Welcome && app.welcome_target().preset.is_none() {
+        // Pointed at another service (`--base-url`): there is no service to switch to.
+        hints.retain(|(_, what)| what != "service");
+    }
     if matches!(place, keys::Place::Pane(_) | keys::Place::PromptSearch) {
         // With entries queued, its keys come right after Ctrl-S.
         if matches!(place, keys::Place::Pane(_)) && !app.queue.entries.is_empty() {

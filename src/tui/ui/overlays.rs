@@ -355,16 +355,17 @@ pub fn help_scroll_to(config: &AppConfig, area: Rect, place: keys::Place) -> u16
 /// Every binding; in two columns when the screen is wide enough.
 fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
     let (lines, rect, max_scroll, _) = help_layout(&app.config, area);
-    let title = if max_scroll > 0 {
-        " Keys (↑/↓ PgUp/PgDn scroll, Esc closes) "
-    } else {
-        " Keys (Esc closes) "
-    };
+    let title = crate::tui::keys_table::scroll_title(
+        &app.config.keys,
+        keys::Place::Help,
+        "Keys",
+        max_scroll > 0,
+    );
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .scroll((scroll.min(max_scroll), 0))
-            .block(frame_block(title, ACCENT)),
+            .block(frame_block(&title, ACCENT)),
         rect,
     );
 }

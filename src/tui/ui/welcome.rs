@@ -162,7 +162,7 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     lines.push(Line::from(""));
     let mut keys = answer_keys(&[
         ("Enter", "check and save"),
-        ("d", "try the demo"),
+        ("Ctrl-D", "try the demo"),
         ("Esc", "quit"),
     ]);
     if w.is_busy() {

@@ -257,6 +257,12 @@ fn a_401_waits_for_the_open_dialog_and_the_quit_question_gives_it_back() {
     })
     .unwrap();
     pump(&mut a, &mut rx);
+    let note = a.tasks.get("task_4o_28").and_then(|t| t.note.clone());
+    assert_eq!(
+        note.as_deref(),
+        Some("status check stopped: the service did not accept the key; press p to check again"),
+        "the task's note leaves the command line's advice out"
+    );
     let Some(Overlay::Url { input, .. }) = &a.overlay else {
         panic!("the URL dialog stays: {:?}", a.overlay)
     };
