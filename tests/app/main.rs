@@ -14,4 +14,5 @@ mod queue_worker;
 mod resume;
 mod screens;
 mod tasks;
+mod theme;
 mod worker_account;

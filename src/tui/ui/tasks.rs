@@ -1,23 +1,23 @@
 //! The output side: the task list and the preview pane around the inline image.
 
+use crate::config::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::layout;
-use super::{
-    ACCENT, DIM, ellipsize, focused, format_elapsed, pane_block, status_color, width as text_width,
-};
+use super::{ellipsize, focused, format_elapsed, pane_block, status_color, width as text_width};
 use crate::tui::action::SubmitStage;
 use crate::tui::app::tasks::{ImageSlot, TaskView};
 use crate::tui::app::{App, Focus};
 
 pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let is_focused = focused(app, Focus::Tasks);
     let title = super::queue::title(app);
-    let block = pane_block(&title, is_focused);
+    let block = pane_block(&app.config.theme, &title, is_focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
@@ -31,12 +31,12 @@ pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
             }
             Some(SubmitStage::Creating) => "⋯ creating the task…".to_owned(),
         };
-        lines.push(Line::from(ellipsize(&text, width)).fg(ACCENT));
+        lines.push(Line::from(ellipsize(&text, width)).fg(t.accent));
     }
     if app.tasks.list.is_empty() && app.submission.is_none() && app.queue.entries.is_empty() {
         let submit = app.config.keys.first(crate::config::keys::Command::Submit);
         let text = format!("No tasks yet: {submit} submits.");
-        lines.push(Line::from(ellipsize(&text, width)).fg(DIM));
+        lines.push(Line::from(ellipsize(&text, width)).fg(t.muted));
     }
     let (first, count) = layout::tasks_window(app, inner.height);
     for (i, task) in app.tasks.list.iter().enumerate().skip(first).take(count) {
@@ -63,6 +63,7 @@ fn task_lines(
     selected: bool,
     width: usize,
 ) -> (Line<'static>, Line<'static>) {
+    let t = &app.config.theme;
     let marker = if selected { "▶ " } else { "  " };
     let status = task.status.as_str();
     let elapsed = format_elapsed(task.elapsed(app.now));
@@ -72,22 +73,22 @@ fn task_lines(
         Span::raw(marker),
         Span::styled(
             status,
-            Style::default().fg(status_color(task.status)).bold(),
+            Style::default().fg(status_color(t, task.status)).bold(),
         ),
         Span::raw(format!(" {} ", task.size)),
-        Span::styled(elapsed, Style::default().fg(DIM)),
+        Span::styled(elapsed, Style::default().fg(t.muted)),
         Span::raw(" "),
         Span::raw(prompt),
     ]);
     let room = width.saturating_sub(2);
     let body: Line<'static> = if let Some(err) = &task.error {
-        Line::from(ellipsize(err, room)).fg(Color::Red)
+        Line::from(ellipsize(err, room)).fg(t.error)
     } else if let Some(note) = &task.note {
-        Line::from(ellipsize(note, room)).fg(Color::Yellow)
+        Line::from(ellipsize(note, room)).fg(t.warning)
     } else if task.is_generating() {
-        gauge(task.progress, room)
+        gauge(t, task.progress, room)
     } else {
-        Line::from(images_summary(app, task, selected, room)).fg(Color::Green)
+        Line::from(images_summary(app, task, selected, room)).fg(t.ok)
     };
     let mut l2 = Line::from("  ");
     l2.spans
@@ -96,13 +97,13 @@ fn task_lines(
 }
 
 /// `██████░░░░░░  45%`, fed by the service's progress.
-fn gauge(progress: f64, width: usize) -> Line<'static> {
+fn gauge(t: &Theme, progress: f64, width: usize) -> Line<'static> {
     let pct = (progress.clamp(0.0, 1.0) * 100.0).round() as usize;
     let bar_w = width.saturating_sub(6).min(40);
     let filled = (bar_w * pct / 100).min(bar_w);
     Line::from(vec![
-        Span::styled("█".repeat(filled), Style::default().fg(Color::Yellow)),
-        Span::styled("░".repeat(bar_w - filled), Style::default().fg(DIM)),
+        Span::styled("█".repeat(filled), Style::default().fg(t.running)),
+        Span::styled("░".repeat(bar_w - filled), Style::default().fg(t.muted)),
         Span::raw(format!(" {pct:>3}%")),
     ])
 }
@@ -142,7 +143,7 @@ pub fn preview(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(f) = app.preview_image() {
         title.push_str(&format!(" · {}×{}", f.source_dims.0, f.source_dims.1));
     }
-    let block = pane_block(&title, focused(app, Focus::Preview));
+    let block = pane_block(&app.config.theme, &title, focused(app, Focus::Preview));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if app.preview_target().is_some() {
@@ -165,5 +166,5 @@ pub fn preview(app: &App, frame: &mut Frame, area: Rect) {
             },
         },
     };
-    super::centered_note(frame, inner, &text);
+    super::centered_note(&app.config.theme, frame, inner, &text);
 }
