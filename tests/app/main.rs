@@ -13,6 +13,7 @@ mod queue_snapshots;
 mod queue_worker;
 mod resume;
 mod screens;
+mod task_rows;
 mod tasks;
 mod theme;
 mod worker_account;

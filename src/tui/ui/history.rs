@@ -22,6 +22,7 @@ use crate::store::text::escape_controls;
 use crate::store::{Entry, Query, Status};
 use crate::tui::app::App;
 use crate::tui::app::history::HistoryView;
+use crate::tui::app::tasks::Extras;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let p = layout::history(area);
@@ -269,12 +270,28 @@ fn entry_line(t: &Theme, e: &Entry, offset: i32, width: usize, selected: bool) -
     let marker = if selected { "▶ " } else { "  " };
     let date = local_time(e.created_at, offset, "%Y-%m-%d %H:%M");
     let (word, color) = status_look(t, e.status);
-    let middle = format!(
+    let mut middle = format!(
         " {} ×{} {:>8} ",
         e.params.size,
         e.params.variants.count(),
         cost_text(e.cost).unwrap_or_default()
     );
+    // The references, mask and enhancement too (the variants have their column), where the
+    // prompt keeps room enough beside them.
+    let p = &e.params;
+    let extras = super::tasks::extras(
+        1,
+        Extras {
+            refs: p.refs.len(),
+            mask: p.mask.is_some(),
+            enhance: p.enhance,
+        },
+    );
+    let used = text_width(marker) + text_width(&date) + 11 + text_width(&middle);
+    if !extras.is_empty() && width.saturating_sub(used + text_width(&extras) + 1) >= 24 {
+        middle.push_str(&extras);
+        middle.push(' ');
+    }
     let used = text_width(marker) + text_width(&date) + 11 + text_width(&middle);
     Line::from(vec![
         Span::raw(marker),

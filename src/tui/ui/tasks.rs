@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use super::layout;
 use super::{ellipsize, focused, format_elapsed, pane_block, status_color, width as text_width};
 use crate::tui::action::SubmitStage;
-use crate::tui::app::tasks::{ImageSlot, TaskView};
+use crate::tui::app::tasks::{Extras, ImageSlot, TaskView};
 use crate::tui::app::{App, Focus};
 
 pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
@@ -55,6 +55,9 @@ pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
+/// Columns the prompt keeps on a task's first row before the options move to the second.
+const PROMPT_ROOM: usize = 16;
+
 /// Two rows per task: status word, aspect, elapsed time and prompt; then the progress gauge,
 /// the images, or the error.
 fn task_lines(
@@ -67,7 +70,19 @@ fn task_lines(
     let marker = if selected { "▶ " } else { "  " };
     let status = task.status.as_str();
     let elapsed = format_elapsed(task.elapsed(app.now));
+    let asked = extras(task.variants, task.extras);
     let head = format!("{marker}{status} {} {elapsed} ", task.size);
+    // Beside the aspect where the prompt keeps room; in a narrow pane, first on the second row.
+    let beside = !asked.is_empty()
+        && width.saturating_sub(text_width(&head) + text_width(&asked) + 1) >= PROMPT_ROOM;
+    let (size, head) = if beside {
+        (
+            format!(" {} {asked} ", task.size),
+            format!("{head}{asked} "),
+        )
+    } else {
+        (format!(" {} ", task.size), head)
+    };
     let prompt = ellipsize(&task.prompt, width.saturating_sub(text_width(&head)));
     let l1 = Line::from(vec![
         Span::raw(marker),
@@ -75,12 +90,17 @@ fn task_lines(
             status,
             Style::default().fg(status_color(t, task.status)).bold(),
         ),
-        Span::raw(format!(" {} ", task.size)),
+        Span::raw(size),
         Span::styled(elapsed, Style::default().fg(t.muted)),
         Span::raw(" "),
         Span::raw(prompt),
     ]);
-    let room = width.saturating_sub(2);
+    let mut l2 = Line::from("  ");
+    let mut room = width.saturating_sub(2);
+    if !beside && !asked.is_empty() && room > text_width(&asked) + 10 {
+        room -= text_width(&asked) + 3;
+        l2.spans.push(Span::raw(format!("{asked} · ")));
+    }
     let body: Line<'static> = if let Some(err) = &task.error {
         Line::from(ellipsize(err, room)).fg(t.error)
     } else if let Some(note) = &task.note {
@@ -90,10 +110,28 @@ fn task_lines(
     } else {
         Line::from(images_summary(app, task, selected, room)).fg(t.ok)
     };
-    let mut l2 = Line::from("  ");
     l2.spans
         .extend(body.spans.into_iter().map(|s| s.patch_style(body.style)));
     (l1, l2)
+}
+
+/// What sets a task apart beyond its prompt and aspect, only what was asked for:
+/// `×4 ⧉2 mask +enh` (four variants, two references, a mask, the prompt enhanced).
+pub(super) fn extras(variants: u32, e: Extras) -> String {
+    let mut parts = Vec::new();
+    if variants > 1 {
+        parts.push(format!("×{variants}"));
+    }
+    if e.refs > 0 {
+        parts.push(format!("⧉{}", e.refs));
+    }
+    if e.mask {
+        parts.push("mask".to_owned());
+    }
+    if e.enhance {
+        parts.push("+enh".to_owned());
+    }
+    parts.join(" ")
 }
 
 /// `██████░░░░░░  45%`, fed by the service's progress.
