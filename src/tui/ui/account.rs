@@ -12,8 +12,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Paragraph, Sparkline};
+use ratatui::widgets::Paragraph;
 
+use super::charts::{balance, ellipsize_line, spending, usage_placeholder};
 use super::history::{local_time, status_look};
 use super::layout::{self, wrap};
 use super::{ellipsize, pane_block, width as text_width};
@@ -214,154 +215,6 @@ fn info(app: &App, frame: &mut Frame, area: Rect) {
         row(t, "Per image", per_image),
     ];
     frame.render_widget(Paragraph::new(lines), inner);
-}
-
-/// What a chart shows when there is no data: reading, why not, or nothing yet.
-fn usage_placeholder(
-    t: &Theme,
-    usage: Option<&Usage>,
-    error: Option<&str>,
-    empty: &str,
-) -> Line<'static> {
-    match (usage, error) {
-        (_, Some(e)) => Line::from(format!("usage unknown: {e}")).fg(t.error),
-        (None, None) => Line::from("reading the usage…").fg(t.muted),
-        (Some(_), None) => Line::from(empty.to_owned()).fg(t.muted),
-    }
-}
-
-fn balance(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.config.theme;
-    let usage = app.usage.data.as_ref();
-    let readings = usage.map_or(&[][..], |u| u.balances.as_slice());
-    let mut block = pane_block(&app.config.theme, "Balance · 30 days", false);
-    let (lo, hi) = readings
-        .iter()
-        .map(|r| r.balance)
-        .fold(None, |acc: Option<(f64, f64)>, b| match acc {
-            None => Some((b, b)),
-            Some((lo, hi)) => Some((lo.min(b), hi.max(b))),
-        })
-        .unwrap_or((0.0, 0.0));
-    if !readings.is_empty() {
-        block = block.title(
-            Line::from(format!(" {} – {} ", format_credits(lo), format_credits(hi)))
-                .right_aligned()
-                .fg(t.muted),
-        );
-    }
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if readings.is_empty() {
-        let line = usage_placeholder(
-            t,
-            usage,
-            app.usage.error.as_deref(),
-            "no balance read in 30 days",
-        );
-        frame.render_widget(
-            Paragraph::new(ellipsize_line(line, inner.width as usize)),
-            inner,
-        );
-        return;
-    }
-    // The last readings that fit, one a column; from the lowest, so that changes show.
-    let shown = &readings[readings.len().saturating_sub(inner.width as usize)..];
-    let data: Vec<u64> = shown
-        .iter()
-        .map(|r| {
-            let above = ((r.balance - lo) * 100.0).round();
-            if above.is_finite() && above > 0.0 {
-                above as u64 + 1
-            } else {
-                1
-            }
-        })
-        .collect();
-    // The latest reading at the right edge.
-    let w = u16::try_from(data.len())
-        .unwrap_or(inner.width)
-        .min(inner.width);
-    let area = Rect {
-        x: inner.right().saturating_sub(w),
-        width: w,
-        ..inner
-    };
-    frame.render_widget(
-        Sparkline::default()
-            .data(data)
-            .style(Style::default().fg(t.accent)),
-        area,
-    );
-}
-
-fn ellipsize_line(line: Line<'static>, width: usize) -> Line<'static> {
-    let style = line.style;
-    Line::from(ellipsize(&line.to_string(), width)).style(style)
-}
-
-fn spending(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.config.theme;
-    let usage = app.usage.data.as_ref();
-    let days = usage.map_or(&[][..], |u| u.days.as_slice());
-    let mut block = pane_block(&app.config.theme, "Spent per day", false);
-    if let Some(u) = usage {
-        block = block.title(
-            Line::from(format!(" {} credits ", format_credits(u.spent)))
-                .right_aligned()
-                .fg(t.muted),
-        );
-    }
-    if let (Some(first), Some(last)) = (days.first(), days.last()) {
-        block =
-            block.title_bottom(Line::from(format!(" {} → {} ", first.day, last.day)).fg(t.muted));
-    }
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if days.is_empty() {
-        let line = usage_placeholder(t, usage, app.usage.error.as_deref(), "no spending recorded");
-        frame.render_widget(
-            Paragraph::new(ellipsize_line(line, inner.width as usize)),
-            inner,
-        );
-        return;
-    }
-    // Every day a bar, as wide as fits (a gap between them when there is room).
-    let n = days.len() as u16;
-    let w = inner.width;
-    let gap = u16::from(w >= n * 2 - 1);
-    let bar_w = ((w + gap) / n).saturating_sub(gap).max(1);
-    let shown = &days[days
-        .len()
-        .saturating_sub(usize::from((w + gap) / (bar_w + gap)))..];
-    let bars: Vec<Bar> = shown
-        .iter()
-        .map(|d| {
-            let cents = (d.spent * 100.0).round();
-            let value = if cents.is_finite() && cents > 0.0 {
-                cents as u64
-            } else {
-                0
-            };
-            Bar::default().value(value).text_value(String::new())
-        })
-        .collect();
-    // The latest day at the right edge, like the balance above.
-    let count = u16::try_from(bars.len()).unwrap_or(1);
-    let used = (count * (bar_w + gap)).saturating_sub(gap).min(w);
-    let area = Rect {
-        x: inner.right().saturating_sub(used),
-        width: used,
-        ..inner
-    };
-    frame.render_widget(
-        BarChart::default()
-            .data(BarGroup::default().bars(&bars))
-            .bar_width(bar_w)
-            .bar_gap(gap)
-            .bar_style(Style::default().fg(t.warning)),
-        area,
-    );
 }
 
 /// The service a profile's URLs are, as people know it; else its host.

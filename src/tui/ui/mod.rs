@@ -4,6 +4,7 @@
 //! diff, and `preview.rs` prints the image over them after the frame.
 
 pub mod account;
+mod charts;
 pub mod details;
 pub mod history;
 pub mod layout;
