@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use crate::config::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
@@ -19,6 +18,7 @@ use super::history::{local_time, status_look};
 use super::layout::{self, wrap};
 use super::{ellipsize, pane_block, width as text_width};
 use crate::api::types::format_credits;
+use crate::config::Theme;
 use crate::store::Status;
 use crate::store::text::escape_controls;
 use crate::store::usage::Usage;
@@ -103,7 +103,7 @@ fn ago(d: Duration) -> String {
 
 fn info(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.config.theme;
-    let block = pane_block(&app.config.theme, "Account", false);
+    let block = pane_block(t, "Account", false);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let a = &app.config.account;
@@ -259,7 +259,7 @@ fn profiles(app: &App, frame: &mut Frame, area: Rect) {
         &escape_controls(&title),
         area.width.saturating_sub(4) as usize,
     );
-    let block = pane_block(&app.config.theme, &title, focused);
+    let block = pane_block(t, &title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
@@ -360,7 +360,7 @@ fn profiles(app: &App, frame: &mut Frame, area: Rect) {
 fn tasks(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.config.theme;
     let usage = app.usage.data.as_ref();
-    let block = pane_block(&app.config.theme, "Recent tasks · cost", false);
+    let block = pane_block(t, "Recent tasks · cost", false);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;

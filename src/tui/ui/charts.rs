@@ -32,7 +32,7 @@ pub(super) fn balance(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.config.theme;
     let usage = app.usage.data.as_ref();
     let readings = usage.map_or(&[][..], |u| u.balances.as_slice());
-    let mut block = pane_block(&app.config.theme, "Balance · 30 days", false);
+    let mut block = pane_block(t, "Balance · 30 days", false);
     let (lo, hi) = readings
         .iter()
         .map(|r| r.balance)
@@ -143,7 +143,7 @@ pub(super) fn spending(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.config.theme;
     let usage = app.usage.data.as_ref();
     let days = usage.map_or(&[][..], |u| u.days.as_slice());
-    let mut block = pane_block(&app.config.theme, "Spent per day", false);
+    let mut block = pane_block(t, "Spent per day", false);
     if let Some(u) = usage {
         block = block.title(
             Line::from(format!(" {} credits ", format_credits(u.spent)))

@@ -1,7 +1,6 @@
 //! The history's windows: every detail of an entry, and the delete question. Stored text is
 //! shown through `escape_controls`.
 
-use crate::config::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style, Stylize};
@@ -13,6 +12,7 @@ use super::history::{error_text, local_time, no_file_reason, status_look};
 use super::layout::{dialog, wrap};
 use super::overlays::frame_block;
 use crate::api::types::format_credits;
+use crate::config::Theme;
 use crate::store::Entry;
 use crate::store::text::escape_controls;
 use crate::tui::app::App;

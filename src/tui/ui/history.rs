@@ -6,7 +6,6 @@
 //! or message never moves the cursor or changes colours. Times are local through the offset
 //! the runner read at start (`AppConfig::utc_offset_secs`), never the clock.
 
-use crate::config::Theme;
 use chrono::{DateTime, FixedOffset};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -17,6 +16,7 @@ use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarStat
 use super::layout::{self, HistoryPanes, wrap};
 use super::{ellipsize, pane_block, width as text_width};
 use crate::api::types::format_credits;
+use crate::config::Theme;
 use crate::store::history::Image;
 use crate::store::text::escape_controls;
 use crate::store::{Entry, Query, Status};
@@ -101,7 +101,7 @@ fn list(app: &App, frame: &mut Frame, p: &HistoryPanes) {
         title.push_str(" · searching…");
     }
     let focused = app.overlay.is_none();
-    let mut block = pane_block(&app.config.theme, &title, focused);
+    let mut block = pane_block(t, &title, focused);
     if let Some(total) = v.total.filter(|t| *t > 0) {
         block = block.title_bottom(
             Line::from(format!(
@@ -338,7 +338,7 @@ fn preview(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(f) = app.preview_image() {
         title.push_str(&format!(" · {}×{}", f.source_dims.0, f.source_dims.1));
     }
-    let mut block = pane_block(&app.config.theme, &title, false);
+    let mut block = pane_block(t, &title, false);
     if n > 1 {
         block = block.title_bottom(Line::from(" ←/→ variant ").right_aligned().fg(t.muted));
     }
@@ -362,7 +362,7 @@ fn preview(app: &App, frame: &mut Frame, area: Rect) {
             },
         },
     };
-    super::centered_note(&app.config.theme, frame, inner, &text);
+    super::centered_note(t, frame, inner, &text);
 }
 
 /// The selected entry in brief: status and options, times, references, error, prompt.

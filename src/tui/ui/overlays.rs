@@ -2,7 +2,6 @@
 //! history's details and delete question are drawn in `history.rs`).
 //! While one is open the inline image is hidden (the preview never sits under a window).
 
-use crate::config::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -12,6 +11,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 use super::layout::{dialog, wrap};
 use super::{ellipsize, format_bytes, width as text_width};
 use crate::api::types::MAX_FILE_BYTES;
+use crate::config::Theme;
 use crate::store::text::escape_controls;
 use crate::tui::action::SubmitStage;
 use crate::tui::app::browser::{Browser, Row};

@@ -1,7 +1,6 @@
 //! The input side of the screen: prompt, references, aspect and options, credits; and the
 //! full-screen image view.
 
-use crate::config::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
@@ -15,6 +14,7 @@ use super::{
 };
 use crate::api::types::MAX_REFERENCES;
 use crate::api::types::format_credits;
+use crate::config::Theme;
 use crate::store::text::escape_controls;
 use crate::tui::app::refs::{RefEntry, RefState};
 use crate::tui::app::{App, Focus, OptionRow, Screen};
@@ -26,7 +26,7 @@ pub fn prompt(app: &App, frame: &mut Frame, area: Rect) {
         Some((n, total)) => format!("Prompt · earlier {n}/{total}"),
         None => "Prompt".to_owned(),
     };
-    let block = pane_block(&app.config.theme, &title, focused(app, Focus::Prompt))
+    let block = pane_block(t, &title, focused(app, Focus::Prompt))
         .title(
             Line::from(format!(" {count} chars "))
                 .right_aligned()
@@ -135,7 +135,7 @@ fn entry_line(t: &Theme, mark: &str, e: &RefEntry, width: usize) -> Line<'static
 pub fn options(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
     let t = &app.config.theme;
     let is_focused = focused(app, Focus::Options);
-    let block = pane_block(&app.config.theme, "Aspect & options", is_focused);
+    let block = pane_block(t, "Aspect & options", is_focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let geometry = layout::options_geometry(inner, compact);
@@ -210,7 +210,7 @@ pub fn options(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
 pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
     let t = &app.config.theme;
     let c = &app.credits;
-    let block = pane_block(&app.config.theme, "Credits", false).title(
+    let block = pane_block(t, "Credits", false).title(
         Line::from(format!(" {} ", app.config.endpoint))
             .right_aligned()
             .fg(t.muted),

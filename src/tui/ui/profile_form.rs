@@ -1,7 +1,6 @@
 //! The account screen's windows: the profile form (add, edit, a new key) and the remove
 //! question. What is typed in a key field is shown as bullets only.
 
-use crate::config::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Style, Stylize};
@@ -12,6 +11,7 @@ use super::ellipsize;
 use super::layout::{dialog, wrap};
 use super::overlays::{answer_keys, frame_block, input_text};
 use crate::api::types::format_credits;
+use crate::config::Theme;
 use crate::store::text::escape_controls;
 use crate::tui::app::App;
 use crate::tui::app::profile_form::{Field, FormKind, ProfileForm};

@@ -1,6 +1,5 @@
 //! The output side: the task list and the preview pane around the inline image.
 
-use crate::config::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style, Stylize};
@@ -9,6 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::layout;
 use super::{ellipsize, focused, format_elapsed, pane_block, status_color, width as text_width};
+use crate::config::Theme;
 use crate::tui::action::SubmitStage;
 use crate::tui::app::tasks::{Extras, ImageSlot, TaskView};
 use crate::tui::app::{App, Focus};
@@ -17,7 +17,7 @@ pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.config.theme;
     let is_focused = focused(app, Focus::Tasks);
     let title = super::queue::title(app);
-    let block = pane_block(&app.config.theme, &title, is_focused);
+    let block = pane_block(t, &title, is_focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
@@ -173,15 +173,20 @@ fn images_summary(app: &App, task: &TaskView, selected: bool, width: usize) -> S
 }
 
 pub fn preview(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let task = app.tasks.selected();
     let mut title = "Preview".to_owned();
-    if let Some(t) = task.filter(|t| !t.images.is_empty()) {
-        title.push_str(&format!(" {}/{}", app.tasks.variant + 1, t.images.len()));
+    if let Some(shown) = task.filter(|task| !task.images.is_empty()) {
+        title.push_str(&format!(
+            " {}/{}",
+            app.tasks.variant + 1,
+            shown.images.len()
+        ));
     }
     if let Some(f) = app.preview_image() {
         title.push_str(&format!(" · {}×{}", f.source_dims.0, f.source_dims.1));
     }
-    let block = pane_block(&app.config.theme, &title, focused(app, Focus::Preview));
+    let block = pane_block(t, &title, focused(app, Focus::Preview));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if app.preview_target().is_some() {
@@ -204,5 +209,5 @@ pub fn preview(app: &App, frame: &mut Frame, area: Rect) {
             },
         },
     };
-    super::centered_note(&app.config.theme, frame, inner, &text);
+    super::centered_note(t, frame, inner, &text);
 }
