@@ -105,6 +105,7 @@ pub async fn app(global: &GlobalArgs) -> u8 {
         account: account_setup,
         welcome: key.is_none(),
         poll: global.poll_options(),
+        no_colour: global.colour_off(std::env::var_os("NO_COLOR").as_deref()),
     };
     let (code, ending) = open(session, app_logs(&data_dir)).await;
     match ending {
@@ -276,6 +277,7 @@ pub async fn demo(global: &GlobalArgs, args: &DemoArgs) -> u8 {
         account,
         welcome: false,
         poll: global.poll_options(),
+        no_colour: global.colour_off(std::env::var_os("NO_COLOR").as_deref()),
     };
     let (code, _) = open(session, logs).await;
     let _ = runtime.spawn(emulator.shutdown()).await;

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser};
+use clap::{Args, ColorChoice, CommandFactory, FromArgMatches, Parser};
 
 use crate::api::poll::PollOptions;
 use crate::api::{self, ApiKey, Client, ClientConfig, ErrorClass};
@@ -103,6 +103,16 @@ pub struct GlobalArgs {
     /// Base URL of the file-upload endpoints [env: FOURO_UPLOAD_URL] [default: the base URL]
     #[arg(long, global = true, value_name = "URL", display_order = 903)]
     pub upload_url: Option<String>,
+    /// When the app and the help use colour; never is as NO_COLOR=1, which auto follows
+    #[arg(
+        long,
+        global = true,
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = ColorChoice::Auto,
+        display_order = 904
+    )]
+    pub color: ColorChoice,
     /// `--callback-listen`, where the command in use takes it ([`options::Listening`]).
     #[arg(skip)]
     pub callback_listen: Option<SocketAddr>,
@@ -195,6 +205,7 @@ impl std::fmt::Debug for GlobalArgs {
             .field("api_key", &self.api_key.as_deref().and_then(ApiKey::new))
             .field("base_url", &self.base_url)
             .field("upload_url", &self.upload_url)
+            .field("color", &self.color)
             .field("callback_listen", &self.callback_listen)
             .field("callback_public_url", &self.callback_public_url)
             .field("timeout", &self.timeout)
@@ -203,7 +214,45 @@ impl std::fmt::Debug for GlobalArgs {
     }
 }
 
+/// Whether `NO_COLOR` (given its value) asks for no colour: set and not empty
+/// (<https://no-color.org/>).
+fn no_color_set(no_color: Option<&std::ffi::OsStr>) -> bool {
+    no_color.is_some_and(|v| !v.is_empty())
+}
+
+/// The `--color` choice among `args` (the last one given, `--color WHEN` or `--color=WHEN`),
+/// read before clap parses them so that its own help and errors follow it too.
+fn colour_asked<I: IntoIterator<Item = std::ffi::OsString>>(args: I) -> ColorChoice {
+    use clap::ValueEnum;
+    let mut choice = ColorChoice::Auto;
+    let mut args = args.into_iter().skip(1);
+    while let Some(arg) = args.next() {
+        let Some(arg) = arg.to_str().map(str::to_owned) else {
+            continue;
+        };
+        let value = match arg.as_str() {
+            "--" => break,
+            "--color" => args.next().and_then(|v| v.into_string().ok()),
+            _ => arg.strip_prefix("--color=").map(str::to_owned),
+        };
+        if let Some(c) = value.and_then(|v| ColorChoice::from_str(&v, false).ok()) {
+            choice = c;
+        }
+    }
+    choice
+}
+
 impl GlobalArgs {
+    /// Whether the app draws without colour: `--color never`, or `--color auto` (the default)
+    /// with `NO_COLOR` set; `no_color` is the variable's value.
+    pub fn colour_off(&self, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self.color {
+            ColorChoice::Always => false,
+            ColorChoice::Never => true,
+            ColorChoice::Auto => no_color_set(no_color),
+        }
+    }
+
     /// The settings in force (command line, environment, active profile, defaults), with the
     /// config file's `low_balance` and path. `config.toml` is read on the first call, its
     /// warnings printed on stderr then; later calls (and clones) reuse the result. A file that
@@ -285,6 +334,7 @@ impl GlobalArgs {
 /// Parses the command line and runs it. Never panics on bad input; returns the exit code.
 pub fn main() -> ExitCode {
     let parsed = Cli::command()
+        .color(colour_asked(std::env::args_os()))
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
     let cli = match parsed {

@@ -36,7 +36,7 @@ const HEADER: &str = "\
 
 ";
 
-const TOP_KEYS: [&str; 7] = [
+const TOP_KEYS: [&str; 8] = [
     "default_profile",
     "keys",
     "low_balance",
@@ -44,6 +44,7 @@ const TOP_KEYS: [&str; 7] = [
     "notify_after_secs",
     "profiles",
     "queue_parallel",
+    "theme",
 ];
 const PROFILE_KEYS: [&str; 6] = [
     "base_url",
@@ -158,6 +159,10 @@ fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
     if let Some(section) = table.get("keys") {
         extra.insert("keys".to_owned(), section.clone());
     }
+    let theme = super::theme::read(text, path)?;
+    if let Some(section) = table.get("theme") {
+        extra.insert("theme".to_owned(), section.clone());
+    }
     let raw_profiles = match table.get("profiles") {
         Some(toml::Value::Table(t)) => t.clone(),
         _ => toml::Table::new(),
@@ -191,6 +196,7 @@ fn parse(text: &str, path: &Path) -> Result<Loaded, ConfigError> {
             profiles,
             extra,
             keys,
+            theme,
         },
         warnings,
     })

@@ -15,6 +15,7 @@ mod keys_section;
 mod notify;
 mod profiles;
 mod resolve;
+pub mod theme;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ pub use resolve::{
     ENV_API_KEY, ENV_BASE_URL, ENV_CALLBACK_LISTEN, ENV_CALLBACK_PUBLIC_URL, ENV_UPLOAD_URL,
     ENV_WEBHOOK_KEY, Partial, Resolved, Settings, Source, resolve,
 };
+pub use theme::Theme;
 
 /// A commented `config.toml` showing every key; `fouro` can print it for a person to start from.
 pub const EXAMPLE_CONFIG: &str = include_str!("example.toml");

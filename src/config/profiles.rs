@@ -163,6 +163,8 @@ pub struct Config {
     pub(crate) extra: toml::Table,
     /// The app's keys: the defaults with `[keys]` over them.
     pub keys: super::Keymap,
+    /// The app's colours: `[theme]` over its base.
+    pub theme: super::Theme,
 }
 
 impl fmt::Debug for Config {

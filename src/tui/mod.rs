@@ -51,6 +51,8 @@ pub struct Session {
     pub welcome: bool,
     /// How tasks are followed (`--follow-limit`).
     pub poll: crate::api::poll::PollOptions,
+    /// Draw without colour (`--color never`, or `NO_COLOR`).
+    pub no_colour: bool,
 }
 
 /// Runs the app on the terminal until the person quits (or asks for the demo). `Err` says
@@ -65,6 +67,7 @@ pub async fn open(session: Session, logs: Logs) -> Result<Ending, String> {
         account: session.account,
         welcome: session.welcome,
         poll: session.poll,
+        no_colour: session.no_colour,
     };
     runner::run(config)
         .with_subscriber(dispatch)

@@ -46,6 +46,8 @@ pub struct RunConfig {
     /// No key yet: the app opens on the welcome screen.
     pub welcome: bool,
     pub poll: PollOptions,
+    /// Draw without colour: every mark is then a shape or reverse video.
+    pub no_colour: bool,
 }
 
 /// How the app ended.
@@ -154,7 +156,9 @@ async fn event_loop(
         notify,
         queue_parallel,
         keys,
+        theme,
     } = app_settings().await;
+    ui::write_colour_resets();
     let form = Form::choose(notify.mode, |name| std::env::var(name).ok());
     let in_tmux = std::env::var_os("TMUX").is_some();
     let mut ending = Ending::Quit;
@@ -179,7 +183,8 @@ async fn event_loop(
         notify,
         queue_parallel,
         keys,
-        no_colour: crate::tui::ui::no_colour(),
+        no_colour: config.no_colour,
+        theme,
         area: Rect::new(0, 0, size.width, size.height),
         now: Instant::now().into_std(),
     });
@@ -290,9 +295,10 @@ struct Settings {
     notify: NotifySettings,
     queue_parallel: usize,
     keys: crate::config::keys::Keymap,
+    theme: crate::config::Theme,
 }
 
-/// `notify`, `notify_after_secs`, `queue_parallel` and `[keys]` from `config.toml`; the
+/// `notify`, `notify_after_secs`, `queue_parallel`, `[keys]` and `[theme]` from `config.toml`; the
 /// defaults when it cannot be read (the reason is logged: the app's start has already refused
 /// a file that is wrong, and says it elsewhere).
 async fn app_settings() -> Settings {
@@ -303,6 +309,7 @@ async fn app_settings() -> Settings {
             notify: NotifySettings::from_config(&loaded.config),
             queue_parallel: loaded.config.queue_parallel() as usize,
             keys: loaded.config.keys,
+            theme: loaded.config.theme,
         },
         Ok(Err(e)) => {
             tracing::info!("settings not read: {e}");
@@ -321,6 +328,7 @@ impl Default for Settings {
             notify: NotifySettings::default(),
             queue_parallel: crate::config::QUEUE_PARALLEL as usize,
             keys: crate::config::keys::Keymap::default(),
+            theme: crate::config::Theme::default(),
         }
     }
 }

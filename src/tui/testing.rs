@@ -1,7 +1,7 @@
 //! Helpers for the app's tests (unit, snapshot and integration): a deterministic app, key
 //! presses, service records, and the screen as text. No clock, no cwd, no real files.
 
-use crate::config::Keymap;
+use crate::config::{Keymap, Theme};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -47,6 +47,7 @@ fn config(w: u16, h: u16, now: Instant) -> AppConfig {
         queue_parallel: 4,
         keys: Keymap::default(),
         no_colour: false,
+        theme: Theme::default(),
         area: Rect::new(0, 0, w, h),
         now,
     }
@@ -61,6 +62,14 @@ pub fn app(w: u16, h: u16, now: Instant) -> App {
 pub fn app_with_keys(w: u16, h: u16, now: Instant, keys: Keymap) -> App {
     App::new(AppConfig {
         keys,
+        ..config(w, h, now)
+    })
+}
+
+/// [`app`], in the colours `config.toml`'s `[theme]` gave.
+pub fn app_with_theme(w: u16, h: u16, now: Instant, theme: Theme) -> App {
+    App::new(AppConfig {
+        theme,
         ..config(w, h, now)
     })
 }

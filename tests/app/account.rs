@@ -201,7 +201,7 @@ fn fresh(w: u16, h: u16, t0: Instant, balance: f64, cost: Option<f64>) -> App {
 }
 
 /// The account screen, opened with F4 and answered.
-fn account_screen(w: u16, h: u16) -> App {
+pub(crate) fn account_screen(w: u16, h: u16) -> App {
     let t0 = Instant::now();
     let mut a = fresh(w, h, t0, 182.0, Some(6.0));
     a.config.account.low_balance = Some(50.0);

@@ -77,7 +77,7 @@ fn reference(name: &str) -> Reference {
 
 /// One entry of each kind: every status, a prompt with control characters, an image not
 /// downloaded, an expired one, one made from references only.
-fn sample() -> Vec<Entry> {
+pub(crate) fn sample() -> Vec<Entry> {
     let mut out = Vec::new();
 
     let mut e = base(
@@ -254,7 +254,7 @@ fn serve(a: &mut App, db: &[Entry]) -> (Vec<Effect>, Vec<Load>) {
 }
 
 /// An app on the history screen with `db` loaded.
-fn opened(w: u16, h: u16, db: &[Entry]) -> App {
+pub(crate) fn opened(w: u16, h: u16, db: &[Entry]) -> App {
     let mut a = app(w, h, Instant::now());
     a.update(key(KeyCode::F(3)));
     serve(&mut a, db);
@@ -266,7 +266,7 @@ fn decode(a: &mut App) {
     assert!(answer_decode(a), "a decode request");
 }
 
-fn select(a: &mut App, row: usize) {
+pub(crate) fn select(a: &mut App, row: usize) {
     feed(a, [key(KeyCode::Home)]);
     for _ in 0..row {
         a.update(key(KeyCode::Down));

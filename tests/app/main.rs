@@ -15,6 +15,8 @@ mod queue_snapshots;
 mod queue_worker;
 mod resume;
 mod screens;
+mod task_rows;
 mod tasks;
+mod theme;
 mod welcome_saves;
 mod worker_account;

@@ -21,12 +21,12 @@ fn snapshot(name: &str, build: impl Fn(u16, u16) -> App) {
     }
 }
 
-fn alt(c: char) -> Action {
+pub(crate) fn alt(c: char) -> Action {
     Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT))
 }
 
 /// An app with its balance read and an empty queue loaded.
-fn ready(w: u16, h: u16) -> App {
+pub(crate) fn ready(w: u16, h: u16) -> App {
     let mut a = app(w, h, Instant::now());
     let req = credits_req(&a.take_effects()).expect("a balance request");
     a.update(Action::Credits {
@@ -38,7 +38,7 @@ fn ready(w: u16, h: u16) -> App {
 }
 
 /// The prompt staged in all three aspects.
-fn stage_three(a: &mut App, prompt: &str) {
+pub(crate) fn stage_three(a: &mut App, prompt: &str) {
     set_prompt(a, prompt);
     a.update(alt('s'));
     for k in [

@@ -26,7 +26,7 @@ fn snapshot(name: &str, build: impl Fn(u16, u16) -> App) {
 }
 
 /// An app that has read its balance.
-fn fresh(w: u16, h: u16, t0: Instant) -> App {
+pub(crate) fn fresh(w: u16, h: u16, t0: Instant) -> App {
     let mut a = app(w, h, t0);
     let req = credits_req(&mut a);
     a.update(Action::Credits {
@@ -73,7 +73,7 @@ fn add_reference(app: &mut App, typed_path: &str, answer: Result<CheckedRef, Str
 }
 
 /// Submits `prompt` as task `id` (the service accepted it), returning the poll generation.
-fn submit(app: &mut App, prompt: &str, id: &str) -> u64 {
+pub(crate) fn submit(app: &mut App, prompt: &str, id: &str) -> u64 {
     set_prompt(app, prompt);
     app.take_effects();
     app.update(ctrl('s'));
@@ -137,7 +137,7 @@ fn editing() {
     });
 }
 
-fn with_five_references(w: u16, h: u16) -> App {
+pub(crate) fn with_five_references(w: u16, h: u16) -> App {
     let mut a = fresh(w, h, Instant::now());
     a.update(key(KeyCode::Tab));
     add_reference(

@@ -124,9 +124,15 @@ fn no_command_lists_an_option_that_does_not_act_on_it() {
 
 #[test]
 fn global_options_are_listed_once_under_their_own_heading() {
-    let global: BTreeSet<String> = ["--profile", "--api-key", "--base-url", "--upload-url"]
-        .map(str::to_owned)
-        .into();
+    let global: BTreeSet<String> = [
+        "--profile",
+        "--api-key",
+        "--base-url",
+        "--upload-url",
+        "--color",
+    ]
+    .map(str::to_owned)
+    .into();
     for path in paths() {
         let text = help(&path);
         assert_eq!(
@@ -194,4 +200,42 @@ fn value_lists_are_shown() {
         text.contains("[possible values: generating, success, failed, expired]"),
         "{text}"
     );
+}
+
+/// `--color never` is `NO_COLOR=1`: the app draws without colour either way, `always` draws
+/// in colour in spite of the variable, and the option works after a subcommand too.
+#[test]
+fn color_never_is_no_color() {
+    use clap::Parser;
+    let off = |args: &[&str], no_color: Option<&str>| {
+        let cli = Cli::try_parse_from(std::iter::once("fouro").chain(args.iter().copied()));
+        cli.unwrap()
+            .global
+            .colour_off(no_color.map(std::ffi::OsStr::new))
+    };
+    assert!(off(&["--color", "never"], None));
+    assert_eq!(off(&["--color", "never"], None), off(&[], Some("1")));
+    assert!(off(&["status", "task_1", "--color=never"], None));
+    assert!(!off(&[], None));
+    assert!(!off(&[], Some("")), "an empty NO_COLOR is unset");
+    assert!(!off(&["--color", "always"], Some("1")));
+    assert!(off(&["--color", "auto"], Some("1")));
+}
+
+/// clap's own help follows `--color` as well: styled when asked always, plain when never
+/// (even with CLICOLOR_FORCE set).
+#[test]
+fn the_help_follows_color() {
+    let run = |choice: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fouro"))
+            .args(["status", "--help", "--color", choice])
+            .env_clear()
+            .env("CLICOLOR_FORCE", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run("always").contains('\x1b'));
+    assert!(!run("never").contains('\x1b'));
 }

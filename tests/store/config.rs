@@ -124,14 +124,15 @@ fn a_profile_without_a_base_url_gets_the_default() {
 #[test]
 fn unknown_keys_warn_and_survive_a_save() {
     let tmp = tempfile::tempdir().unwrap();
-    let text = "theme = \"dark\"\nzeta = 1\n[a_table]\nx = true\n\
+    let text = "palette = \"dark\"\nzeta = 1\n[a_table]\nx = true\n\
+                [theme]\nbase = \"light\"\nerror = \"#d70000\"\n\
                 [profiles.kie]\nbase_url = \"https://api.kie.ai\"\napi_kye = \"typo\"\n";
     write_private(tmp.path(), text);
     let loaded = Config::load(tmp.path()).unwrap();
     let warned: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(warned.len(), 4, "{warned:?}");
     assert!(warned[0].contains("`a_table`"), "{warned:?}");
-    assert!(warned[1].contains("`theme`"), "{warned:?}");
+    assert!(warned[1].contains("`palette`"), "{warned:?}");
     assert!(warned[3].contains("`profiles.kie.api_kye`"), "{warned:?}");
     assert!(
         !format!("{:?}", loaded.config).contains("typo"),
@@ -143,7 +144,14 @@ fn unknown_keys_warn_and_survive_a_save() {
     let back = Config::from_toml(&again, Path::new("again")).unwrap();
     assert_eq!(back.config, loaded.config, "{again}");
     assert_eq!(back.warnings.len(), 4, "{again}");
-    assert!(again.contains("theme = \"dark\""), "{again}");
+    assert!(again.contains("palette = \"dark\""), "{again}");
+    // The theme is written back as it was written.
+    assert!(again.contains("[theme]"), "{again}");
+    assert!(again.contains("error = \"#d70000\""), "{again}");
+    assert_eq!(
+        back.config.theme.error,
+        ratatui::style::Color::Rgb(0xd7, 0, 0)
+    );
     assert!(again.contains("api_kye = \"typo\""), "{again}");
 }
 

@@ -178,8 +178,11 @@ pub struct AppConfig {
     pub queue_parallel: usize,
     /// Which keys run the commands that work from anywhere (`[keys]` in `config.toml`).
     pub keys: crate::config::Keymap,
-    /// Draw without colour (`NO_COLOR`): every mark is then a shape or reverse video.
+    /// Draw without colour (`--color never`, `NO_COLOR`): every mark is then a shape or
+    /// reverse video.
     pub no_colour: bool,
+    /// The colours, when drawn with colour (`[theme]` in `config.toml`).
+    pub theme: crate::config::Theme,
     pub area: Rect,
     pub now: Instant,
 }
@@ -242,6 +245,7 @@ impl App {
         prompt.set_cursor_line_style(Style::default());
         let submit = config.keys.first(crate::config::keys::Command::Submit);
         prompt.set_placeholder_text(format!("Describe the image…  {submit} submits"));
+        prompt.set_placeholder_style(Style::default().fg(config.theme.muted));
         let parallel = config.queue_parallel.max(1);
         let mut app = App {
             now: config.now,

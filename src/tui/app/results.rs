@@ -2,7 +2,7 @@
 //! saved and decoded images, balances. Stale answers (an older request or poll generation)
 //! are dropped here.
 
-use super::tasks::{ImageSlot, TaskView};
+use super::tasks::{Extras, ImageSlot, TaskView};
 use super::{App, Level, Overlay};
 use std::time::Duration;
 
@@ -189,6 +189,11 @@ impl App {
         match result {
             Ok(new) => {
                 let generation = self.id();
+                let extras = Extras {
+                    refs: draft.refs.len(),
+                    mask: draft.mask.is_some(),
+                    enhance: draft.enhance,
+                };
                 let mut task = TaskView::new(
                     new.task_id.clone(),
                     draft.prompt.unwrap_or_else(|| "(references only)".into()),
@@ -198,6 +203,7 @@ impl App {
                     generation,
                 );
                 task.created_at = new.created_at;
+                task.extras = extras;
                 if let Some(warning) = new.journal_warning {
                     task.note = Some(warning.clone());
                     self.show(Level::Warning, warning);
@@ -305,6 +311,11 @@ impl App {
             );
             task.age = age;
             task.created_at = entry.created_at;
+            task.extras = Extras {
+                refs: entry.params.refs.len(),
+                mask: entry.params.mask.is_some(),
+                enhance: entry.params.enhance,
+            };
             task.progress = entry.progress.clamp(0.0, 1.0);
             task.note = Some("resumed from the history".into());
             if entry.status == Status::Generating {

@@ -49,6 +49,17 @@ pub struct TaskView {
     /// When its poller stopped before the task ended: its time stands still from then (the
     /// screen cannot know more) until it is polled again.
     pub stopped_at: Option<Instant>,
+    /// The references, mask and enhancement it was asked with: two tasks of one prompt
+    /// differ by these.
+    pub extras: Extras,
+}
+
+/// What a task was asked with beyond its prompt, aspect and variant count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extras {
+    pub refs: usize,
+    pub mask: bool,
+    pub enhance: bool,
 }
 
 impl TaskView {
@@ -80,6 +91,7 @@ impl TaskView {
             polling: true,
             via_callback: false,
             stopped_at: None,
+            extras: Extras::default(),
         }
     }
 

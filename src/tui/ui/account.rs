@@ -9,14 +9,16 @@ use std::time::Duration;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Paragraph, Sparkline};
+use ratatui::widgets::Paragraph;
 
+use super::charts::{balance, ellipsize_line, spending, usage_placeholder};
 use super::history::{local_time, status_look};
 use super::layout::{self, wrap};
-use super::{ACCENT, DIM, ellipsize, pane_block, width as text_width};
+use super::{ellipsize, pane_block, width as text_width};
 use crate::api::types::format_credits;
+use crate::config::Theme;
 use crate::store::Status;
 use crate::store::text::escape_controls;
 use crate::store::usage::Usage;
@@ -81,10 +83,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 
 const LABEL: usize = 10;
 
-fn row(label: &str, value: Vec<Span<'static>>) -> Line<'static> {
+fn row(t: &Theme, label: &str, value: Vec<Span<'static>>) -> Line<'static> {
     let mut spans = vec![Span::styled(
         format!("{label:<LABEL$}"),
-        Style::default().fg(DIM),
+        Style::default().fg(t.muted),
     )];
     spans.extend(value);
     Line::from(spans)
@@ -100,7 +102,8 @@ fn ago(d: Duration) -> String {
 }
 
 fn info(app: &App, frame: &mut Frame, area: Rect) {
-    let block = pane_block("Account", false);
+    let t = &app.config.theme;
+    let block = pane_block(t, "Account", false);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let a = &app.config.account;
@@ -117,18 +120,18 @@ fn info(app: &App, frame: &mut Frame, area: Rect) {
             vec![Span::raw(fit(&format!("{name} · default")))]
         }
         Some(name) => vec![Span::raw(fit(name))],
-        None => vec![Span::styled("none", Style::default().fg(DIM))],
+        None => vec![Span::styled("none", Style::default().fg(t.muted))],
     };
     let key = match &a.masked_key {
         Some(masked) => vec![Span::raw(fit(&format!("{masked} ({})", a.key_source)))],
-        None => vec![Span::styled("none", Style::default().fg(Color::Red))],
+        None => vec![Span::styled("none", Style::default().fg(t.error))],
     };
     let c = &app.credits;
     let low = app.low_balance();
     let balance = match (c.value, &c.error) {
         (Some(v), _) => {
             let style = if low.is_some() {
-                Style::default().fg(Color::Yellow).bold()
+                Style::default().fg(t.warning).bold()
             } else {
                 Style::default().bold()
             };
@@ -136,39 +139,39 @@ fn info(app: &App, frame: &mut Frame, area: Rect) {
                 format!("{} credits", format_credits(v)),
                 style,
             )];
-            if let Some(t) = c.updated {
-                let when = ago(app.now.saturating_duration_since(t));
+            if let Some(read) = c.updated {
+                let when = ago(app.now.saturating_duration_since(read));
                 spans.push(Span::styled(
                     format!(" · read {when}"),
-                    Style::default().fg(DIM),
+                    Style::default().fg(t.muted),
                 ));
             }
             if low.is_some() {
-                spans.push(Span::styled(" · low", Style::default().fg(Color::Yellow)));
+                spans.push(Span::styled(" · low", Style::default().fg(t.warning)));
             }
             if c.error.is_some() {
-                spans.push(Span::styled(" · stale", Style::default().fg(Color::Yellow)));
+                spans.push(Span::styled(" · stale", Style::default().fg(t.warning)));
             }
             spans
         }
         (None, Some(err)) => vec![Span::styled(
             ellipsize(&format!("unknown: {err}"), value_w),
-            Style::default().fg(Color::Red),
+            Style::default().fg(t.error),
         )],
-        (None, None) => vec![Span::styled("reading…", Style::default().fg(DIM))],
+        (None, None) => vec![Span::styled("reading…", Style::default().fg(t.muted))],
     };
     let low_at = match a.low_balance {
         Some(t) => vec![Span::raw(format!("{} credits", format_credits(t)))],
         None => vec![Span::styled(
             ellipsize("not set (low_balance in config.toml)", value_w),
-            Style::default().fg(DIM),
+            Style::default().fg(t.muted),
         )],
     };
     let callback = match &a.callback_url {
         Some(url) => vec![Span::raw(fit(url))],
         None => vec![Span::styled(
             "no listener (polling)",
-            Style::default().fg(DIM),
+            Style::default().fg(t.muted),
         )],
     };
     let spent = match (&app.usage.data, &app.usage.error) {
@@ -179,8 +182,8 @@ fn info(app: &App, frame: &mut Frame, area: Rect) {
             if u.tasks.len() == 1 { "task" } else { "tasks" },
             u.days.len()
         )))],
-        (None, Some(_)) => vec![Span::styled("unknown", Style::default().fg(Color::Red))],
-        (None, None) => vec![Span::styled("reading…", Style::default().fg(DIM))],
+        (None, Some(_)) => vec![Span::styled("unknown", Style::default().fg(t.error))],
+        (None, None) => vec![Span::styled("reading…", Style::default().fg(t.muted))],
     };
     let per_image = app
         .usage
@@ -191,7 +194,7 @@ fn info(app: &App, frame: &mut Frame, area: Rect) {
             || {
                 vec![Span::styled(
                     "no cost observed yet",
-                    Style::default().fg(DIM),
+                    Style::default().fg(t.muted),
                 )]
             },
             |c| {
@@ -202,155 +205,16 @@ fn info(app: &App, frame: &mut Frame, area: Rect) {
             },
         );
     let lines = vec![
-        row("Profile", profile),
-        row("Key", key),
-        row("Service", vec![Span::raw(fit(&a.base_url))]),
-        row("Balance", balance),
-        row("Low at", low_at),
-        row("Callback", callback),
-        row("Spent", spent),
-        row("Per image", per_image),
+        row(t, "Profile", profile),
+        row(t, "Key", key),
+        row(t, "Service", vec![Span::raw(fit(&a.base_url))]),
+        row(t, "Balance", balance),
+        row(t, "Low at", low_at),
+        row(t, "Callback", callback),
+        row(t, "Spent", spent),
+        row(t, "Per image", per_image),
     ];
     frame.render_widget(Paragraph::new(lines), inner);
-}
-
-/// What a chart shows when there is no data: reading, why not, or nothing yet.
-fn usage_placeholder(usage: Option<&Usage>, error: Option<&str>, empty: &str) -> Line<'static> {
-    match (usage, error) {
-        (_, Some(e)) => Line::from(format!("usage unknown: {e}")).fg(Color::Red),
-        (None, None) => Line::from("reading the usage…").fg(DIM),
-        (Some(_), None) => Line::from(empty.to_owned()).fg(DIM),
-    }
-}
-
-fn balance(app: &App, frame: &mut Frame, area: Rect) {
-    let usage = app.usage.data.as_ref();
-    let readings = usage.map_or(&[][..], |u| u.balances.as_slice());
-    let mut block = pane_block("Balance · 30 days", false);
-    let (lo, hi) = readings
-        .iter()
-        .map(|r| r.balance)
-        .fold(None, |acc: Option<(f64, f64)>, b| match acc {
-            None => Some((b, b)),
-            Some((lo, hi)) => Some((lo.min(b), hi.max(b))),
-        })
-        .unwrap_or((0.0, 0.0));
-    if !readings.is_empty() {
-        block = block.title(
-            Line::from(format!(" {} – {} ", format_credits(lo), format_credits(hi)))
-                .right_aligned()
-                .fg(DIM),
-        );
-    }
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if readings.is_empty() {
-        let line = usage_placeholder(
-            usage,
-            app.usage.error.as_deref(),
-            "no balance read in 30 days",
-        );
-        frame.render_widget(
-            Paragraph::new(ellipsize_line(line, inner.width as usize)),
-            inner,
-        );
-        return;
-    }
-    // The last readings that fit, one a column; from the lowest, so that changes show.
-    let shown = &readings[readings.len().saturating_sub(inner.width as usize)..];
-    let data: Vec<u64> = shown
-        .iter()
-        .map(|r| {
-            let above = ((r.balance - lo) * 100.0).round();
-            if above.is_finite() && above > 0.0 {
-                above as u64 + 1
-            } else {
-                1
-            }
-        })
-        .collect();
-    // The latest reading at the right edge.
-    let w = u16::try_from(data.len())
-        .unwrap_or(inner.width)
-        .min(inner.width);
-    let area = Rect {
-        x: inner.right().saturating_sub(w),
-        width: w,
-        ..inner
-    };
-    frame.render_widget(
-        Sparkline::default()
-            .data(data)
-            .style(Style::default().fg(ACCENT)),
-        area,
-    );
-}
-
-fn ellipsize_line(line: Line<'static>, width: usize) -> Line<'static> {
-    let style = line.style;
-    Line::from(ellipsize(&line.to_string(), width)).style(style)
-}
-
-fn spending(app: &App, frame: &mut Frame, area: Rect) {
-    let usage = app.usage.data.as_ref();
-    let days = usage.map_or(&[][..], |u| u.days.as_slice());
-    let mut block = pane_block("Spent per day", false);
-    if let Some(u) = usage {
-        block = block.title(
-            Line::from(format!(" {} credits ", format_credits(u.spent)))
-                .right_aligned()
-                .fg(DIM),
-        );
-    }
-    if let (Some(first), Some(last)) = (days.first(), days.last()) {
-        block = block.title_bottom(Line::from(format!(" {} → {} ", first.day, last.day)).fg(DIM));
-    }
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if days.is_empty() {
-        let line = usage_placeholder(usage, app.usage.error.as_deref(), "no spending recorded");
-        frame.render_widget(
-            Paragraph::new(ellipsize_line(line, inner.width as usize)),
-            inner,
-        );
-        return;
-    }
-    // Every day a bar, as wide as fits (a gap between them when there is room).
-    let n = days.len() as u16;
-    let w = inner.width;
-    let gap = u16::from(w >= n * 2 - 1);
-    let bar_w = ((w + gap) / n).saturating_sub(gap).max(1);
-    let shown = &days[days
-        .len()
-        .saturating_sub(usize::from((w + gap) / (bar_w + gap)))..];
-    let bars: Vec<Bar> = shown
-        .iter()
-        .map(|d| {
-            let cents = (d.spent * 100.0).round();
-            let value = if cents.is_finite() && cents > 0.0 {
-                cents as u64
-            } else {
-                0
-            };
-            Bar::default().value(value).text_value(String::new())
-        })
-        .collect();
-    // The latest day at the right edge, like the balance above.
-    let count = u16::try_from(bars.len()).unwrap_or(1);
-    let used = (count * (bar_w + gap)).saturating_sub(gap).min(w);
-    let area = Rect {
-        x: inner.right().saturating_sub(used),
-        width: used,
-        ..inner
-    };
-    frame.render_widget(
-        BarChart::default()
-            .data(BarGroup::default().bars(&bars))
-            .bar_width(bar_w)
-            .bar_gap(gap)
-            .bar_style(Style::default().fg(Color::Yellow)),
-        area,
-    );
 }
 
 /// The service a profile's URLs are, as people know it; else its host.
@@ -381,6 +245,7 @@ fn pending_text(pending: &Pending) -> String {
 }
 
 fn profiles(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let v = &app.account;
     let focused = app.overlay.is_none();
     let mut title = "Profiles".to_owned();
@@ -394,39 +259,39 @@ fn profiles(app: &App, frame: &mut Frame, area: Rect) {
         &escape_controls(&title),
         area.width.saturating_sub(4) as usize,
     );
-    let block = pane_block(&title, focused);
+    let block = pane_block(t, &title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
     let mut lines: Vec<Line<'static>> = Vec::new();
     if let Some(why) = &v.error {
         for l in wrap(&format!("✗ {why}"), width).into_iter().take(3) {
-            lines.push(Line::from(l).fg(Color::Red));
+            lines.push(Line::from(l).fg(t.error));
         }
     }
     let mut tail: Vec<Line<'static>> = Vec::new();
     if let Some((_, pending)) = &v.op {
-        tail.push(Line::from(ellipsize(&pending_text(pending), width)).fg(ACCENT));
+        tail.push(Line::from(ellipsize(&pending_text(pending), width)).fg(t.accent));
     }
     if v.testing.is_some() {
-        tail.push(Line::from(ellipsize("testing the connection…", width)).fg(ACCENT));
+        tail.push(Line::from(ellipsize("testing the connection…", width)).fg(t.accent));
     }
     if let Some(view) = &v.profiles {
         for w in &view.warnings {
             for l in wrap(&format!("⚠ {}", escape_controls(w)), width) {
-                tail.push(Line::from(l).fg(Color::Yellow));
+                tail.push(Line::from(l).fg(t.warning));
             }
         }
     }
     match &v.profiles {
-        None if v.error.is_none() => lines.push(Line::from("reading config.toml…").fg(DIM)),
+        None if v.error.is_none() => lines.push(Line::from("reading config.toml…").fg(t.muted)),
         None => {}
         Some(view) if view.profiles.is_empty() => {
             for l in wrap(
                 "no profile yet: a adds one (the key in use comes from elsewhere)",
                 width,
             ) {
-                lines.push(Line::from(l).fg(DIM));
+                lines.push(Line::from(l).fg(t.muted));
             }
         }
         Some(view) => {
@@ -465,7 +330,7 @@ fn profiles(app: &App, frame: &mut Frame, area: Rect) {
                     width.saturating_sub(2 + name_w),
                 );
                 let mut line = Line::from(vec![
-                    Span::styled(mark, Style::default().fg(Color::Green).bold()),
+                    Span::styled(mark, Style::default().fg(t.ok).bold()),
                     Span::styled(
                         format!("{name}{}", " ".repeat(pad)),
                         Style::default().bold(),
@@ -475,7 +340,7 @@ fn profiles(app: &App, frame: &mut Frame, area: Rect) {
                         if p.masked_key.is_some() {
                             Style::default()
                         } else {
-                            Style::default().fg(DIM)
+                            Style::default().fg(t.muted)
                         },
                     ),
                 ]);
@@ -493,13 +358,14 @@ fn profiles(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn tasks(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let usage = app.usage.data.as_ref();
-    let block = pane_block("Recent tasks · cost", false);
+    let block = pane_block(t, "Recent tasks · cost", false);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
     let Some(u) = usage.filter(|u| !u.tasks.is_empty()) else {
-        let line = usage_placeholder(usage, app.usage.error.as_deref(), "no task in 30 days");
+        let line = usage_placeholder(t, usage, app.usage.error.as_deref(), "no task in 30 days");
         frame.render_widget(Paragraph::new(ellipsize_line(line, width)), inner);
         return;
     };
@@ -509,22 +375,22 @@ fn tasks(app: &App, frame: &mut Frame, area: Rect) {
         .tasks
         .iter()
         .take(inner.height as usize)
-        .map(|t| {
-            let (word, color) = status_look(t.status);
+        .map(|task| {
+            let (word, color) = status_look(t, task.status);
             // Narrow: a sign for the status, so that the prompt has room.
-            let status = match (wide, t.status) {
+            let status = match (wide, task.status) {
                 (true, _) => format!("{word:<10} "),
                 (false, Status::Success) => "✓ ".to_owned(),
                 (false, Status::Generating) => "… ".to_owned(),
                 (false, Status::Expired) => "- ".to_owned(),
                 (false, _) => "✗ ".to_owned(),
             };
-            let cost = match t.cost {
+            let cost = match task.cost {
                 Some(c) => format!("{} cr", format_credits(c)),
                 None => "—".to_owned(),
             };
-            let when = local_time(t.created_at, offset, "%m-%d %H:%M");
-            let prompt = match t.prompt.as_deref().map(str::trim) {
+            let when = local_time(task.created_at, offset, "%m-%d %H:%M");
+            let prompt = match task.prompt.as_deref().map(str::trim) {
                 Some(p) if !p.is_empty() => escape_controls(p).into_owned(),
                 _ => "(references only)".to_owned(),
             };
@@ -532,14 +398,14 @@ fn tasks(app: &App, frame: &mut Frame, area: Rect) {
             let cost = format!("{cost:>6}  ");
             let used = text_width(&head) + text_width(&status) + text_width(&cost);
             Line::from(vec![
-                Span::styled(head, Style::default().fg(DIM)),
+                Span::styled(head, Style::default().fg(t.muted)),
                 Span::styled(status, Style::default().fg(color)),
                 Span::styled(
                     cost,
-                    if t.cost.is_some() {
+                    if task.cost.is_some() {
                         Style::default().bold()
                     } else {
-                        Style::default().fg(DIM)
+                        Style::default().fg(t.muted)
                     },
                 ),
                 Span::raw(ellipsize(&prompt, width.saturating_sub(used))),

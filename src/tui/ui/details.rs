@@ -3,15 +3,16 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
+use super::ellipsize;
 use super::history::{error_text, local_time, no_file_reason, status_look};
 use super::layout::{dialog, wrap};
 use super::overlays::frame_block;
-use super::{ACCENT, DIM, ellipsize};
 use crate::api::types::format_credits;
+use crate::config::Theme;
 use crate::store::Entry;
 use crate::store::text::escape_controls;
 use crate::tui::app::App;
@@ -23,7 +24,9 @@ fn details_width(area: Rect) -> u16 {
 
 /// Where the details window of `entry` goes: as tall as its lines, at most the screen.
 pub fn details_rect(entry: &Entry, offset: i32, area: Rect) -> Rect {
+    // The colours do not change the size.
     let lines = details_lines(
+        &Theme::DARK,
         entry,
         offset,
         details_width(area).saturating_sub(2) as usize,
@@ -38,14 +41,14 @@ pub fn details_rect(entry: &Entry, offset: i32, area: Rect) -> Rect {
 const LABEL_W: usize = 13;
 
 /// Every field of an entry, one per line (long values wrapped under their label).
-pub fn details_lines(e: &Entry, offset: i32, width: usize) -> Vec<Line<'static>> {
+pub fn details_lines(t: &Theme, e: &Entry, offset: i32, width: usize) -> Vec<Line<'static>> {
     let value_w = width.saturating_sub(LABEL_W).max(10);
     let mut lines = Vec::new();
     let mut field = |label: &str, value: &str, style: Style| {
         for (i, part) in wrap(value, value_w).into_iter().enumerate() {
             let label = if i == 0 { label } else { "" };
             lines.push(Line::from(vec![
-                Span::styled(format!("{label:<LABEL_W$}"), Style::default().fg(DIM)),
+                Span::styled(format!("{label:<LABEL_W$}"), Style::default().fg(t.muted)),
                 Span::styled(part, style),
             ]));
         }
@@ -55,7 +58,7 @@ pub fn details_lines(e: &Entry, offset: i32, width: usize) -> Vec<Line<'static>>
     let p = &e.params;
     field("Task id", &escape_controls(&e.task_id), plain.bold());
     field("Service", &escape_controls(&e.base_url), plain);
-    let (_, color) = status_look(e.status);
+    let (_, color) = status_look(t, e.status);
     field(
         "Status",
         &format!(
@@ -69,7 +72,7 @@ pub fn details_lines(e: &Entry, offset: i32, width: usize) -> Vec<Line<'static>>
         "Error",
         &error_text(e).unwrap_or_else(|| "none".to_owned()),
         if e.error_message.is_some() || e.error_code.is_some() {
-            plain.fg(Color::Red)
+            plain.fg(t.error)
         } else {
             plain
         },
@@ -115,13 +118,13 @@ pub fn details_lines(e: &Entry, offset: i32, width: usize) -> Vec<Line<'static>>
             &escape_controls(&r.origin),
             plain,
         );
-        field("  uploaded", &escape_controls(&r.url), plain.fg(DIM));
+        field("  uploaded", &escape_controls(&r.url), plain.fg(t.muted));
     }
     match &p.mask {
         None => field("Mask", "none", plain),
         Some(m) => {
             field("Mask", &escape_controls(&m.origin), plain);
-            field("  uploaded", &escape_controls(&m.url), plain.fg(DIM));
+            field("  uploaded", &escape_controls(&m.url), plain.fg(t.muted));
         }
     }
     if e.images.is_empty() {
@@ -137,9 +140,9 @@ pub fn details_lines(e: &Entry, offset: i32, width: usize) -> Vec<Line<'static>>
             Some(path) => field(
                 "  file",
                 &escape_controls(&path.display().to_string()),
-                plain.fg(Color::Green),
+                plain.fg(t.ok),
             ),
-            None => field("  file", &no_file_reason(e, i), plain.fg(Color::Yellow)),
+            None => field("  file", &no_file_reason(e, i), plain.fg(t.warning)),
         }
     }
     lines
@@ -148,15 +151,21 @@ pub fn details_lines(e: &Entry, offset: i32, width: usize) -> Vec<Line<'static>>
 /// How far the details of `entry` scroll on a screen of `area`.
 pub fn details_max_scroll(entry: &Entry, offset: i32, area: Rect) -> u16 {
     let rect = details_rect(entry, offset, area);
-    let lines = details_lines(entry, offset, rect.width.saturating_sub(2) as usize);
+    let lines = details_lines(
+        &Theme::DARK,
+        entry,
+        offset,
+        rect.width.saturating_sub(2) as usize,
+    );
     let visible = rect.height.saturating_sub(2) as usize;
     u16::try_from(lines.len().saturating_sub(visible)).unwrap_or(u16::MAX)
 }
 
 pub fn details(app: &App, frame: &mut Frame, area: Rect, entry: &Entry, scroll: u16) {
+    let t = &app.config.theme;
     let offset = app.config.utc_offset_secs;
     let rect = details_rect(entry, offset, area);
-    let lines = details_lines(entry, offset, rect.width.saturating_sub(2) as usize);
+    let lines = details_lines(t, entry, offset, rect.width.saturating_sub(2) as usize);
     let max = details_max_scroll(entry, offset, area);
     let title = crate::tui::keys_table::scroll_title(
         &app.config.keys,
@@ -168,13 +177,20 @@ pub fn details(app: &App, frame: &mut Frame, area: Rect, entry: &Entry, scroll: 
     frame.render_widget(
         Paragraph::new(lines)
             .scroll((scroll.min(max), 0))
-            .block(frame_block(&title, ACCENT)),
+            .block(frame_block(&title, t.accent)),
         rect,
     );
 }
 
 /// The delete question: the entry only, the entry and its files, or neither.
-pub fn confirm_delete(frame: &mut Frame, area: Rect, task_id: &str, prompt: &str, files: usize) {
+pub fn confirm_delete(
+    t: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    task_id: &str,
+    prompt: &str,
+    files: usize,
+) {
     const W: u16 = 68;
     let width = W.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
     let key = |k: &str| {
@@ -190,7 +206,7 @@ pub fn confirm_delete(frame: &mut Frame, area: Rect, task_id: &str, prompt: &str
     let plural = if files == 1 { "file" } else { "files" };
     let mut lines = vec![
         Line::from(ellipsize(&escape_controls(task_id), width)).bold(),
-        Line::from(ellipsize(&prompt, width)).fg(DIM),
+        Line::from(ellipsize(&prompt, width)).fg(t.muted),
         Line::from(""),
     ];
     if files == 0 {
@@ -210,7 +226,7 @@ pub fn confirm_delete(frame: &mut Frame, area: Rect, task_id: &str, prompt: &str
             key("f"),
             Span::styled(
                 format!(" delete the entry and its {files} image {plural}"),
-                Style::default().fg(Color::Red),
+                Style::default().fg(t.error),
             ),
         ]));
     }
@@ -218,7 +234,7 @@ pub fn confirm_delete(frame: &mut Frame, area: Rect, task_id: &str, prompt: &str
     let rect = dialog(area, W, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines).block(frame_block(" Delete from the history? ", Color::Yellow)),
+        Paragraph::new(lines).block(frame_block(" Delete from the history? ", t.warning)),
         rect,
     );
 }

@@ -14,13 +14,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
 
 use super::layout::{self, HistoryPanes, wrap};
-use super::{ACCENT, DIM, ellipsize, pane_block, width as text_width};
+use super::{ellipsize, pane_block, width as text_width};
 use crate::api::types::format_credits;
+use crate::config::Theme;
 use crate::store::history::Image;
 use crate::store::text::escape_controls;
 use crate::store::{Entry, Query, Status};
 use crate::tui::app::App;
 use crate::tui::app::history::HistoryView;
+use crate::tui::app::tasks::Extras;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let p = layout::history(area);
@@ -55,12 +57,12 @@ pub fn thousands(n: usize) -> String {
 
 /// A status as the list shows it (both kinds of failure are "failed"; the details tell
 /// which), and its colour.
-pub fn status_look(status: Status) -> (&'static str, Color) {
+pub fn status_look(t: &Theme, status: Status) -> (&'static str, Color) {
     match status {
-        Status::Generating => ("generating", Color::Yellow),
-        Status::Success => ("success", Color::Green),
-        Status::CreateTaskFailed | Status::GenerateFailed => ("failed", Color::Red),
-        Status::Expired => ("expired", DIM),
+        Status::Generating => ("generating", t.running),
+        Status::Success => ("success", t.ok),
+        Status::CreateTaskFailed | Status::GenerateFailed => ("failed", t.error),
+        Status::Expired => ("expired", t.muted),
     }
 }
 
@@ -76,6 +78,7 @@ fn cost_text(cost: Option<f64>) -> Option<String> {
 }
 
 fn list(app: &App, frame: &mut Frame, p: &HistoryPanes) {
+    let t = &app.config.theme;
     let v = &app.history;
     let filtered = v.query != Query::default();
     let mut title = match v.total {
@@ -98,7 +101,7 @@ fn list(app: &App, frame: &mut Frame, p: &HistoryPanes) {
         title.push_str(" · searching…");
     }
     let focused = app.overlay.is_none();
-    let mut block = pane_block(&title, focused);
+    let mut block = pane_block(t, &title, focused);
     if let Some(total) = v.total.filter(|t| *t > 0) {
         block = block.title_bottom(
             Line::from(format!(
@@ -107,12 +110,12 @@ fn list(app: &App, frame: &mut Frame, p: &HistoryPanes) {
                 thousands(total)
             ))
             .right_aligned()
-            .fg(DIM),
+            .fg(t.muted),
         );
     }
     frame.render_widget(block, p.list);
     frame.render_widget(
-        Paragraph::new(query_line(v, p.query.width as usize)),
+        Paragraph::new(query_line(t, v, p.query.width as usize)),
         p.query,
     );
 
@@ -126,8 +129,8 @@ fn list(app: &App, frame: &mut Frame, p: &HistoryPanes) {
                 &format!("could not read the history: {e}"),
                 width,
             ))
-            .fg(Color::Red),
-            None => Line::from("reading the history…").fg(DIM),
+            .fg(t.error),
+            None => Line::from("reading the history…").fg(t.muted),
         }),
         Some(0) => {
             let text = if filtered {
@@ -135,7 +138,11 @@ fn list(app: &App, frame: &mut Frame, p: &HistoryPanes) {
             } else {
                 "No generations yet: what you submit is kept here."
             };
-            lines.extend(wrap(text, width).into_iter().map(|l| Line::from(l).fg(DIM)));
+            lines.extend(
+                wrap(text, width)
+                    .into_iter()
+                    .map(|l| Line::from(l).fg(t.muted)),
+            );
         }
         Some(total) => {
             let top = v.top_for(height);
@@ -143,13 +150,13 @@ fn list(app: &App, frame: &mut Frame, p: &HistoryPanes) {
             for row in top..(top + height).min(total) {
                 let selected = row == v.selected;
                 let line = match (v.entry(row), &v.error) {
-                    (Some(e), _) => entry_line(e, offset, width, selected),
+                    (Some(e), _) => entry_line(t, e, offset, width, selected),
                     (None, Some(err)) if !error_shown => {
                         error_shown = true;
                         let text = format!("  could not read the history: {err} (a key retries)");
-                        Line::from(ellipsize(&text, width)).fg(Color::Red)
+                        Line::from(ellipsize(&text, width)).fg(t.error)
                     }
-                    (None, _) => Line::from("  loading…").fg(DIM),
+                    (None, _) => Line::from("  loading…").fg(t.muted),
                 };
                 let style = match (selected, focused) {
                     (true, true) => Style::default().add_modifier(Modifier::REVERSED),
@@ -172,7 +179,7 @@ fn list(app: &App, frame: &mut Frame, p: &HistoryPanes) {
                     Scrollbar::new(ScrollbarOrientation::VerticalRight)
                         .begin_symbol(None)
                         .end_symbol(None)
-                        .track_style(Style::default().fg(DIM)),
+                        .track_style(Style::default().fg(t.muted)),
                     bar,
                     &mut state,
                 );
@@ -184,25 +191,25 @@ fn list(app: &App, frame: &mut Frame, p: &HistoryPanes) {
 
 /// `/ fox▏  status all · aspect 3:2`: the search (being typed, with its cursor) and the
 /// filters, the active ones accented.
-fn query_line(v: &HistoryView, width: usize) -> Line<'static> {
+fn query_line(t: &Theme, v: &HistoryView, width: usize) -> Line<'static> {
     let status = v.query.status.map_or("all", |s| s.as_str());
     let aspect = v.query.size.map_or("all", |s| s.as_str());
     let pick = |on: bool| {
         if on {
-            Style::default().fg(ACCENT).bold()
+            Style::default().fg(t.accent).bold()
         } else {
-            Style::default().fg(DIM)
+            Style::default().fg(t.muted)
         }
     };
     let right = vec![
-        Span::styled("status ", Style::default().fg(DIM)),
+        Span::styled("status ", Style::default().fg(t.muted)),
         Span::styled(status, pick(v.query.status.is_some())),
-        Span::styled(" · aspect ", Style::default().fg(DIM)),
+        Span::styled(" · aspect ", Style::default().fg(t.muted)),
         Span::styled(aspect, pick(v.query.size.is_some())),
     ];
     let right_w: usize = right.iter().map(|s| s.width()).sum();
     let room = width.saturating_sub(right_w + 4);
-    let mut spans = vec![Span::styled("/ ", Style::default().fg(ACCENT).bold())];
+    let mut spans = vec![Span::styled("/ ", Style::default().fg(t.accent).bold())];
     match (&v.search, &v.query.search) {
         (Some(input), _) => {
             let text: Vec<char> = input.text().chars().collect();
@@ -248,7 +255,7 @@ fn query_line(v: &HistoryView, width: usize) -> Line<'static> {
                 Style::default().bold(),
             ));
         }
-        (None, None) => spans.push(Span::styled("search", Style::default().fg(DIM))),
+        (None, None) => spans.push(Span::styled("search", Style::default().fg(t.muted))),
     }
     let left_w: usize = spans.iter().map(|s| s.width()).sum();
     if left_w + right_w < width {
@@ -259,16 +266,32 @@ fn query_line(v: &HistoryView, width: usize) -> Line<'static> {
 }
 
 /// `▶ 2026-11-26 08:08 success    3:2 ×4     6 cr a red fox…`
-fn entry_line(e: &Entry, offset: i32, width: usize, selected: bool) -> Line<'static> {
+fn entry_line(t: &Theme, e: &Entry, offset: i32, width: usize, selected: bool) -> Line<'static> {
     let marker = if selected { "▶ " } else { "  " };
     let date = local_time(e.created_at, offset, "%Y-%m-%d %H:%M");
-    let (word, color) = status_look(e.status);
-    let middle = format!(
+    let (word, color) = status_look(t, e.status);
+    let mut middle = format!(
         " {} ×{} {:>8} ",
         e.params.size,
         e.params.variants.count(),
         cost_text(e.cost).unwrap_or_default()
     );
+    // The references, mask and enhancement too (the variants have their column), where the
+    // prompt keeps room enough beside them.
+    let p = &e.params;
+    let extras = super::tasks::extras(
+        1,
+        Extras {
+            refs: p.refs.len(),
+            mask: p.mask.is_some(),
+            enhance: p.enhance,
+        },
+    );
+    let used = text_width(marker) + text_width(&date) + 11 + text_width(&middle);
+    if !extras.is_empty() && width.saturating_sub(used + text_width(&extras) + 1) >= 24 {
+        middle.push_str(&extras);
+        middle.push(' ');
+    }
     let used = text_width(marker) + text_width(&date) + 11 + text_width(&middle);
     Line::from(vec![
         Span::raw(marker),
@@ -304,6 +327,7 @@ pub fn no_file_reason(entry: &Entry, variant: usize) -> String {
 }
 
 fn preview(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let v = &app.history;
     let entry = v.selected_entry();
     let n = entry.map_or(0, |e| e.images.len());
@@ -314,9 +338,9 @@ fn preview(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(f) = app.preview_image() {
         title.push_str(&format!(" · {}×{}", f.source_dims.0, f.source_dims.1));
     }
-    let mut block = pane_block(&title, false);
+    let mut block = pane_block(t, &title, false);
     if n > 1 {
-        block = block.title_bottom(Line::from(" ←/→ variant ").right_aligned().fg(DIM));
+        block = block.title_bottom(Line::from(" ←/→ variant ").right_aligned().fg(t.muted));
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -338,28 +362,34 @@ fn preview(app: &App, frame: &mut Frame, area: Rect) {
             },
         },
     };
-    super::centered_note(frame, inner, &text);
+    super::centered_note(t, frame, inner, &text);
 }
 
 /// The selected entry in brief: status and options, times, references, error, prompt.
 fn info(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let entry = app.history.selected_entry();
     let title = entry.map_or_else(
         || "Selected".to_owned(),
         |e| escape_controls(&e.task_id).into_owned(),
     );
     let width = area.width.saturating_sub(2) as usize;
-    let block = pane_block(&ellipsize(&title, width.saturating_sub(2)), false).title_bottom(
+    let block = pane_block(
+        &app.config.theme,
+        &ellipsize(&title, width.saturating_sub(2)),
+        false,
+    )
+    .title_bottom(
         Line::from(" i details · r remix · R re-run ")
             .right_aligned()
-            .fg(DIM),
+            .fg(t.muted),
     );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(e) = entry else { return };
     let offset = app.config.utc_offset_secs;
     let p = &e.params;
-    let (word, color) = status_look(e.status);
+    let (word, color) = status_look(t, e.status);
     let mut head = vec![Span::styled(word, Style::default().fg(color).bold())];
     if e.status == Status::Generating {
         head.push(Span::raw(format!(
@@ -400,17 +430,17 @@ fn info(app: &App, frame: &mut Frame, area: Rect) {
             ))
         ));
     }
-    lines.push(Line::from(ellipsize(&when, width)).fg(DIM));
+    lines.push(Line::from(ellipsize(&when, width)).fg(t.muted));
     let refs = match p.refs.len() {
         0 => "no references".to_owned(),
         1 => "1 reference".to_owned(),
         n => format!("{n} references"),
     };
     let mask = if p.mask.is_some() { " and a mask" } else { "" };
-    lines.push(Line::from(ellipsize(&format!("{refs}{mask}"), width)).fg(DIM));
+    lines.push(Line::from(ellipsize(&format!("{refs}{mask}"), width)).fg(t.muted));
     if let Some(err) = error_text(e) {
         for l in wrap(&err, width).into_iter().take(2) {
-            lines.push(Line::from(l).fg(Color::Red));
+            lines.push(Line::from(l).fg(t.error));
         }
     }
     lines.push(Line::from(""));

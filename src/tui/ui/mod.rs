@@ -4,6 +4,7 @@
 //! diff, and `preview.rs` prints the image over them after the frame.
 
 pub mod account;
+mod charts;
 pub mod details;
 pub mod history;
 pub mod layout;
@@ -23,25 +24,19 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
 use crate::api::TaskStatus;
+use crate::config::Theme;
 use crate::tui::app::{App, Focus, Level, Screen};
 use crate::tui::keys;
 
-pub const ACCENT: Color = Color::Cyan;
-pub const DIM: Color = Color::DarkGray;
-
-/// Draws the whole screen.
-/// Whether `NO_COLOR` asks for no colour (<https://no-color.org/>). Then the frame is drawn
-/// with its colours taken out (bold, reverse video and the characters stay), and crossterm
-/// is told to write the colour resets it would otherwise leave empty: an empty `ESC[m` would
-/// reset the bold and the reverse video too.
-pub fn no_colour() -> bool {
-    let off = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    if off {
-        crossterm::style::force_color_output(true);
-    }
-    off
+/// Tells crossterm to write every colour it is given, `NO_COLOR` or not: the app decides
+/// (`--color`), and without colour draws frames with their colours taken out (bold, reverse
+/// video and the characters stay). Left to itself under `NO_COLOR`, crossterm would write a
+/// colour reset as an empty `ESC[m`, which resets the bold and the reverse video too.
+pub fn write_colour_resets() {
+    crossterm::style::force_color_output(true);
 }
 
+/// Draws the whole screen.
 pub fn render(app: &App, frame: &mut Frame) {
     let area = frame.area();
     if app.fullscreen {
@@ -77,7 +72,7 @@ pub fn render(app: &App, frame: &mut Frame) {
 
 /// A pane's frame: accented and bold when focused.
 /// A dim note, wrapped and centred in `inner` (where a preview has no image to show).
-pub fn centered_note(frame: &mut Frame, inner: Rect, text: &str) {
+pub fn centered_note(t: &Theme, frame: &mut Frame, inner: Rect, text: &str) {
     let lines: Vec<Line> = layout::wrap(text, inner.width as usize)
         .into_iter()
         .map(Line::from)
@@ -87,19 +82,19 @@ pub fn centered_note(frame: &mut Frame, inner: Rect, text: &str) {
     frame.render_widget(
         Paragraph::new(lines)
             .alignment(ratatui::layout::Alignment::Center)
-            .fg(DIM),
+            .fg(t.muted),
         Rect::new(inner.x, y, inner.width, h),
     );
 }
 
-pub fn pane_block(title: &str, focused: bool) -> Block<'static> {
+pub fn pane_block(t: &Theme, title: &str, focused: bool) -> Block<'static> {
     let (border, title_style) = if focused {
         (
-            Style::default().fg(ACCENT),
-            Style::default().fg(ACCENT).add_modifier(Modifier::BOLD),
+            Style::default().fg(t.focused_border),
+            Style::default().fg(t.accent).add_modifier(Modifier::BOLD),
         )
     } else {
-        (Style::default().fg(DIM), Style::default())
+        (Style::default().fg(t.border), Style::default())
     };
     Block::bordered()
         .border_type(if focused {
@@ -116,11 +111,11 @@ pub fn focused(app: &App, focus: Focus) -> bool {
 }
 
 /// The colour of a status word, as the service names it.
-pub fn status_color(status: TaskStatus) -> Color {
+pub fn status_color(t: &Theme, status: TaskStatus) -> Color {
     match status {
-        TaskStatus::Generating => Color::Yellow,
-        TaskStatus::Success => Color::Green,
-        TaskStatus::CreateTaskFailed | TaskStatus::GenerateFailed => Color::Red,
+        TaskStatus::Generating => t.running,
+        TaskStatus::Success => t.ok,
+        TaskStatus::CreateTaskFailed | TaskStatus::GenerateFailed => t.error,
     }
 }
 
@@ -231,9 +226,10 @@ pub fn status_line_with(app: &App, frame: &mut Frame, area: Rect, extra: &str) {
         spans.push(key(k));
         spans.push(Span::raw(format!(" {what}  ")));
     }
+    let t = &app.config.theme;
     if !extra.is_empty() && used + width(extra) <= room {
         used += width(extra);
-        spans.push(Span::styled(extra.to_owned(), Style::default().fg(DIM)));
+        spans.push(Span::styled(extra.to_owned(), Style::default().fg(t.muted)));
     }
     if let Some((k, what)) = help {
         spans.push(Span::raw(" ".repeat(room - used)));
@@ -300,11 +296,11 @@ fn status_line(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 /// A message's title and colour.
-pub fn message_look(level: Level) -> (&'static str, Color) {
+pub fn message_look(t: &Theme, level: Level) -> (&'static str, Color) {
     match level {
-        Level::Info => ("Note", ACCENT),
-        Level::Warning => ("Warning", Color::Yellow),
-        Level::Error => ("Error", Color::Red),
+        Level::Info => ("Note", t.accent),
+        Level::Warning => ("Warning", t.warning),
+        Level::Error => ("Error", t.error),
     }
 }
 
@@ -312,7 +308,8 @@ pub fn message_look(level: Level) -> (&'static str, Color) {
 /// history's list): never over the preview.
 fn message(app: &App, frame: &mut Frame, left: Rect) {
     let Some(msg) = &app.message else { return };
-    let (title, color) = message_look(msg.level);
+    let t = &app.config.theme;
+    let (title, color) = message_look(t, msg.level);
     let width = left.width.saturating_sub(2) as usize;
     let mut lines = layout::wrap(&msg.text, width);
     lines.truncate(6);
@@ -324,7 +321,7 @@ fn message(app: &App, frame: &mut Frame, left: Rect) {
             format!(" {title} "),
             Style::default().fg(color).bold(),
         ))
-        .title_bottom(Line::from(" Esc dismisses ").right_aligned().fg(DIM));
+        .title_bottom(Line::from(" Esc dismisses ").right_aligned().fg(t.muted));
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines.into_iter().map(Line::from).collect::<Vec<_>>()).block(block),

@@ -9,8 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
 use super::layout::{dialog, wrap};
-use super::{ACCENT, DIM, ellipsize, format_bytes, width as text_width};
+use super::{ellipsize, format_bytes, width as text_width};
 use crate::api::types::MAX_FILE_BYTES;
+use crate::config::Theme;
 use crate::store::text::escape_controls;
 use crate::tui::action::SubmitStage;
 use crate::tui::app::browser::{Browser, Row};
@@ -20,10 +21,11 @@ use crate::tui::app::{App, AppConfig, Overlay};
 use crate::tui::{keys, keys_table};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     match &app.overlay {
         None => {}
         Some(Overlay::Help { scroll }) => help(app, frame, area, *scroll),
-        Some(Overlay::Browser(b)) => browser(frame, area, b),
+        Some(Overlay::Browser(b)) => browser(t, frame, area, b),
         Some(Overlay::Url { slot, input, base }) => {
             let what = if *slot == Slot::Mask {
                 "the mask"
@@ -33,35 +35,36 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             let width = 72u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
             let lines = vec![
                 Line::from(format!("A URL (https://…) or a file path for {what}:")),
-                input_line(input, false),
+                input_line(t, input, false),
                 Line::from(ellipsize(
                     &format!("Paths are relative to {}", base.display()),
                     width,
                 ))
-                .fg(DIM),
-                Line::from("Enter adds · Esc cancels · paste several lines to add each").fg(DIM),
+                .fg(t.muted),
+                Line::from("Enter adds · Esc cancels · paste several lines to add each")
+                    .fg(t.muted),
             ];
-            simple(frame, area, " Add by URL or path ", lines, 72, ACCENT);
+            simple(frame, area, " Add by URL or path ", lines, 72, t.accent);
         }
         Some(Overlay::KeyPrompt { input, reason }) => {
             let width = 72u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
             let mut lines: Vec<Line> = wrap(reason, width)
                 .into_iter()
-                .map(|l| Line::from(l).fg(Color::Red))
+                .map(|l| Line::from(l).fg(t.error))
                 .collect();
             lines.push(Line::from(""));
             lines.push(Line::from("API key to use for the rest of this run:"));
-            lines.push(input_line(input, true));
+            lines.push(input_line(t, input, true));
             lines.push(Line::from(""));
-            lines.push(Line::from("Kept in memory only, never written or logged.").fg(DIM));
-            lines.push(Line::from("Enter uses it · Esc goes on without").fg(DIM));
+            lines.push(Line::from("Kept in memory only, never written or logged.").fg(t.muted));
+            lines.push(Line::from("Enter uses it · Esc goes on without").fg(t.muted));
             simple(
                 frame,
                 area,
                 " The API key was refused (401) ",
                 lines,
                 72,
-                Color::Red,
+                t.error,
             );
         }
         Some(Overlay::ConfirmQuit) => {
@@ -77,7 +80,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Span::styled(" n ", Style::default().add_modifier(Modifier::REVERSED)),
                 Span::raw(" stay"),
             ]));
-            simple(frame, area, " Quit? ", lines, 64, Color::Yellow);
+            simple(frame, area, " Quit? ", lines, 64, t.warning);
         }
         Some(Overlay::Details { entry, scroll }) => {
             super::details::details(app, frame, area, entry, *scroll)
@@ -86,8 +89,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             task_id,
             prompt,
             files,
-        }) => super::details::confirm_delete(frame, area, task_id, prompt, *files),
-        Some(Overlay::ProfileForm(form)) => super::profile_form::form(frame, area, form),
+        }) => super::details::confirm_delete(t, frame, area, task_id, prompt, *files),
+        Some(Overlay::ProfileForm(form)) => super::profile_form::form(t, frame, area, form),
         Some(Overlay::ConfirmRemove { name }) => {
             super::profile_form::confirm_remove(app, frame, area, name)
         }
@@ -102,10 +105,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .take(4)
             .map(Line::from)
             .collect();
-            lines.push(Line::from(app.estimate(draft.variants.count())).fg(ACCENT));
+            lines.push(Line::from(app.estimate(draft.variants.count())).fg(t.accent));
             lines.push(Line::from(""));
             lines.push(answer_keys(&[("y", "run again"), ("n", "cancel")]));
-            simple(frame, area, " Run again? ", lines, 64, Color::Yellow);
+            simple(frame, area, " Run again? ", lines, 64, t.warning);
         }
         Some(Overlay::ConfirmSubmit { shortfall, .. }) => {
             let width = 64u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
@@ -116,11 +119,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             lines.extend(
                 wrap(&shortfall.basis(), width)
                     .into_iter()
-                    .map(|l| Line::from(l).fg(DIM)),
+                    .map(|l| Line::from(l).fg(t.muted)),
             );
             lines.push(Line::from(""));
             lines.push(answer_keys(&[("y", "submit anyway"), ("n", "cancel")]));
-            simple(frame, area, " Low balance ", lines, 64, Color::Yellow);
+            simple(frame, area, " Low balance ", lines, 64, t.warning);
         }
         Some(Overlay::Stage(form)) => super::queue::stage_dialog(app, frame, area, form),
         Some(Overlay::ConfirmQueue { shortfall }) => {
@@ -172,13 +175,14 @@ fn quit_question(app: &App) -> String {
 }
 
 /// A one-line input with a block cursor; masked for secrets.
-pub(super) fn input_line(input: &LineInput, masked: bool) -> Line<'static> {
-    input_text(input, masked, true, usize::MAX)
+pub(super) fn input_line(t: &Theme, input: &LineInput, masked: bool) -> Line<'static> {
+    input_text(t, input, masked, true, usize::MAX)
 }
 
 /// A one-line input in `width` columns: its text (bullets when `masked`), with a block
 /// cursor when `focused`; a text too long shows the part around the cursor.
 pub(super) fn input_text(
+    t: &Theme,
     input: &LineInput,
     masked: bool,
     focused: bool,
@@ -202,7 +206,7 @@ pub(super) fn input_text(
     let marker = if focused { "› " } else { "  " };
     if !focused {
         return Line::from(vec![
-            Span::styled(marker, Style::default().fg(ACCENT)),
+            Span::styled(marker, Style::default().fg(t.accent)),
             Span::raw(shown.iter().collect::<String>()),
         ]);
     }
@@ -216,7 +220,7 @@ pub(super) fn input_text(
         .map(|s| s.iter().collect())
         .unwrap_or_default();
     Line::from(vec![
-        Span::styled(marker, Style::default().fg(ACCENT)),
+        Span::styled(marker, Style::default().fg(t.accent)),
         Span::raw(before),
         Span::styled(under, Style::default().add_modifier(Modifier::REVERSED)),
         Span::raw(after),
@@ -248,9 +252,9 @@ pub(super) fn simple(
 
 /// One section of the help: its title, then each binding with its description wrapped to
 /// `width` columns.
-fn help_section(section: &keys_table::Section, width: usize) -> Vec<Line<'static>> {
+fn help_section(t: &Theme, section: &keys_table::Section, width: usize) -> Vec<Line<'static>> {
     const KEYS_W: usize = 24;
-    let mut lines = vec![Line::from(section.title).fg(ACCENT).bold()];
+    let mut lines = vec![Line::from(section.title).fg(t.accent).bold()];
     for b in &section.rows {
         let mut desc = wrap(b.what, width.saturating_sub(KEYS_W + 2).max(10));
         // Keys too long for their column get a row of their own.
@@ -277,6 +281,7 @@ fn help_section(section: &keys_table::Section, width: usize) -> Vec<Line<'static
 type HelpLayout = (Vec<Line<'static>>, Rect, u16, Vec<(&'static str, usize)>);
 
 fn help_layout(config: &AppConfig, area: Rect) -> HelpLayout {
+    let t = &config.theme;
     let two_columns = area.width >= 150;
     let w = if two_columns {
         area.width.saturating_sub(4).min(170)
@@ -291,7 +296,7 @@ fn help_layout(config: &AppConfig, area: Rect) -> HelpLayout {
     };
     let all = keys_table::sections(&config.keys);
     let titles: Vec<&'static str> = all.iter().map(|s| s.title).collect();
-    let sections: Vec<Vec<Line<'static>>> = all.iter().map(|s| help_section(s, col_w)).collect();
+    let sections: Vec<Vec<Line<'static>>> = all.iter().map(|s| help_section(t, s, col_w)).collect();
     // Where each section starts: in two columns, on its column's row.
     let mut starts = Vec::new();
     let mut lines: Vec<Line<'static>> = Vec::new();
@@ -328,8 +333,8 @@ fn help_layout(config: &AppConfig, area: Rect) -> HelpLayout {
         }
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(format!("Images: {}", config.protocol)).fg(DIM));
-    lines.push(Line::from(format!("Task ids are kept in {}", config.journal)).fg(DIM));
+    lines.push(Line::from(format!("Images: {}", config.protocol)).fg(t.muted));
+    lines.push(Line::from(format!("Task ids are kept in {}", config.journal)).fg(t.muted));
     let rect = dialog(area, w, lines.len() as u16 + 2);
     let visible = rect.height.saturating_sub(2);
     let max_scroll = (lines.len() as u16).saturating_sub(visible);
@@ -354,6 +359,7 @@ pub fn help_scroll_to(config: &AppConfig, area: Rect, place: keys::Place) -> u16
 
 /// Every binding; in two columns when the screen is wide enough.
 fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
+    let t = &app.config.theme;
     let (lines, rect, max_scroll, _) = help_layout(&app.config, area);
     let title = crate::tui::keys_table::scroll_title(
         &app.config.keys,
@@ -365,12 +371,12 @@ fn help(app: &App, frame: &mut Frame, area: Rect, scroll: u16) {
     frame.render_widget(
         Paragraph::new(lines)
             .scroll((scroll.min(max_scroll), 0))
-            .block(frame_block(&title, ACCENT)),
+            .block(frame_block(&title, t.accent)),
         rect,
     );
 }
 
-fn browser(frame: &mut Frame, area: Rect, b: &Browser) {
+fn browser(t: &Theme, frame: &mut Frame, area: Rect, b: &Browser) {
     let rect = dialog(area, 90, 30);
     let what = if b.slot == Slot::Mask {
         "Choose the mask"
@@ -385,43 +391,44 @@ fn browser(frame: &mut Frame, area: Rect, b: &Browser) {
             inner_w.saturating_sub(what.len() + 6)
         )
     );
-    let block = frame_block(&title, ACCENT)
-        .title_bottom(Line::from(" Enter choose · Backspace up · Tab URL · Esc cancel ").fg(DIM));
+    let block = frame_block(&title, t.accent).title_bottom(
+        Line::from(" Enter choose · Backspace up · Tab URL · Esc cancel ").fg(t.muted),
+    );
     let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
     frame.render_widget(block, rect);
     let mut lines = Vec::new();
-    let mut filter = input_line(&b.filter, false);
-    filter.spans[0] = Span::styled("Filter › ", Style::default().fg(ACCENT));
+    let mut filter = input_line(t, &b.filter, false);
+    filter.spans[0] = Span::styled("Filter › ", Style::default().fg(t.accent));
     lines.push(filter);
     lines.push(
         Line::from(ellipsize(
             ".jpg .jpeg .png .webp .jfif .pjpeg .pjp · at most 25 MB",
             inner_w,
         ))
-        .fg(DIM),
+        .fg(t.muted),
     );
     let list_h = inner.height.saturating_sub(2) as usize;
     match &b.listing {
-        None => lines.push(Line::from("reading the folder…").fg(DIM)),
-        Some(Err(e)) => lines.push(Line::from(ellipsize(e, inner_w)).fg(Color::Red)),
+        None => lines.push(Line::from("reading the folder…").fg(t.muted)),
+        Some(Err(e)) => lines.push(Line::from(ellipsize(e, inner_w)).fg(t.error)),
         Some(Ok(_)) => {
             let rows = b.visible();
             if rows.is_empty() {
-                lines.push(Line::from("no image or folder matches").fg(DIM));
+                lines.push(Line::from("no image or folder matches").fg(t.muted));
             }
             let first = (b.selected + 1).saturating_sub(list_h.max(1));
             for (i, row) in rows.iter().enumerate().skip(first).take(list_h) {
                 let (name, info, color, info_color) = match row {
-                    Row::Parent => ("../".to_owned(), String::new(), Color::Blue, DIM),
+                    Row::Parent => ("../".to_owned(), String::new(), t.directory, t.muted),
                     Row::Entry(e) if e.is_dir => {
-                        (format!("{}/", e.name), String::new(), Color::Blue, DIM)
+                        (format!("{}/", e.name), String::new(), t.directory, t.muted)
                     }
                     Row::Entry(e) if e.bytes > MAX_FILE_BYTES => {
                         let info = format!("{} · over 25 MB", format_bytes(e.bytes));
-                        (e.name.clone(), info, Color::Reset, Color::Red)
+                        (e.name.clone(), info, Color::Reset, t.error)
                     }
-                    Row::Entry(e) => (e.name.clone(), format_bytes(e.bytes), Color::Reset, DIM),
+                    Row::Entry(e) => (e.name.clone(), format_bytes(e.bytes), Color::Reset, t.muted),
                 };
                 let info_w = text_width(&info);
                 let name = ellipsize(&name, inner_w.saturating_sub(info_w + 2));

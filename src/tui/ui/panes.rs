@@ -3,32 +3,34 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 
 use super::layout::{self, wrap};
 use super::{
-    ACCENT, DIM, ellipsize, focused, format_bytes, format_elapsed, history, message_look,
-    pane_block, status_line_with, width as text_width,
+    ellipsize, focused, format_bytes, format_elapsed, history, message_look, pane_block,
+    status_line_with, width as text_width,
 };
 use crate::api::types::MAX_REFERENCES;
 use crate::api::types::format_credits;
+use crate::config::Theme;
 use crate::store::text::escape_controls;
 use crate::tui::app::refs::{RefEntry, RefState};
 use crate::tui::app::{App, Focus, OptionRow, Screen};
 
 pub fn prompt(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let count = app.char_count();
     let title = match app.recall.position() {
         Some((n, total)) => format!("Prompt · earlier {n}/{total}"),
         None => "Prompt".to_owned(),
     };
-    let block = pane_block(&title, focused(app, Focus::Prompt))
+    let block = pane_block(t, &title, focused(app, Focus::Prompt))
         .title(
             Line::from(format!(" {count} chars "))
                 .right_aligned()
-                .fg(DIM),
+                .fg(t.muted),
         )
         .title_bottom(prompt_footer(app, area.width.saturating_sub(4) as usize));
     let inner = block.inner(area);
@@ -39,6 +41,7 @@ pub fn prompt(app: &App, frame: &mut Frame, area: Rect) {
 /// Under the prompt: the reverse search while it is open; else what Ctrl-S would submit and
 /// what it should cost, where the submit is decided.
 fn prompt_footer(app: &App, width: usize) -> Line<'static> {
+    let t = &app.config.theme;
     if let Some(search) = &app.recall.search {
         let state = if app.recall.is_loading() {
             " (reading…)"
@@ -51,7 +54,7 @@ fn prompt_footer(app: &App, width: usize) -> Line<'static> {
             " search earlier prompts: {}▏{state} ",
             escape_controls(search.query.text())
         );
-        return Line::from(ellipsize(&text, width)).fg(ACCENT);
+        return Line::from(ellipsize(&text, width)).fg(t.accent);
     }
     let estimate = app.estimate(app.options.variants.count());
     let submit = app.config.keys.first(crate::config::keys::Command::Submit);
@@ -61,13 +64,15 @@ fn prompt_footer(app: &App, width: usize) -> Line<'static> {
     } else {
         format!(" {estimate} ")
     };
-    Line::from(ellipsize(&text, width)).fg(DIM)
+    Line::from(ellipsize(&text, width)).fg(t.muted)
 }
 
 pub fn references(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let refs = &app.refs;
     let is_focused = focused(app, Focus::References);
     let block = pane_block(
+        &app.config.theme,
         &format!("References {}/{MAX_REFERENCES}", refs.entries.len()),
         is_focused,
     );
@@ -83,28 +88,28 @@ pub fn references(app: &App, frame: &mut Frame, area: Rect) {
     };
     let mut lines = Vec::new();
     if refs.entries.is_empty() {
-        lines.push(Line::from(ellipsize("none yet: a adds a file, u a URL", width)).fg(DIM));
+        lines.push(Line::from(ellipsize("none yet: a adds a file, u a URL", width)).fg(t.muted));
     }
     for (i, e) in refs.entries.iter().enumerate() {
-        lines.push(entry_line(&format!("{}", i + 1), e, width).style(selected(i)));
+        lines.push(entry_line(t, &format!("{}", i + 1), e, width).style(selected(i)));
     }
     let mask_row = refs.entries.len();
     lines.push(match &refs.mask {
-        Some(m) => entry_line("M", m, width).style(selected(mask_row)),
+        Some(m) => entry_line(t, "M", m, width).style(selected(mask_row)),
         None => Line::from(ellipsize("M  no mask (m sets one)", width))
-            .fg(DIM)
+            .fg(t.muted)
             .style(selected(mask_row)),
     });
     if let Some(why) = &refs.refusal {
         for l in wrap(&format!("✗ {why}"), width).into_iter().take(3) {
-            lines.push(Line::from(l).fg(Color::Red));
+            lines.push(Line::from(l).fg(t.error));
         }
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
 /// `1  assets/ref-sunset.png ........ 256×256 2.1 KB`
-fn entry_line(mark: &str, e: &RefEntry, width: usize) -> Line<'static> {
+fn entry_line(t: &Theme, mark: &str, e: &RefEntry, width: usize) -> Line<'static> {
     let info = match &e.state {
         RefState::Checking => "checking…".to_owned(),
         RefState::Ready(c) => match (c.dims, c.bytes) {
@@ -118,18 +123,19 @@ fn entry_line(mark: &str, e: &RefEntry, width: usize) -> Line<'static> {
     let label = ellipsize(&e.label, room);
     let pad = width.saturating_sub(text_width(&head) + text_width(&label) + text_width(&info));
     Line::from(vec![
-        Span::styled(head, Style::default().fg(DIM)),
+        Span::styled(head, Style::default().fg(t.muted)),
         Span::raw(label),
         Span::raw(" ".repeat(pad)),
-        Span::styled(info, Style::default().fg(DIM)),
+        Span::styled(info, Style::default().fg(t.muted)),
     ])
 }
 
 /// The three aspect ratios as boxes in proportion (1024 px = `unit` rows, a cell being
 /// twice as tall as wide), the chosen one accented; the other options beside them.
 pub fn options(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
+    let t = &app.config.theme;
     let is_focused = focused(app, Focus::Options);
-    let block = pane_block("Aspect & options", is_focused);
+    let block = pane_block(t, "Aspect & options", is_focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let geometry = layout::options_geometry(inner, compact);
@@ -137,9 +143,9 @@ pub fn options(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
         let chosen = app.options.size == size;
         // The chosen box is thick, and its label reversed: visible without colour too.
         let (style, border) = if chosen {
-            (Style::default().fg(ACCENT).bold(), BorderType::Thick)
+            (Style::default().fg(t.accent).bold(), BorderType::Thick)
         } else {
-            (Style::default().fg(DIM), BorderType::Plain)
+            (Style::default().fg(t.muted), BorderType::Plain)
         };
         let block = Block::bordered().border_type(border).border_style(style);
         frame.render_widget(block, rect);
@@ -150,15 +156,15 @@ pub fn options(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
     let o = &app.options;
     let pick = |on: bool| {
         if on {
-            Style::default().fg(ACCENT).bold()
+            Style::default().fg(t.accent).bold()
         } else {
-            Style::default().fg(DIM)
+            Style::default().fg(t.muted)
         }
     };
     let mut lines = Vec::new();
     for (i, row) in OptionRow::ALL.iter().enumerate() {
         let cursor = if is_focused && o.row == i { "›" } else { " " };
-        let mut spans = vec![Span::styled(cursor, Style::default().fg(ACCENT).bold())];
+        let mut spans = vec![Span::styled(cursor, Style::default().fg(t.accent).bold())];
         let label = |s: &str| Span::raw(format!("{s:<9}"));
         match row {
             OptionRow::Aspect => {
@@ -202,11 +208,12 @@ pub fn options(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
 }
 
 pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
+    let t = &app.config.theme;
     let c = &app.credits;
-    let block = pane_block("Credits", false).title(
+    let block = pane_block(t, "Credits", false).title(
         Line::from(format!(" {} ", app.config.endpoint))
             .right_aligned()
-            .fg(DIM),
+            .fg(t.muted),
     );
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -217,17 +224,17 @@ pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
     let low = app.low_balance();
     let balance = |v: f64| {
         let style = match low {
-            Some(_) => Style::default().fg(Color::Yellow).bold(),
+            Some(_) => Style::default().fg(t.warning).bold(),
             None => Style::default().bold(),
         };
         let mut spans = vec![Span::styled(
             format!("{} credits", format_credits(v)),
             style,
         )];
-        if let Some(t) = low {
+        if let Some(floor) = low {
             spans.push(Span::styled(
-                format!("  low · below {}", format_credits(t)),
-                Style::default().fg(Color::Black).bg(Color::Yellow),
+                format!("  low · below {}", format_credits(floor)),
+                Style::default().fg(t.badge_text).bg(t.warning),
             ));
         }
         spans
@@ -236,7 +243,7 @@ pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
         (Some(v), None) => {
             first.extend(balance(v));
             if c.loading {
-                first.push(Span::styled("  refreshing…", Style::default().fg(DIM)));
+                first.push(Span::styled("  refreshing…", Style::default().fg(t.muted)));
             }
         }
         (Some(v), Some(err)) => {
@@ -252,33 +259,33 @@ pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
             first.extend(balance(v));
             first.push(Span::styled(
                 format!("  stale · {age} old"),
-                Style::default().fg(Color::Yellow),
+                Style::default().fg(t.warning),
             ));
             if c.loading {
-                first.push(Span::styled(" · refreshing…", Style::default().fg(DIM)));
+                first.push(Span::styled(" · refreshing…", Style::default().fg(t.muted)));
             }
-            second = Some((format!("refresh failed: {err}"), Color::Yellow));
+            second = Some((format!("refresh failed: {err}"), t.warning));
         }
         (None, Some(err)) => {
             first.push(Span::styled(
                 "balance unknown",
-                Style::default().fg(Color::Red).bold(),
+                Style::default().fg(t.error).bold(),
             ));
             if c.loading {
-                first.push(Span::styled(" · refreshing…", Style::default().fg(DIM)));
+                first.push(Span::styled(" · refreshing…", Style::default().fg(t.muted)));
             }
-            second = Some((err.clone(), Color::Red));
+            second = Some((err.clone(), t.error));
         }
         (None, None) => first.push(Span::styled(
             "reading the balance…",
-            Style::default().fg(DIM),
+            Style::default().fg(t.muted),
         )),
     }
     let mut lines = vec![Line::from(first)];
     match second {
         // One row, cut with an ellipsis (the whole reason is in the log and on F5).
         Some((text, color)) => lines.push(Line::from(ellipsize(&text, width)).fg(color)),
-        None if !compact => lines.push(Line::from("F5 refreshes · F4 account").fg(DIM)),
+        None if !compact => lines.push(Line::from("F5 refreshes · F4 account").fg(t.muted)),
         None => {}
     }
     frame.render_widget(Paragraph::new(lines), inner);
@@ -287,6 +294,7 @@ pub fn credits(app: &App, frame: &mut Frame, area: Rect, compact: bool) {
 /// The selected image over the whole screen, with a title row (or the message, when there is
 /// one: it would be hidden otherwise) and the status line.
 pub fn fullscreen(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let history = app.screen == Screen::History;
     let task = app.tasks.selected().filter(|_| !history);
     let n = task.map(|t| t.images.len()).unwrap_or(0);
@@ -295,11 +303,11 @@ pub fn fullscreen(app: &App, frame: &mut Frame, area: Rect) {
         ..area
     };
     if let Some(msg) = &app.message {
-        let (title, color) = message_look(msg.level);
+        let (title, color) = message_look(t, msg.level);
         let text = format!(" {title}: {} (Esc dismisses)", msg.text);
         frame.render_widget(
             Paragraph::new(ellipsize(&text, area.width as usize))
-                .style(Style::default().fg(Color::Black).bg(color)),
+                .style(Style::default().fg(t.badge_text).bg(color)),
             title_row,
         );
     } else {
@@ -338,7 +346,7 @@ pub fn fullscreen(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(
             Paragraph::new(ellipsize(&text, image_area.width as usize))
                 .alignment(Alignment::Center)
-                .fg(DIM),
+                .fg(t.muted),
             layout::centered(image_area, (image_area.width, 1)),
         );
     }

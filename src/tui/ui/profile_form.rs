@@ -3,20 +3,21 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style, Stylize};
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
+use super::ellipsize;
 use super::layout::{dialog, wrap};
 use super::overlays::{answer_keys, frame_block, input_text};
-use super::{ACCENT, DIM, ellipsize};
 use crate::api::types::format_credits;
+use crate::config::Theme;
 use crate::store::text::escape_controls;
 use crate::tui::app::App;
 use crate::tui::app::profile_form::{Field, FormKind, ProfileForm};
 
 /// The profile form: add, edit, or a new key.
-pub fn form(frame: &mut Frame, area: Rect, form: &ProfileForm) {
+pub fn form(t: &Theme, frame: &mut Frame, area: Rect, form: &ProfileForm) {
     const W: u16 = 76;
     let width = W.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
     let label_w = 12;
@@ -31,7 +32,7 @@ pub fn form(frame: &mut Frame, area: Rect, form: &ProfileForm) {
             "Paste the new key. It is checked with the service first; only a key that works replaces the old one.",
             width,
         ) {
-            lines.push(Line::from(l).fg(DIM));
+            lines.push(Line::from(l).fg(t.muted));
         }
         lines.push(Line::from(""));
     }
@@ -39,7 +40,7 @@ pub fn form(frame: &mut Frame, area: Rect, form: &ProfileForm) {
     for field in form.fields() {
         let focused = *field == form.field && idle;
         let label_style = if focused {
-            Style::default().fg(ACCENT).bold()
+            Style::default().fg(t.accent).bold()
         } else {
             Style::default()
         };
@@ -50,6 +51,7 @@ pub fn form(frame: &mut Frame, area: Rect, form: &ProfileForm) {
         match form.input(*field) {
             Some(input) => spans.extend(
                 input_text(
+                    t,
                     input,
                     *field == Field::Key,
                     focused,
@@ -59,7 +61,7 @@ pub fn form(frame: &mut Frame, area: Rect, form: &ProfileForm) {
             ),
             None => {
                 let style = if focused {
-                    Style::default().fg(ACCENT).bold()
+                    Style::default().fg(t.accent).bold()
                 } else {
                     Style::default()
                 };
@@ -76,24 +78,23 @@ pub fn form(frame: &mut Frame, area: Rect, form: &ProfileForm) {
                 "the key may stay empty (k sets it later); upload URL empty: the base URL",
                 width,
             ))
-            .fg(DIM),
+            .fg(t.muted),
         );
     }
     lines.push(Line::from(""));
     let status = match (&form.error, form.waiting, form.works) {
         (_, Some(_), Some(b)) => Some((
             format!("✓ key works: {} credits — saving…", format_credits(b)),
-            Color::Green,
+            t.ok,
         )),
         (_, Some(_), None) if form.kind == FormKind::Edit => {
-            Some(("saving…".to_owned(), Color::Yellow))
+            Some(("saving…".to_owned(), t.running))
         }
-        (_, Some(_), None) if !form.key.is_empty() => Some((
-            "checking the key with the service…".to_owned(),
-            Color::Yellow,
-        )),
-        (_, Some(_), None) => Some(("saving…".to_owned(), Color::Yellow)),
-        (Some(why), None, _) => Some((format!("✗ {why}"), Color::Red)),
+        (_, Some(_), None) if !form.key.is_empty() => {
+            Some(("checking the key with the service…".to_owned(), t.running))
+        }
+        (_, Some(_), None) => Some(("saving…".to_owned(), t.running)),
+        (Some(why), None, _) => Some((format!("✗ {why}"), t.error)),
         (None, None, _) => None,
     };
     if let Some((text, color)) = status {
@@ -117,13 +118,14 @@ pub fn form(frame: &mut Frame, area: Rect, form: &ProfileForm) {
     let rect = dialog(area, W, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines).block(frame_block(&title, ACCENT)),
+        Paragraph::new(lines).block(frame_block(&title, t.accent)),
         rect,
     );
 }
 
 /// Whether to remove a profile: `y` removes, anything else keeps.
 pub fn confirm_remove(app: &App, frame: &mut Frame, area: Rect, name: &str) {
+    let t = &app.config.theme;
     const W: u16 = 64;
     let width = W.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
     let file = app
@@ -150,7 +152,7 @@ pub fn confirm_remove(app: &App, frame: &mut Frame, area: Rect, name: &str) {
     let rect = dialog(area, W, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines).block(frame_block(" Remove a profile? ", Color::Yellow)),
+        Paragraph::new(lines).block(frame_block(" Remove a profile? ", t.warning)),
         rect,
     );
 }

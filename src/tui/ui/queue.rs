@@ -2,12 +2,12 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 
+use super::ellipsize;
 use super::layout::wrap;
 use super::overlays::{answer_keys, simple};
-use super::{ACCENT, DIM, ellipsize};
 use crate::api::{Size, Variants};
 use crate::store::text::escape_controls;
 use crate::tui::app::App;
@@ -49,6 +49,7 @@ pub fn rows(app: &App, height: u16) -> u16 {
 
 /// One row per entry shown (the selected one in view); the last says how many are not.
 pub fn lines(app: &App, height: u16, width: usize, focused: bool) -> Vec<Line<'static>> {
+    let t = &app.config.theme;
     let q = &app.queue;
     let room = usize::from(rows(app, height));
     if room == 0 {
@@ -89,7 +90,7 @@ pub fn lines(app: &App, height: u16, width: usize, focused: bool) -> Vec<Line<'s
         lines.push(
             Line::from(vec![
                 Span::raw(format!("{marker}{:>2}. ", i + 1)),
-                Span::styled(state, Style::default().fg(Color::Cyan).bold()),
+                Span::styled(state, Style::default().fg(t.accent).bold()),
                 Span::raw(format!(" {} ×{} ", e.draft.size, e.draft.variants)),
                 Span::raw(prompt),
             ])
@@ -98,7 +99,7 @@ pub fn lines(app: &App, height: u16, width: usize, focused: bool) -> Vec<Line<'s
     }
     if more {
         let rest = q.entries.len() - shown;
-        lines.push(Line::from(format!("  … {rest} more queued")).fg(DIM));
+        lines.push(Line::from(format!("  … {rest} more queued")).fg(t.muted));
     }
     lines
 }
@@ -113,6 +114,7 @@ fn check(on: bool, cursor: bool, label: &str) -> Span<'static> {
 }
 
 pub fn stage_dialog(app: &App, frame: &mut Frame, area: Rect, form: &StageForm) {
+    let t = &app.config.theme;
     let width = 64u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
     let prompt = form.draft.prompt.as_deref().unwrap_or("(references only)");
     let mut lines: Vec<Line> = wrap(&format!("\"{}\"", escape_controls(prompt)), width)
@@ -136,20 +138,21 @@ pub fn stage_dialog(app: &App, frame: &mut Frame, area: Rect, form: &StageForm) 
     lines.push(Line::from(""));
     let n = form.drafts().len();
     let what = if n == 1 { "entry" } else { "entries" };
-    lines.push(Line::from(format!("{n} {what}: {}", app.estimate(form.images()))).fg(ACCENT));
-    lines.push(Line::from("Staging spends nothing: F6 starts the queue.").fg(DIM));
-    lines.push(Line::from("←→↑↓ move · Space ticks · Enter stages · Esc cancels").fg(DIM));
-    simple(frame, area, " Stage in the queue ", lines, 64, ACCENT);
+    lines.push(Line::from(format!("{n} {what}: {}", app.estimate(form.images()))).fg(t.accent));
+    lines.push(Line::from("Staging spends nothing: F6 starts the queue.").fg(t.muted));
+    lines.push(Line::from("←→↑↓ move · Space ticks · Enter stages · Esc cancels").fg(t.muted));
+    simple(frame, area, " Stage in the queue ", lines, 64, t.accent);
 }
 
 pub fn confirm_queue(app: &App, frame: &mut Frame, area: Rect, shortfall: Option<&Shortfall>) {
+    let t = &app.config.theme;
     let width = 64u16.min(area.width.saturating_sub(4)).saturating_sub(2) as usize;
     let q = &app.queue;
     let n = q.waiting().count();
     let what = if n == 1 { "entry" } else { "entries" };
     let mut lines = vec![
         Line::from(format!("Start the queue: {n} {what}.")),
-        Line::from(app.estimate(q.images())).fg(ACCENT),
+        Line::from(app.estimate(q.images())).fg(t.accent),
     ];
     let pace = format!(
         "At the service's pace (20 per 10 s), at most {} generating at once.",
@@ -158,7 +161,7 @@ pub fn confirm_queue(app: &App, frame: &mut Frame, area: Rect, shortfall: Option
     lines.extend(
         wrap(&pace, width)
             .into_iter()
-            .map(|l| Line::from(l).fg(DIM)),
+            .map(|l| Line::from(l).fg(t.muted)),
     );
     if let Some(s) = shortfall {
         lines.push(Line::from(""));
@@ -166,7 +169,7 @@ pub fn confirm_queue(app: &App, frame: &mut Frame, area: Rect, shortfall: Option
         lines.extend(
             wrap(&s.basis(), width)
                 .into_iter()
-                .map(|l| Line::from(l).fg(DIM)),
+                .map(|l| Line::from(l).fg(t.muted)),
         );
     }
     lines.push(Line::from(""));
@@ -176,5 +179,5 @@ pub fn confirm_queue(app: &App, frame: &mut Frame, area: Rect, shortfall: Option
         "start"
     };
     lines.push(answer_keys(&[("y", go), ("n", "not now")]));
-    simple(frame, area, " Start the queue? ", lines, 64, Color::Yellow);
+    simple(frame, area, " Start the queue? ", lines, 64, t.warning);
 }

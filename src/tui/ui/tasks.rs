@@ -2,22 +2,22 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::layout;
-use super::{
-    ACCENT, DIM, ellipsize, focused, format_elapsed, pane_block, status_color, width as text_width,
-};
+use super::{ellipsize, focused, format_elapsed, pane_block, status_color, width as text_width};
+use crate::config::Theme;
 use crate::tui::action::SubmitStage;
-use crate::tui::app::tasks::{ImageSlot, TaskView};
+use crate::tui::app::tasks::{Extras, ImageSlot, TaskView};
 use crate::tui::app::{App, Focus};
 
 pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let is_focused = focused(app, Focus::Tasks);
     let title = super::queue::title(app);
-    let block = pane_block(&title, is_focused);
+    let block = pane_block(t, &title, is_focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
@@ -31,12 +31,12 @@ pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
             }
             Some(SubmitStage::Creating) => "⋯ creating the task…".to_owned(),
         };
-        lines.push(Line::from(ellipsize(&text, width)).fg(ACCENT));
+        lines.push(Line::from(ellipsize(&text, width)).fg(t.accent));
     }
     if app.tasks.list.is_empty() && app.submission.is_none() && app.queue.entries.is_empty() {
         let submit = app.config.keys.first(crate::config::keys::Command::Submit);
         let text = format!("No tasks yet: {submit} submits.");
-        lines.push(Line::from(ellipsize(&text, width)).fg(DIM));
+        lines.push(Line::from(ellipsize(&text, width)).fg(t.muted));
     }
     let (first, count) = layout::tasks_window(app, inner.height);
     for (i, task) in app.tasks.list.iter().enumerate().skip(first).take(count) {
@@ -55,6 +55,9 @@ pub fn tasks(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
+/// Columns the prompt keeps on a task's first row before the options move to the second.
+const PROMPT_ROOM: usize = 16;
+
 /// Two rows per task: status word, aspect, elapsed time and prompt; then the progress gauge,
 /// the images, or the error.
 fn task_lines(
@@ -63,46 +66,82 @@ fn task_lines(
     selected: bool,
     width: usize,
 ) -> (Line<'static>, Line<'static>) {
+    let t = &app.config.theme;
     let marker = if selected { "▶ " } else { "  " };
     let status = task.status.as_str();
     let elapsed = format_elapsed(task.elapsed(app.now));
+    let asked = extras(task.variants, task.extras);
     let head = format!("{marker}{status} {} {elapsed} ", task.size);
+    // Beside the aspect where the prompt keeps room; in a narrow pane, first on the second row.
+    let beside = !asked.is_empty()
+        && width.saturating_sub(text_width(&head) + text_width(&asked) + 1) >= PROMPT_ROOM;
+    let (size, head) = if beside {
+        (
+            format!(" {} {asked} ", task.size),
+            format!("{head}{asked} "),
+        )
+    } else {
+        (format!(" {} ", task.size), head)
+    };
     let prompt = ellipsize(&task.prompt, width.saturating_sub(text_width(&head)));
     let l1 = Line::from(vec![
         Span::raw(marker),
         Span::styled(
             status,
-            Style::default().fg(status_color(task.status)).bold(),
+            Style::default().fg(status_color(t, task.status)).bold(),
         ),
-        Span::raw(format!(" {} ", task.size)),
-        Span::styled(elapsed, Style::default().fg(DIM)),
+        Span::raw(size),
+        Span::styled(elapsed, Style::default().fg(t.muted)),
         Span::raw(" "),
         Span::raw(prompt),
     ]);
-    let room = width.saturating_sub(2);
-    let body: Line<'static> = if let Some(err) = &task.error {
-        Line::from(ellipsize(err, room)).fg(Color::Red)
-    } else if let Some(note) = &task.note {
-        Line::from(ellipsize(note, room)).fg(Color::Yellow)
-    } else if task.is_generating() {
-        gauge(task.progress, room)
-    } else {
-        Line::from(images_summary(app, task, selected, room)).fg(Color::Green)
-    };
     let mut l2 = Line::from("  ");
+    let mut room = width.saturating_sub(2);
+    if !beside && !asked.is_empty() && room > text_width(&asked) + 10 {
+        room -= text_width(&asked) + 3;
+        l2.spans.push(Span::raw(format!("{asked} · ")));
+    }
+    let body: Line<'static> = if let Some(err) = &task.error {
+        Line::from(ellipsize(err, room)).fg(t.error)
+    } else if let Some(note) = &task.note {
+        Line::from(ellipsize(note, room)).fg(t.warning)
+    } else if task.is_generating() {
+        gauge(t, task.progress, room)
+    } else {
+        Line::from(images_summary(app, task, selected, room)).fg(t.ok)
+    };
     l2.spans
         .extend(body.spans.into_iter().map(|s| s.patch_style(body.style)));
     (l1, l2)
 }
 
+/// What sets a task apart beyond its prompt and aspect, only what was asked for:
+/// `×4 ⧉2 mask +enh` (four variants, two references, a mask, the prompt enhanced).
+pub(super) fn extras(variants: u32, e: Extras) -> String {
+    let mut parts = Vec::new();
+    if variants > 1 {
+        parts.push(format!("×{variants}"));
+    }
+    if e.refs > 0 {
+        parts.push(format!("⧉{}", e.refs));
+    }
+    if e.mask {
+        parts.push("mask".to_owned());
+    }
+    if e.enhance {
+        parts.push("+enh".to_owned());
+    }
+    parts.join(" ")
+}
+
 /// `██████░░░░░░  45%`, fed by the service's progress.
-fn gauge(progress: f64, width: usize) -> Line<'static> {
+fn gauge(t: &Theme, progress: f64, width: usize) -> Line<'static> {
     let pct = (progress.clamp(0.0, 1.0) * 100.0).round() as usize;
     let bar_w = width.saturating_sub(6).min(40);
     let filled = (bar_w * pct / 100).min(bar_w);
     Line::from(vec![
-        Span::styled("█".repeat(filled), Style::default().fg(Color::Yellow)),
-        Span::styled("░".repeat(bar_w - filled), Style::default().fg(DIM)),
+        Span::styled("█".repeat(filled), Style::default().fg(t.running)),
+        Span::styled("░".repeat(bar_w - filled), Style::default().fg(t.muted)),
         Span::raw(format!(" {pct:>3}%")),
     ])
 }
@@ -134,15 +173,20 @@ fn images_summary(app: &App, task: &TaskView, selected: bool, width: usize) -> S
 }
 
 pub fn preview(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let task = app.tasks.selected();
     let mut title = "Preview".to_owned();
-    if let Some(t) = task.filter(|t| !t.images.is_empty()) {
-        title.push_str(&format!(" {}/{}", app.tasks.variant + 1, t.images.len()));
+    if let Some(shown) = task.filter(|task| !task.images.is_empty()) {
+        title.push_str(&format!(
+            " {}/{}",
+            app.tasks.variant + 1,
+            shown.images.len()
+        ));
     }
     if let Some(f) = app.preview_image() {
         title.push_str(&format!(" · {}×{}", f.source_dims.0, f.source_dims.1));
     }
-    let block = pane_block(&title, focused(app, Focus::Preview));
+    let block = pane_block(t, &title, focused(app, Focus::Preview));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if app.preview_target().is_some() {
@@ -165,5 +209,5 @@ pub fn preview(app: &App, frame: &mut Frame, area: Rect) {
             },
         },
     };
-    super::centered_note(frame, inner, &text);
+    super::centered_note(t, frame, inner, &text);
 }

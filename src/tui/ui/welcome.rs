@@ -3,13 +3,13 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
+use super::ellipsize;
 use super::layout::{dialog, wrap};
 use super::overlays::{answer_keys, frame_block, input_text};
-use super::{ACCENT, DIM, ellipsize};
 use crate::api::types::format_credits;
 use crate::config::Preset;
 use crate::tui::app::App;
@@ -20,6 +20,7 @@ const W: u16 = 78;
 const LABEL: usize = 10;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.config.theme;
     let status = Rect::new(
         area.x,
         area.bottom().saturating_sub(1),
@@ -35,7 +36,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let rect = dialog(main, W, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines).block(frame_block(" Welcome to fouro ", ACCENT)),
+        Paragraph::new(lines).block(frame_block(" Welcome to fouro ", t.accent)),
         rect,
     );
     super::status_line_with(app, frame, status, "");
@@ -46,6 +47,7 @@ fn label(text: &str) -> Span<'static> {
 }
 
 fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    let t = &app.config.theme;
     let w = &app.welcome;
     let target = app.welcome_target();
     let mut lines: Vec<Line<'static>> = Vec::new();
@@ -63,7 +65,7 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         Span::raw("  "),
         Span::styled(
             ellipsize(&target.key_page(), width.saturating_sub(2)),
-            Style::default().fg(ACCENT),
+            Style::default().fg(t.accent),
         ),
     ]));
     lines.push(Line::from(""));
@@ -72,21 +74,21 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     if target.preset.is_some() {
         for p in Preset::ALL {
             let (mark, style) = if p == w.preset {
-                ("● ", Style::default().fg(ACCENT).bold())
+                ("● ", Style::default().fg(t.accent).bold())
             } else {
-                ("○ ", Style::default().fg(DIM))
+                ("○ ", Style::default().fg(t.muted))
             };
             service.push(Span::styled(format!("{mark}{}   ", service_name(p)), style));
         }
-        service.push(Span::styled("↑/↓ switches", Style::default().fg(DIM)));
+        service.push(Span::styled("↑/↓ switches", Style::default().fg(t.muted)));
     } else {
         service.push(Span::styled(
             "● custom   ",
-            Style::default().fg(ACCENT).bold(),
+            Style::default().fg(t.accent).bold(),
         ));
         service.push(Span::styled(
             "from --base-url or FOURO_BASE_URL",
-            Style::default().fg(DIM),
+            Style::default().fg(t.muted),
         ));
     }
     lines.push(Line::from(service));
@@ -94,11 +96,11 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         Span::raw(" ".repeat(LABEL)),
         Span::styled(
             ellipsize(&target.base_url, width.saturating_sub(LABEL)),
-            Style::default().fg(DIM),
+            Style::default().fg(t.muted),
         ),
     ]));
     let mut key = vec![label("API key")];
-    key.extend(input_text(&w.input, true, !w.is_busy(), width.saturating_sub(LABEL)).spans);
+    key.extend(input_text(t, &w.input, true, !w.is_busy(), width.saturating_sub(LABEL)).spans);
     lines.push(Line::from(key));
     lines.push(Line::from(vec![
         Span::raw(" ".repeat(LABEL)),
@@ -107,7 +109,7 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
                 "shown as bullets · paste works · Ctrl-U clears",
                 width.saturating_sub(LABEL),
             ),
-            Style::default().fg(DIM),
+            Style::default().fg(t.muted),
         ),
     ]));
     lines.push(Line::from(""));
@@ -116,17 +118,17 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         WelcomeState::Idle => para(
             &mut lines,
             "Enter checks the key with the service before it is saved.",
-            Style::default().fg(DIM),
+            Style::default().fg(t.muted),
         ),
         WelcomeState::Checking { .. } => para(
             &mut lines,
             &format!("checking the key with {}…", target.service()),
-            Style::default().fg(Color::Yellow),
+            Style::default().fg(t.warning),
         ),
         WelcomeState::Failed(why) => para(
             &mut lines,
             &format!("✗ {why}"),
-            Style::default().fg(Color::Red),
+            Style::default().fg(t.error),
         ),
         WelcomeState::Works { balance, saved, .. } => {
             let text = match saved {
@@ -140,8 +142,8 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
                     format_credits(*balance)
                 ),
             };
-            para(&mut lines, &text, Style::default().fg(Color::Green));
-            para(&mut lines, "starting…", Style::default().fg(DIM));
+            para(&mut lines, &text, Style::default().fg(t.ok));
+            para(&mut lines, "starting…", Style::default().fg(t.muted));
         }
     }
     lines.push(Line::from(""));
@@ -157,7 +159,7 @@ fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
             "It is saved in {file} (a private file) as profile \"{}\", the default from now on.",
             target.profile
         ),
-        Style::default().fg(DIM),
+        Style::default().fg(t.muted),
     );
     lines.push(Line::from(""));
     let mut keys = answer_keys(&[
