@@ -98,6 +98,11 @@ fn a_rebound_history_key_goes_back_and_the_status_line_says_so() {
     assert_eq!(app.screen, Screen::History);
     let line = status_line(&app);
     assert!(line.contains(" m  remix"), "the status line: {line}");
+    let shown = screen(&app);
+    assert!(
+        shown.contains(" i details · m remix · R re-run "),
+        "the selected entry's pane names the keys too:\n{shown}"
+    );
     app.update(key(KeyCode::Char('x')));
     assert_eq!(app.screen, Screen::Main, "x does not go back");
     app.update(key(KeyCode::F(3)));

@@ -379,11 +379,7 @@ fn info(app: &App, frame: &mut Frame, area: Rect) {
         &ellipsize(&title, width.saturating_sub(2)),
         false,
     )
-    .title_bottom(
-        Line::from(" i details · r remix · R re-run ")
-            .right_aligned()
-            .fg(t.muted),
-    );
+    .title_bottom(Line::from(selected_hint(app)).right_aligned().fg(t.muted));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(e) = entry else { return };
@@ -495,4 +491,16 @@ mod tests {
         assert_eq!(thousands(10_000), "10,000");
         assert_eq!(thousands(1_234_567), "1,234,567");
     }
+}
+
+/// The selected entry's commands under its pane, with the keys bound to them now.
+fn selected_hint(app: &App) -> String {
+    let place = crate::tui::keys::Place::History;
+    let key = |k, what| crate::tui::keys_table::relabel(&app.config.keys, place, k, what);
+    format!(
+        " {} details · {} remix · {} re-run ",
+        key("i", "details"),
+        key("r", "remix"),
+        key("R", "re-run")
+    )
 }
