@@ -203,3 +203,9 @@ pub fn scroll_title(keys: &Keymap, place: Place, name: &str, scrolls: bool) -> S
         format!(" {name} ({close} closes) ")
     }
 }
+
+/// The key bound now, in `place`, to the command whose default key is `default` (for the
+/// hints that panes write into their own text).
+pub fn key_in(keys: &Keymap, place: Place, default: &str) -> String {
+    relabel(keys, place, default, "")
+}

@@ -49,6 +49,11 @@ fn status_line(app: &App) -> String {
 fn a_rebound_references_key_does_the_command_and_the_old_one_nothing() {
     let mut app = started(keymap("[keys.references]\nadd-url = \"U\"\n"));
     focus(&mut app, Focus::References);
+    let shown = screen(&app);
+    assert!(
+        shown.contains("none yet: a adds a file, U a URL"),
+        "the empty pane names the rebound key:\n{shown}"
+    );
     app.update(key(KeyCode::Char('u')));
     assert!(app.overlay.is_none(), "u still asks for a URL");
     app.update(key(KeyCode::Char('U')));

@@ -179,7 +179,12 @@ impl App {
     /// The keys acting on the selected profile.
     fn profile_key(&mut self, act: Act) -> bool {
         let Some(profile) = self.account.selected_profile().cloned() else {
-            self.show(Level::Info, "no profile selected: a adds one");
+            let add = crate::tui::keys_table::key_in(
+                &self.config.keys,
+                crate::tui::keys::Place::Account,
+                "a",
+            );
+            self.show(Level::Info, format!("no profile selected: {add} adds one"));
             return true;
         };
         match act {

@@ -76,7 +76,14 @@ impl App {
                 };
                 task.note = Some(if stopped {
                     task.stop_polling(now);
-                    format!("status check stopped: {reason}; press p to check again")
+                    format!(
+                        "status check stopped: {reason}; press {} to check again",
+                        crate::tui::keys_table::key_in(
+                            &self.config.keys,
+                            crate::tui::keys::Place::Pane(super::Focus::Tasks),
+                            "p"
+                        )
+                    )
                 } else {
                     format!("status check failed, retrying: {reason}")
                 });

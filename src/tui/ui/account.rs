@@ -287,10 +287,14 @@ fn profiles(app: &App, frame: &mut Frame, area: Rect) {
         None if v.error.is_none() => lines.push(Line::from("reading config.toml…").fg(t.muted)),
         None => {}
         Some(view) if view.profiles.is_empty() => {
-            for l in wrap(
-                "no profile yet: a adds one (the key in use comes from elsewhere)",
-                width,
-            ) {
+            let add = crate::tui::keys_table::key_in(
+                &app.config.keys,
+                crate::tui::keys::Place::Account,
+                "a",
+            );
+            let text =
+                format!("no profile yet: {add} adds one (the key in use comes from elsewhere)");
+            for l in wrap(&text, width) {
                 lines.push(Line::from(l).fg(t.muted));
             }
         }

@@ -88,7 +88,17 @@ pub fn references(app: &App, frame: &mut Frame, area: Rect) {
     };
     let mut lines = Vec::new();
     if refs.entries.is_empty() {
-        lines.push(Line::from(ellipsize("none yet: a adds a file, u a URL", width)).fg(t.muted));
+        lines.push(
+            Line::from(ellipsize(
+                &format!(
+                    "none yet: {} adds a file, {} a URL",
+                    refs_key(app, "a"),
+                    refs_key(app, "u")
+                ),
+                width,
+            ))
+            .fg(t.muted),
+        );
     }
     for (i, e) in refs.entries.iter().enumerate() {
         lines.push(entry_line(t, &format!("{}", i + 1), e, width).style(selected(i)));
@@ -96,9 +106,12 @@ pub fn references(app: &App, frame: &mut Frame, area: Rect) {
     let mask_row = refs.entries.len();
     lines.push(match &refs.mask {
         Some(m) => entry_line(t, "M", m, width).style(selected(mask_row)),
-        None => Line::from(ellipsize("M  no mask (m sets one)", width))
-            .fg(t.muted)
-            .style(selected(mask_row)),
+        None => Line::from(ellipsize(
+            &format!("M  no mask ({} sets one)", refs_key(app, "m")),
+            width,
+        ))
+        .fg(t.muted)
+        .style(selected(mask_row)),
     });
     if let Some(why) = &refs.refusal {
         for l in wrap(&format!("✗ {why}"), width).into_iter().take(3) {
@@ -360,4 +373,10 @@ pub fn fullscreen(app: &App, frame: &mut Frame, area: Rect) {
         .map(|t| format!("  took {}", format_elapsed(t.elapsed(app.now))))
         .unwrap_or_default();
     status_line_with(app, frame, status, &took);
+}
+
+/// The key bound now to a references command whose default is `default`.
+fn refs_key(app: &App, default: &str) -> String {
+    let place = crate::tui::keys::Place::Pane(crate::tui::app::Focus::References);
+    crate::tui::keys_table::key_in(&app.config.keys, place, default)
 }

@@ -159,7 +159,7 @@ fn images_summary(app: &App, task: &TaskView, selected: bool, width: usize) -> S
     });
     let plural = if n == 1 { "image" } else { "images" };
     let mut text = match failed {
-        Some(e) => format!("download failed (p retries): {e}"),
+        Some(e) => format!("download failed ({} retries): {e}", retry_key(app)),
         None if saved == n => format!("{n} {plural} saved"),
         None => format!("downloading {saved}/{n}…"),
     };
@@ -210,4 +210,10 @@ pub fn preview(app: &App, frame: &mut Frame, area: Rect) {
         },
     };
     super::centered_note(t, frame, inner, &text);
+}
+
+/// The key bound now to the tasks pane's retry.
+fn retry_key(app: &App) -> String {
+    let place = crate::tui::keys::Place::Pane(crate::tui::app::Focus::Tasks);
+    crate::tui::keys_table::key_in(&app.config.keys, place, "p")
 }
