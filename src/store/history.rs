@@ -18,6 +18,7 @@ use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior, params, params_f
 
 use crate::api::{Size, TaskRecord, Variants};
 use crate::store::schema::{MIGRATIONS, migrate, refuse_newer};
+use crate::store::search::Plan;
 
 pub use super::entry::{Entry, Image, Params, Query, Reference, Status, StatusFilter};
 pub use super::import::move_aside;
@@ -148,6 +149,7 @@ impl History {
             .map_err(|e| classify(path, e))?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| classify(path, e))?;
+        super::search::register(&conn).map_err(|e| classify(path, e))?;
         let mut conn = conn;
         migrate(&mut conn, path)?;
         Ok(History {
@@ -376,9 +378,17 @@ impl History {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// Entries `offset..offset + limit` of those matching, newest first.
+    /// Entries `offset..offset + limit` of those matching, newest first. A search is read
+    /// the way that costs less for its text (the same entries either way).
     pub fn page(&self, query: &Query, offset: usize, limit: usize) -> Result<Vec<Entry>> {
-        let (clause, mut args) = query.clause();
+        let plan = if query.phrase().is_none() || self.is_rare(query)? {
+            Plan::Index
+        } else if let Some(entries) = self.page_recent(query, offset, limit)? {
+            return Ok(entries);
+        } else {
+            self.plan(query, offset.saturating_add(limit))?
+        };
+        let (clause, mut args) = query.clause_for(plan);
         args.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
         args.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
         self.select(&page_tail(&clause, args.len()), &args)
@@ -474,7 +484,7 @@ impl History {
 /// What follows `SELECT … FROM tasks` for a page: the filter, newest first (the later
 /// inserted first among those created together), and the limit and offset as the last two of
 /// `n` parameters.
-fn page_tail(clause: &str, n: usize) -> String {
+pub(super) fn page_tail(clause: &str, n: usize) -> String {
     format!(
         "{clause} ORDER BY created_at DESC, rowid DESC LIMIT ?{} OFFSET ?{n}",
         n - 1

@@ -13,6 +13,7 @@ pub mod private;
 mod prompts;
 pub mod queue;
 mod schema;
+mod search;
 mod stream;
 pub mod text;
 pub mod usage;
