@@ -12,6 +12,7 @@ pub mod journal;
 pub mod private;
 mod prompts;
 pub mod queue;
+mod record;
 mod schema;
 mod search;
 mod stream;
