@@ -283,6 +283,10 @@ impl History {
     /// Entries `offset..offset + limit` of those matching, newest first. A search is read
     /// the way that costs less for its text (the same entries either way).
     pub fn page(&self, query: &Query, offset: usize, limit: usize) -> Result<Vec<Entry>> {
+        // Past any history SQLite can hold (the page that asks only for a whole count).
+        if i64::try_from(offset).is_err() {
+            return Ok(Vec::new());
+        }
         let plan = if query.phrase().is_none() || self.is_rare(query)? {
             Plan::Index
         } else if let Some(entries) = self.page_recent(query, offset, limit)? {
