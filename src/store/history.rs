@@ -291,6 +291,8 @@ impl History {
             Plan::Index
         } else if let Some(entries) = self.page_recent(query, offset, limit)? {
             return Ok(entries);
+        } else if let Some(entries) = self.page_from_end(query, offset, limit)? {
+            return Ok(entries);
         } else {
             self.plan(query, offset.saturating_add(limit))?
         };

@@ -12,6 +12,9 @@
 //! - [`Plan::Walk`]: the history newest first through `tasks_newest`, each row tested, until
 //!   the page is full. Its cost follows how far apart the matches are: the way for a text
 //!   found in many entries, which the index would have to sort.
+//!
+//! A page of a common text is first looked for among the newest rows, and one deep in its
+//! matches, nearer their end, is read from the oldest.
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value, ValueRef};
@@ -147,6 +150,8 @@ impl History {
 const RECENT_PER_ENTRY: usize = 20;
 /// The fewest and most rows looked through so.
 const RECENT_ROWS: (usize, usize) = (2_000, 50_000);
+/// How deep in a common text's matches a page may be read from their end.
+const FROM_THE_END: usize = 10_000;
 
 impl History {
     /// Entries `offset..offset + limit` of a search, when the newest rows hold them all
@@ -190,5 +195,42 @@ impl History {
         let entries = self.select(&page_tail(&clause, args.len()), &args)?;
         // The whole history was looked through, or the page is full.
         Ok((since.is_none() || entries.len() == limit).then_some(entries))
+    }
+
+    /// Entries `offset..offset + limit` of a common text, deep in its matches and nearer
+    /// their end than their start, read from the oldest: every match counted first (a
+    /// scan, 0.1-0.3 s at a million), then the rows after the page skipped instead of
+    /// those before it. `None` when the page is not so deep.
+    pub(super) fn page_from_end(
+        &self,
+        query: &Query,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<Vec<Entry>>> {
+        if offset < FROM_THE_END {
+            return Ok(None);
+        }
+        let total = self.count_upto(query, usize::MAX)?;
+        if offset >= total {
+            return Ok(Some(Vec::new()));
+        }
+        let end = offset.saturating_add(limit).min(total);
+        let after = total - end;
+        if after >= offset {
+            return Ok(None);
+        }
+        let (clause, mut args) = query.clause_for(Plan::Walk);
+        args.push(Value::Integer(
+            i64::try_from(end - offset).unwrap_or(i64::MAX),
+        ));
+        args.push(Value::Integer(i64::try_from(after).unwrap_or(i64::MAX)));
+        let n = args.len();
+        let tail = format!(
+            "{clause} ORDER BY created_at ASC, rowid ASC LIMIT ?{} OFFSET ?{n}",
+            n - 1
+        );
+        let mut entries = self.select(&tail, &args)?;
+        entries.reverse();
+        Ok(Some(entries))
     }
 }

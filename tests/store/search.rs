@@ -1,5 +1,6 @@
 //! A search finds the same entries, in the same order, whichever way the history reads them:
-//! through the search index for a rare text, newest first row by row for a common one.
+//! through the search index for a rare text, newest first row by row for a common one, from
+//! the oldest for a page deep in a common text's matches.
 
 use fouro::store::{History, Query};
 
@@ -97,7 +98,7 @@ fn common_and_rare_texts_list_the_same_entries_as_a_reading_of_every_row() {
     ] {
         let all = expected(text);
         let query = search(text);
-        for offset in [0, 70, 1_000, 39_950] {
+        for offset in [0, 70, 1_000, 12_000, 25_000, 39_950] {
             let want: Vec<String> = all.iter().skip(offset).take(100).cloned().collect();
             assert_eq!(ids(&h, &query, offset, 100), want, "{text:?} from {offset}");
         }
