@@ -25,14 +25,14 @@ impl History {
     /// How many entries match, counting no further than `cap`: `cap + 1` says "more than
     /// `cap`". A text found in most entries costs no more to count than a rare one.
     pub fn count_upto(&self, query: &Query, cap: usize) -> Result<usize> {
-        if query.phrase().is_some()
-            && !self.is_rare(query)?
-            && let Some(n) = self.count_recent(query, cap)?
-        {
+        let common = query.phrase().is_some() && !self.is_rare(query)?;
+        if common && let Some(n) = self.count_recent(query, cap)? {
             return Ok(n);
         }
+        // A common text among the few entries of a status: those read through their index.
+        let walk = common && self.few_of_status(query)?;
         let limit = Value::Integer(i64::try_from(cap.saturating_add(1)).unwrap_or(i64::MAX));
-        let (sql, args) = match query.phrase() {
+        let (sql, args) = match query.phrase().filter(|_| !walk) {
             // The index's matches read one by one, stopping at the limit: `rowid IN (...)`
             // would gather every match first. Each is tested as a page tests it.
             Some(phrase) => {
@@ -49,7 +49,7 @@ impl History {
                 (sql, args)
             }
             None => {
-                let (clause, mut args) = query.clause();
+                let (clause, mut args) = query.clause_for(Plan::Walk);
                 args.push(limit);
                 let sql = format!(
                     "SELECT COUNT(*) FROM (SELECT 1 FROM tasks {clause} LIMIT ?{})",
@@ -69,8 +69,24 @@ impl History {
 /// Rows of the newest a search's count first looks through, per match it counts to: a text
 /// found in half the entries or more is counted from them, without the index.
 const RECENT_PER_MATCH: usize = 2;
+/// Up to how many entries of the statuses filtered for are read through their index rather
+/// than the search index's matches.
+const FEW_OF_STATUS: usize = 20_000;
 
 impl History {
+    /// Whether `query` filters by status and few entries have it.
+    fn few_of_status(&self, query: &Query) -> Result<bool> {
+        if query.status.is_none() {
+            return Ok(false);
+        }
+        let only = Query {
+            search: None,
+            size: None,
+            ..query.clone()
+        };
+        Ok(self.count_upto(&only, FEW_OF_STATUS)? <= FEW_OF_STATUS)
+    }
+
     /// The count of [`History::count_upto`] from the newest rows (by when they were
     /// written), when they hold more than `cap` matches or are the whole history; `None`
     /// when the rest must be read.

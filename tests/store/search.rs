@@ -2,7 +2,7 @@
 //! through the search index for a rare text, newest first row by row for a common one, from
 //! the oldest for a page deep in a common text's matches.
 
-use fouro::store::{History, Query};
+use fouro::store::{History, Query, StatusFilter};
 
 use crate::search;
 
@@ -29,6 +29,11 @@ fn prompt_of(i: usize) -> String {
     words.join(" ")
 }
 
+/// One row in 1,000 failed.
+fn failed(i: usize) -> bool {
+    i % 1_000 == 7
+}
+
 /// Times out of the order rows are written in, several rows to a time.
 fn created_at(i: usize) -> i64 {
     NOW + ((i / 2) as i64 * 7_919) % 30_011
@@ -42,7 +47,7 @@ fn fill(h: &History) {
             .prepare(
                 "INSERT INTO tasks (task_id, base_url, prompt, size, variants, status,
                      created_at, updated_at)
-                 VALUES (?1, ?2, ?3, '1:1', 1, 'SUCCESS', ?4, ?4)",
+                 VALUES (?1, ?2, ?3, '1:1', 1, ?5, ?4, ?4)",
             )
             .unwrap();
         for i in 0..ROWS {
@@ -50,7 +55,12 @@ fn fill(h: &History) {
                 format!("task_{i:05}"),
                 BASE,
                 prompt_of(i),
-                created_at(i)
+                created_at(i),
+                if failed(i) {
+                    "GENERATE_FAILED"
+                } else {
+                    "SUCCESS"
+                }
             ])
             .unwrap();
         }
@@ -60,12 +70,13 @@ fn fill(h: &History) {
 
 /// The ids of the rows whose prompt or id holds `text` in any case, newest first (the later
 /// written first among those created together).
-fn expected(text: &str) -> Vec<String> {
+fn expected(text: &str, only_failed: bool) -> Vec<String> {
     let text = text.to_lowercase();
     let mut rows: Vec<usize> = (0..ROWS)
         .filter(|&i| {
             prompt_of(i).to_lowercase().contains(&text) || format!("task_{i:05}").contains(&text)
         })
+        .filter(|&i| !only_failed || failed(i))
         .collect();
     rows.sort_by_key(|&i| std::cmp::Reverse((created_at(i), i)));
     rows.iter().map(|i| format!("task_{i:05}")).collect()
@@ -96,7 +107,7 @@ fn common_and_rare_texts_list_the_same_entries_as_a_reading_of_every_row() {
         "k_0",
         "zebra",
     ] {
-        let all = expected(text);
+        let all = expected(text, false);
         let query = search(text);
         for offset in [0, 70, 1_000, 12_000, 25_000, 39_950] {
             let want: Vec<String> = all.iter().skip(offset).take(100).cloned().collect();
@@ -115,7 +126,24 @@ fn common_and_rare_texts_list_the_same_entries_as_a_reading_of_every_row() {
         );
     }
     assert!(
-        expected("été").len() > ROWS / 22,
+        expected("été", false).len() > ROWS / 22,
         "other letters in any case too"
     );
+
+    // A common text among the few entries of a status.
+    for text in ["LIGHTHOUSE", "row", "007:"] {
+        let query = Query {
+            status: Some(StatusFilter::Failed),
+            ..search(text)
+        };
+        let all = expected(text, true);
+        assert!(!all.is_empty());
+        assert_eq!(ids(&h, &query, 0, 100), all, "{text:?}, failed only");
+        assert_eq!(h.count_upto(&query, 500).unwrap(), all.len(), "{text:?}");
+        assert_eq!(
+            h.count_upto(&query, 5).unwrap(),
+            all.len().min(6),
+            "{text:?}, capped"
+        );
+    }
 }
