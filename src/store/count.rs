@@ -4,6 +4,7 @@ use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 
 use super::history::{History, Query, Result};
+use super::search::Plan;
 
 /// How many matches of a search are counted past those shown (`10,000+`).
 pub const COUNT_PAST: usize = 10_000;
@@ -24,16 +25,18 @@ impl History {
     /// How many entries match, counting no further than `cap`: `cap + 1` says "more than
     /// `cap`". A text found in most entries costs no more to count than a rare one.
     pub fn count_upto(&self, query: &Query, cap: usize) -> Result<usize> {
+        let common = query.phrase().is_some() && !self.is_rare(query)?;
+        if common && let Some(n) = self.count_recent(query, cap)? {
+            return Ok(n);
+        }
+        // A common text among the few entries of a status: those read through their index.
+        let walk = common && self.few_of_status(query)?;
         let limit = Value::Integer(i64::try_from(cap.saturating_add(1)).unwrap_or(i64::MAX));
-        let (sql, args) = match query.phrase() {
+        let (sql, args) = match query.phrase().filter(|_| !walk) {
             // The index's matches read one by one, stopping at the limit: `rowid IN (...)`
-            // would gather every match first.
+            // would gather every match first. Each is tested as a page tests it.
             Some(phrase) => {
-                let rest = Query {
-                    search: None,
-                    ..query.clone()
-                };
-                let (clause, mut args) = rest.clause();
+                let (clause, mut args) = query.clause_for(Plan::Walk);
                 args.push(phrase.into());
                 let matched = args.len();
                 args.push(limit);
@@ -46,7 +49,7 @@ impl History {
                 (sql, args)
             }
             None => {
-                let (clause, mut args) = query.clause();
+                let (clause, mut args) = query.clause_for(Plan::Walk);
                 args.push(limit);
                 let sql = format!(
                     "SELECT COUNT(*) FROM (SELECT 1 FROM tasks {clause} LIMIT ?{})",
@@ -60,5 +63,68 @@ impl History {
             .query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))
             .map_err(|e| self.err(e))?;
         Ok(usize::try_from(n).unwrap_or(0))
+    }
+}
+
+/// Rows of the newest a search's count first looks through, per match it counts to: a text
+/// found in half the entries or more is counted from them, without the index.
+const RECENT_PER_MATCH: usize = 2;
+/// Up to how many entries of the statuses filtered for are read through their index rather
+/// than the search index's matches.
+const FEW_OF_STATUS: usize = 20_000;
+
+impl History {
+    /// Whether `query` filters by status and few entries have it.
+    fn few_of_status(&self, query: &Query) -> Result<bool> {
+        if query.status.is_none() {
+            return Ok(false);
+        }
+        let only = Query {
+            search: None,
+            size: None,
+            ..query.clone()
+        };
+        Ok(self.count_upto(&only, FEW_OF_STATUS)? <= FEW_OF_STATUS)
+    }
+
+    /// The count of [`History::count_upto`] from the newest rows (by when they were
+    /// written), when they hold more than `cap` matches or are the whole history; `None`
+    /// when the rest must be read.
+    fn count_recent(&self, query: &Query, cap: usize) -> Result<Option<usize>> {
+        let rows = i64::try_from(cap.saturating_add(1).saturating_mul(RECENT_PER_MATCH))
+            .unwrap_or(i64::MAX);
+        let (first, last): (Option<i64>, Option<i64>) = self
+            .conn()
+            // Two subqueries: each reads one end of the table, `MIN(..), MAX(..)` all of it.
+            .query_row(
+                "SELECT (SELECT MIN(rowid) FROM tasks), (SELECT MAX(rowid) FROM tasks)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))?;
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(Some(0));
+        };
+        let from = last.saturating_sub(rows);
+        let (clause, mut args) = query.clause_for(Plan::Walk);
+        args.push(from.into());
+        let from_arg = args.len();
+        let clause = match clause.strip_prefix("WHERE ") {
+            Some(rest) => format!("WHERE rowid > ?{from_arg} AND {rest}"),
+            None => format!("WHERE rowid > ?{from_arg}"),
+        };
+        args.push(Value::Integer(
+            i64::try_from(cap.saturating_add(1)).unwrap_or(i64::MAX),
+        ));
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tasks {clause} LIMIT ?{})",
+            args.len()
+        );
+        let n: i64 = self
+            .conn()
+            .query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let n = usize::try_from(n).unwrap_or(0);
+        Ok((n > cap || from < first).then_some(n))
     }
 }

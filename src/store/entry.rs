@@ -7,6 +7,7 @@ use std::str::FromStr;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
+use super::search::{self, Plan};
 use crate::api::{FallbackModel, GenerateRequest, Size, TaskStatus, Variants};
 
 /// A task's state in the history: the service's, or expired (older than the service keeps
@@ -265,9 +266,6 @@ impl Entry {
     }
 }
 
-/// The shortest search text the search index answers (it holds three-character pieces).
-const SEARCH_INDEXED: usize = 3;
-
 /// What to list: all, or narrowed by text, status and aspect.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
@@ -278,47 +276,30 @@ pub struct Query {
 }
 
 impl Query {
-    /// The search text as one phrase of the search index, when it is long enough for it.
-    pub(super) fn phrase(&self) -> Option<String> {
+    /// The search text, trimmed, unless there is none.
+    pub(super) fn text(&self) -> Option<&str> {
         self.search
             .as_deref()
             .map(str::trim)
-            .filter(|t| t.chars().count() >= SEARCH_INDEXED)
-            .map(|text| format!("\"{}\"", text.replace('"', "\"\"")))
+            .filter(|t| !t.is_empty())
     }
 
-    /// The WHERE clause and its parameters.
+    /// The search text as one phrase of the search index, when it is long enough for it.
+    pub(super) fn phrase(&self) -> Option<String> {
+        self.text().and_then(search::phrase)
+    }
+
+    /// The WHERE clause and its parameters, the search read through the index.
     pub(super) fn clause(&self) -> (String, Vec<Value>) {
+        self.clause_for(Plan::Index)
+    }
+
+    /// The WHERE clause and its parameters, the search read as `plan` says.
+    pub(super) fn clause_for(&self, plan: Plan) -> (String, Vec<Value>) {
         let mut parts = Vec::new();
         let mut args: Vec<Value> = Vec::new();
-        if let Some(text) = self
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            if text.chars().count() >= SEARCH_INDEXED {
-                // One phrase of the search index: the text as it is, anywhere.
-                args.push(format!("\"{}\"", text.replace('"', "\"\"")).into());
-                parts.push(format!(
-                    "rowid IN (SELECT rowid FROM tasks_text WHERE tasks_text MATCH ?{})",
-                    args.len()
-                ));
-            } else {
-                // Too short for the index: every row is read (`%` and `_` are themselves,
-                // not wildcards).
-                let pattern = format!(
-                    "%{}%",
-                    text.replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_")
-                );
-                args.push(pattern.into());
-                parts.push(format!(
-                    "(prompt LIKE ?{n} ESCAPE '\\' OR task_id LIKE ?{n} ESCAPE '\\')",
-                    n = args.len()
-                ));
-            }
+        if let Some(text) = self.text() {
+            parts.push(search::condition(text, plan, &mut args));
         }
         if let Some(filter) = self.status {
             let mut marks = Vec::new();
@@ -345,7 +326,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_search_is_one_phrase_of_the_index_or_a_pattern_with_its_wildcards_escaped() {
+    fn a_search_is_a_pattern_with_its_wildcards_escaped_and_one_phrase_of_the_index() {
         let search = |text: &str| {
             Query {
                 search: Some(text.into()),
@@ -353,13 +334,21 @@ mod tests {
             }
             .clause()
         };
-        let (clause, args) = search(" 50%_off\\ \"now\" ");
-        assert_eq!(args, [Value::Text("\"50%_off\\ \"\"now\"\"\"".into())]);
+        let (clause, args) = search(" 50%_off\\ \"Now\" ");
+        assert_eq!(
+            args,
+            [
+                Value::Text("%50\\%\\_off\\\\ \"Now\"%".into()),
+                Value::Text("\"50%_off\\ \"\"Now\"\"\"".into()),
+                Value::Text("50%_off\\ \"now\"".into()),
+            ]
+        );
         assert!(clause.contains("tasks_text MATCH"), "{clause}");
+        assert!(clause.contains("ESCAPE '\\'"), "{clause}");
         // Too short for the index's three-character pieces.
         let (clause, args) = search(" %_ ");
         assert_eq!(args, [Value::Text("%\\%\\_%".into())]);
-        assert!(clause.contains("ESCAPE '\\'"), "{clause}");
+        assert!(!clause.contains("tasks_text"), "{clause}");
     }
 
     #[test]

@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use rusqlite::config::DbConfig;
 use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, OpenFlags, Row, params, params_from_iter};
 
-use crate::api::{Size, TaskRecord, Variants};
+use crate::api::{Size, Variants};
 use crate::store::schema::{MIGRATIONS, migrate, refuse_newer};
+use crate::store::search::Plan;
 
 pub use super::entry::{Entry, Image, Params, Query, Reference, Status, StatusFilter};
 pub use super::import::move_aside;
@@ -148,6 +149,7 @@ impl History {
             .map_err(|e| classify(path, e))?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| classify(path, e))?;
+        super::search::register(&conn).map_err(|e| classify(path, e))?;
         let mut conn = conn;
         migrate(&mut conn, path)?;
         Ok(History {
@@ -224,104 +226,6 @@ impl History {
         Ok(())
     }
 
-    /// Takes in what the service said of a task: status, progress, error, result URLs.
-    /// `now` (ms) is the completion time when the record has none. Returns whether the task
-    /// was known.
-    ///
-    /// A task the history already saw end is not put back to GENERATING: that is a late
-    /// reply (another process polled the same task), not news.
-    ///
-    /// A task the database does not know may be in the journal (kept there when the
-    /// database could not take it): the journal is taken in first, then the answer.
-    pub fn record(&self, record: &TaskRecord, now: i64) -> Result<bool> {
-        if self.record_known(record, now)? {
-            return Ok(true);
-        }
-        if let Some(dir) = self.path.parent() {
-            self.import_journal(dir);
-        }
-        self.record_known(record, now)
-    }
-
-    /// A task still generating is a routine update, committed without waiting for the disk
-    /// (WAL with `synchronous=NORMAL`): a power cut may lose the last few of them, which the
-    /// next poll answers again. The end of a task, with its result URLs, waits for the disk
-    /// like the task id does.
-    fn record_known(&self, record: &TaskRecord, now: i64) -> Result<bool> {
-        let routine = !Status::from(record.status).is_final();
-        let mut conn = self.conn();
-        let sync = |conn: &Connection, level: &str| {
-            conn.pragma_update(None, "synchronous", level)
-                .map_err(|e| self.err(e))
-        };
-        if routine {
-            sync(&conn, "NORMAL")?;
-        }
-        let result = self.record_in(&mut conn, record, now);
-        if routine {
-            sync(&conn, "FULL")?;
-        }
-        result
-    }
-
-    fn record_in(&self, conn: &mut Connection, record: &TaskRecord, now: i64) -> Result<bool> {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let status = Status::from(record.status);
-        let completed = status
-            .is_final()
-            .then(|| record.complete_time.unwrap_or(now));
-        // NaN would be stored as NULL, which the column refuses.
-        let progress = if record.progress.is_nan() {
-            0.0
-        } else {
-            record.progress.clamp(0.0, 1.0)
-        };
-        let changed = tx
-            .execute(
-                "UPDATE tasks SET status = ?2, progress = ?3, error_code = ?4, error_message = ?5,
-                    completed_at = COALESCE(completed_at, ?6), updated_at = ?7
-                 WHERE task_id = ?1
-                   AND NOT (?2 = 'GENERATING'
-                            AND status IN ('SUCCESS', 'CREATE_TASK_FAILED', 'GENERATE_FAILED'))",
-                params![
-                    record.task_id,
-                    status.as_str(),
-                    progress,
-                    record.error_code.filter(|_| status.is_failure()),
-                    record
-                        .error_message
-                        .as_deref()
-                        .filter(|_| status.is_failure()),
-                    completed,
-                    now,
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        if changed == 0 {
-            let known = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM tasks WHERE task_id = ?1)",
-                    params![record.task_id],
-                    |r| r.get(0),
-                )
-                .map_err(|e| self.err(e))?;
-            return Ok(known);
-        }
-        for (idx, url) in record.result_urls.iter().enumerate() {
-            // A URL that changed (a re-signed link) replaces the old one; a saved file stays.
-            tx.execute(
-                "INSERT INTO images (task_id, idx, url) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (task_id, idx) DO UPDATE SET url = excluded.url",
-                params![record.task_id, idx as i64, url],
-            )
-            .map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(true)
-    }
-
     /// Records where image `index` of a task was saved.
     pub fn image_saved(&self, task_id: &str, index: usize, path: &Path) -> Result<()> {
         self.conn()
@@ -376,9 +280,23 @@ impl History {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// Entries `offset..offset + limit` of those matching, newest first.
+    /// Entries `offset..offset + limit` of those matching, newest first. A search is read
+    /// the way that costs less for its text (the same entries either way).
     pub fn page(&self, query: &Query, offset: usize, limit: usize) -> Result<Vec<Entry>> {
-        let (clause, mut args) = query.clause();
+        // Past any history SQLite can hold (the page that asks only for a whole count).
+        if i64::try_from(offset).is_err() {
+            return Ok(Vec::new());
+        }
+        let plan = if query.phrase().is_none() || self.is_rare(query)? {
+            Plan::Index
+        } else if let Some(entries) = self.page_recent(query, offset, limit)? {
+            return Ok(entries);
+        } else if let Some(entries) = self.page_from_end(query, offset, limit)? {
+            return Ok(entries);
+        } else {
+            self.plan(query, offset.saturating_add(limit))?
+        };
+        let (clause, mut args) = query.clause_for(plan);
         args.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
         args.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
         self.select(&page_tail(&clause, args.len()), &args)
@@ -474,7 +392,7 @@ impl History {
 /// What follows `SELECT … FROM tasks` for a page: the filter, newest first (the later
 /// inserted first among those created together), and the limit and offset as the last two of
 /// `n` parameters.
-fn page_tail(clause: &str, n: usize) -> String {
+pub(super) fn page_tail(clause: &str, n: usize) -> String {
     format!(
         "{clause} ORDER BY created_at DESC, rowid DESC LIMIT ?{} OFFSET ?{n}",
         n - 1

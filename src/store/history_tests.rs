@@ -46,6 +46,25 @@ fn pages_are_read_in_index_order_without_sorting() {
 }
 
 #[test]
+fn a_common_text_is_read_newest_first_through_the_index_of_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = History::open(&dir.path().join(FILE_NAME)).unwrap();
+    let query = Query {
+        search: Some("lighthouse".into()),
+        ..Query::default()
+    };
+    let (clause, mut args) = query.clause_for(Plan::Walk);
+    args.extend([Value::Integer(100), Value::Integer(0)]);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tasks {}",
+        page_tail(&clause, args.len())
+    );
+    let plan = plan(&h.conn(), &sql, &args);
+    assert!(plan.contains("tasks_newest"), "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+}
+
+#[test]
 fn missing_images_are_found_through_their_index() {
     let dir = tempfile::tempdir().unwrap();
     let h = History::open(&dir.path().join(FILE_NAME)).unwrap();

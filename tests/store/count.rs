@@ -74,3 +74,26 @@ fn a_search_is_counted_no_further_than_asked() {
     let ids: Vec<&str> = page.iter().map(|e| e.task_id.as_str()).collect();
     assert_eq!(ids, ["task_4o_029", "task_4o_028", "task_4o_027"]);
 }
+
+#[test]
+fn the_page_past_any_history_counts_every_match_and_lists_none() {
+    let data = tempfile::tempdir().unwrap();
+    let h = History::open_in(data.path()).unwrap();
+    for i in 0..40 {
+        h.insert(
+            &format!("task_4o_{i:03}"),
+            "http://127.0.0.1:9",
+            &crate::prompt(&format!("{i}: a red fox")),
+            i,
+        )
+        .unwrap();
+    }
+    for text in ["red fox", "fo"] {
+        assert_eq!(
+            h.count_shown(&search(text), usize::MAX, 10).unwrap(),
+            (40, false),
+            "{text}"
+        );
+        assert!(h.page(&search(text), usize::MAX, 100).unwrap().is_empty());
+    }
+}

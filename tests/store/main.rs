@@ -9,6 +9,7 @@ mod config;
 mod count;
 mod history;
 mod scale;
+mod search;
 
 /// A task asking for `text`, every other parameter as by default.
 fn prompt(text: &str) -> Params {

@@ -204,3 +204,46 @@ async fn a_generate_answered_429_past_its_retries_waits_out_the_window() {
     // Past the attempts allowed, a second at least between tries.
     assert!(started.elapsed() >= std::time::Duration::from_secs(2));
 }
+
+#[tokio::test]
+async fn building_the_search_index_of_a_long_history_is_said_on_stderr() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    History::open_in(d).unwrap();
+    // 12,000 entries as the previous schema left them: no search index.
+    {
+        let mut conn = rusqlite::Connection::open(d.join("history.db")).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER tasks_text_insert; DROP TRIGGER tasks_text_delete;
+             DROP TRIGGER tasks_text_update; DROP TABLE tasks_text;
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+        let tx = conn.transaction().unwrap();
+        for i in 0..12_000 {
+            tx.execute(
+                "INSERT INTO tasks (task_id, base_url, prompt, size, variants, status,
+                     created_at, updated_at)
+                 VALUES (?1, ?2, ?3, '1:1', 1, 'SUCCESS', ?4, ?4)",
+                rusqlite::params![format!("task_4o_{i:05}"), BASE, format!("fox {i}"), NOW + i],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let fouro = Fouro::new(d);
+    let o = fouro
+        .run(&["history", "--search", "fox 11999", "--limit", "1"])
+        .await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("building the search index of the history's 12000 entries"),
+        "{err}"
+    );
+    assert!(err.contains("the search index is built ("), "{err}");
+    assert!(stdout(&o).contains("task_4o_11999"), "{}", stdout(&o));
+    // Once only.
+    let o = fouro.run(&["history", "--limit", "1"]).await;
+    assert!(!stderr(&o).contains("search index"), "{}", stderr(&o));
+}

@@ -18,10 +18,11 @@ use super::input::Anywhere;
 use super::line::LineInput;
 use super::{App, Screen};
 use crate::api::Size;
+use crate::api::TaskRecord;
 use crate::config::keys::Command;
 use crate::config::keys_panes::{Act, Context};
 use crate::store::history::Image;
-use crate::store::{Entry, Query, StatusFilter};
+use crate::store::{Entry, Query, Status, StatusFilter};
 use crate::tui::action::{Action, Effect, HistoryPage};
 use crate::tui::ui::layout;
 
@@ -29,6 +30,9 @@ use crate::tui::ui::layout;
 pub const PAGE: usize = 100;
 /// Rows read beyond either edge of the list, so that scrolling rarely waits for a page.
 const MARGIN: usize = 20;
+/// The offset of a page past the end of any history: asking for it counts every match
+/// (a search's count stops where it is read, plus [`crate::store::COUNT_PAST`]).
+const END: usize = usize::MAX;
 
 #[derive(Debug, Clone)]
 struct Page {
@@ -76,6 +80,9 @@ pub struct HistoryView {
     /// The generation the current query started at.
     query_since: u64,
     pub(super) deleting: Option<Deleting>,
+    /// The end of the list was asked for while the count was capped: the request that
+    /// counts every match, once asked.
+    to_end: Option<Option<u64>>,
 }
 
 impl HistoryView {
@@ -107,6 +114,36 @@ impl HistoryView {
             .any(|p| p.entries.iter().any(|e| e.task_id == task_id))
     }
 
+    /// Whether `record` says of an entry loaded what the entry does not (the same check as
+    /// the history's when it records it): an answer that repeats the last costs no reload.
+    pub fn is_news(&self, record: &TaskRecord) -> bool {
+        let status = Status::from(record.status);
+        let failure = status.is_failure();
+        let progress = if record.progress.is_nan() {
+            0.0
+        } else {
+            record.progress.clamp(0.0, 1.0)
+        };
+        self.pages
+            .values()
+            .flat_map(|p| &p.entries)
+            .filter(|e| e.task_id == record.task_id)
+            .any(|e| {
+                // A late reply of a task seen to end (not one marked expired) is not kept.
+                let late = status == Status::Generating
+                    && e.status.is_final()
+                    && e.status != Status::Expired;
+                let urls = e.images.iter().map(|i| i.url.as_str());
+                !late
+                    && (e.status != status
+                        || e.progress != progress
+                        || e.error_code != record.error_code.filter(|_| failure)
+                        || e.error_message.as_deref()
+                            != record.error_message.as_deref().filter(|_| failure)
+                        || !urls.eq(record.result_urls.iter().map(String::as_str)))
+            })
+    }
+
     /// The first row to show in a list of `height` rows: the selection in view, no empty
     /// rows below the last entry.
     pub fn top_for(&self, height: usize) -> usize {
@@ -135,6 +172,15 @@ impl HistoryView {
         }
     }
 
+    /// Selects the last entry; when the count stopped short of it, every match is counted
+    /// first (off the screen's path: the list stays as it is meanwhile).
+    fn select_last(&mut self) {
+        if self.more {
+            self.to_end = Some(None);
+        }
+        self.select(usize::MAX);
+    }
+
     fn step(&mut self, delta: isize) {
         self.select(self.selected.saturating_add_signed(delta));
     }
@@ -143,6 +189,7 @@ impl HistoryView {
     fn clear(&mut self) {
         self.pages.clear();
         self.inflight.clear();
+        self.to_end = None;
         self.search = None;
         self.deleting = None;
     }
@@ -151,6 +198,7 @@ impl HistoryView {
     /// ones arrive.
     fn restart(&mut self) {
         self.reload();
+        self.to_end = None;
         self.query_since = self.generation;
         self.selected = 0;
         self.top = 0;
@@ -162,6 +210,7 @@ impl HistoryView {
     pub(super) fn reload(&mut self) {
         self.generation += 1;
         self.inflight.clear();
+        self.to_end = self.to_end.map(|_| None);
         self.error = None;
     }
 
@@ -186,6 +235,11 @@ impl HistoryView {
             return Vec::new();
         }
         let mut asks = Vec::new();
+        if self.to_end == Some(None) {
+            let req = next_id();
+            self.to_end = Some(Some(req));
+            asks.push((req, END));
+        }
         for n in wanted {
             let loaded = self
                 .pages
@@ -202,6 +256,18 @@ impl HistoryView {
 
     /// Takes in a reply; false when it was not wanted any more (or never).
     fn take(&mut self, req: u64, result: Result<HistoryPage, String>) -> bool {
+        if self.to_end == Some(Some(req)) {
+            self.to_end = None;
+            match result {
+                Ok(page) => {
+                    (self.total, self.more) = (Some(page.total), page.more);
+                    self.counted_since = self.query_since;
+                    self.select(usize::MAX);
+                }
+                Err(why) => self.error = Some(why),
+            }
+            return true;
+        }
         let Some(n) = self
             .inflight
             .iter()
@@ -304,9 +370,8 @@ impl App {
         }
         match action {
             Action::Submitted { result, .. } => result.is_ok(),
-            Action::TaskUpdate { task_id, .. } | Action::ImageSaved { task_id, .. } => {
-                self.history.shows(task_id)
-            }
+            Action::TaskUpdate { record, .. } => self.history.is_news(record),
+            Action::ImageSaved { task_id, .. } => self.history.shows(task_id),
             _ => false,
         }
     }
@@ -387,7 +452,7 @@ impl App {
                 self.history.top += page as usize;
             }
             Act::First => self.history.select(0),
-            Act::Last => self.history.select(usize::MAX),
+            Act::Last => self.history.select_last(),
             _ => return false,
         }
         self.history.top = self.history.top_for(page as usize);
@@ -479,114 +544,5 @@ impl App {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::Params;
-    use crate::store::Status;
-
-    fn entry(i: usize) -> Entry {
-        Entry {
-            task_id: format!("t{i}"),
-            base_url: "http://x".into(),
-            params: Params::default(),
-            status: Status::Success,
-            progress: 1.0,
-            error_code: None,
-            error_message: None,
-            created_at: 0,
-            completed_at: None,
-            cost: None,
-            images: Vec::new(),
-        }
-    }
-
-    fn page(total: usize, offset: usize) -> HistoryPage {
-        HistoryPage {
-            total,
-            more: false,
-            offset,
-            entries: (offset..(offset + PAGE).min(total)).map(entry).collect(),
-        }
-    }
-
-    #[test]
-    fn pages_are_read_around_the_view_only() {
-        let mut v = HistoryView::default();
-        let mut id = 0;
-        let asks = v.fetch(20, || {
-            id += 1;
-            id
-        });
-        assert_eq!(asks, vec![(1, 0)]);
-        assert!(v.take(1, Ok(page(10_000, 0))));
-        v.select(5_000);
-        let asks = v.fetch(20, || {
-            id += 1;
-            id
-        });
-        let offsets: Vec<usize> = asks.iter().map(|a| a.1).collect();
-        assert_eq!(offsets, vec![4_900, 5_000]);
-        for (req, offset) in asks {
-            assert!(v.take(req, Ok(page(10_000, offset))));
-        }
-        assert_eq!(v.cached_pages(), 2, "page 0 was dropped");
-        assert_eq!(
-            v.selected_entry().map(|e| e.task_id.as_str()),
-            Some("t5000")
-        );
-        assert!(!v.take(1, Ok(page(10_000, 0))), "answered already");
-    }
-
-    #[test]
-    fn a_search_counted_so_far_grows_as_the_list_is_read_down() {
-        let mut v = HistoryView::default();
-        let capped = |total, offset| HistoryPage {
-            more: true,
-            ..page(total, offset)
-        };
-        assert_eq!(v.fetch(20, || 1), vec![(1, 0)]);
-        assert!(v.take(1, Ok(capped(10_000, 0))));
-        assert_eq!((v.total, v.more), (Some(10_000), true));
-        v.select(9_990);
-        let asks = v.fetch(20, || 2);
-        assert!(asks.contains(&(2, 9_900)), "{asks:?}");
-        assert!(v.take(2, Ok(capped(19_900, 9_900))));
-        assert_eq!((v.total, v.more), (Some(19_900), true), "counted further");
-        // A page nearer the top, counted less far, says nothing of fewer matches.
-        v.reload();
-        v.select(9_800);
-        let asks = v.fetch(20, || 3);
-        assert!(asks.contains(&(3, 9_800)), "{asks:?}");
-        assert!(v.take(3, Ok(capped(19_800, 9_800))));
-        assert_eq!((v.total, v.more), (Some(19_900), true));
-        // The end reached: an exact count.
-        v.select(19_899);
-        let asks = v.fetch(20, || 4);
-        let (req, offset) = *asks.last().expect("a page further down");
-        assert!(v.take(req, Ok(page(19_950, offset))));
-        assert_eq!((v.total, v.more), (Some(19_950), false));
-    }
-
-    #[test]
-    fn a_failed_page_is_not_asked_for_again_by_itself() {
-        let mut v = HistoryView::default();
-        let asks = v.fetch(20, || 7);
-        assert_eq!(asks.len(), 1);
-        assert!(v.take(7, Err("locked".into())));
-        assert!(v.fetch(20, || 8).is_empty());
-        v.error = None;
-        assert_eq!(v.fetch(20, || 9), vec![(9, 0)]);
-    }
-
-    #[test]
-    fn filters_cycle_through_every_value_and_back_to_none() {
-        let mut f = None;
-        let mut seen = Vec::new();
-        for _ in 0..5 {
-            f = cycle_filter(&StatusFilter::ALL, f);
-            seen.push(f);
-        }
-        assert_eq!(seen.last(), Some(&None));
-        assert_eq!(seen[0], Some(StatusFilter::Generating));
-    }
-}
+#[path = "history_tests.rs"]
+mod tests;

@@ -26,6 +26,58 @@ fn an_inserted_task_comes_back_with_every_parameter() {
 }
 
 #[test]
+fn an_answer_that_changes_nothing_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(dir.path());
+    h.insert("t1", BASE, &prompt("p"), NOW).unwrap();
+    let wal = || {
+        std::fs::metadata(dir.path().join("history.db-wal"))
+            .unwrap()
+            .len()
+    };
+    let updated = || -> i64 {
+        raw(h.path())
+            .query_row(
+                "SELECT updated_at FROM tasks WHERE task_id = 't1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let generating = record("t1", TaskStatus::Generating, 0.25, &[]);
+    assert!(h.record(&generating, NOW + 1).unwrap());
+    let (size, at) = (wal(), updated());
+    assert_eq!(at, NOW + 1);
+    for i in 2..50 {
+        assert!(h.record(&generating, NOW + i).unwrap(), "still known");
+    }
+    assert_eq!((wal(), updated()), (size, at), "the same answer again");
+
+    let done = record("t1", TaskStatus::Success, 1.0, &["https://r/1.png"]);
+    assert!(h.record(&done, NOW + 60).unwrap());
+    let (size, at) = (wal(), updated());
+    assert!(size > 0 && at == NOW + 60);
+    for i in 61..70 {
+        assert!(h.record(&done, NOW + i).unwrap());
+    }
+    assert_eq!((wal(), updated()), (size, at), "the same end again");
+    let late = record("t1", TaskStatus::Generating, 0.5, &[]);
+    assert!(h.record(&late, NOW + 70).unwrap());
+    assert_eq!((wal(), updated()), (size, at), "a late reply");
+
+    // A re-signed URL alone is news.
+    let resigned = record("t1", TaskStatus::Success, 1.0, &["https://r/1.png?sig=2"]);
+    assert!(h.record(&resigned, NOW + 80).unwrap());
+    assert!(wal() > size);
+    let e = h.get("t1").unwrap().unwrap();
+    assert_eq!(e.images[0].url, "https://r/1.png?sig=2");
+    assert!(
+        !h.record(&record("t9", TaskStatus::Generating, 0.1, &[]), NOW)
+            .unwrap()
+    );
+}
+
+#[test]
 fn progress_then_success_with_urls_then_a_changed_url_keeps_the_saved_file() {
     let dir = tempfile::tempdir().unwrap();
     let h = open(dir.path());
