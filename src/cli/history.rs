@@ -27,6 +27,7 @@ pub async fn run(args: &HistoryArgs) -> Result<u8, Failure> {
         search: args.search.clone(),
         status: args.status,
         size: args.aspect,
+        newest: None,
     };
     let limit = args.limit as usize;
     if args.json || args.jsonl {

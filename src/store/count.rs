@@ -13,6 +13,17 @@ impl History {
     /// How many entries match: exactly without a search text; with one, no further than
     /// `past` entries after `from` (where the list is read), so that a common word costs the
     /// same as a rare one. The bool says more match than the number.
+    /// Whether the history holds more than `n` entries (reading no more than `n + 1`).
+    pub fn holds_more_than(&self, n: usize) -> Result<bool> {
+        self.conn()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM tasks LIMIT 1 OFFSET ?1)",
+                [i64::try_from(n).unwrap_or(i64::MAX)],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     pub fn count_shown(&self, query: &Query, from: usize, past: usize) -> Result<(usize, bool)> {
         if query.search.as_deref().is_none_or(|s| s.trim().is_empty()) {
             return Ok((self.count(query)?, false));

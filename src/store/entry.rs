@@ -273,6 +273,9 @@ pub struct Query {
     pub search: Option<String>,
     pub status: Option<StatusFilter>,
     pub size: Option<Size>,
+    /// Only the newest this many entries (about: those created at the same second as the
+    /// last of them too). The app's scope for a search too short for the search index.
+    pub newest: Option<usize>,
 }
 
 impl Query {
@@ -312,6 +315,19 @@ impl Query {
         if let Some(size) = self.size {
             args.push(size.as_str().to_owned().into());
             parts.push(format!("size = ?{}", args.len()));
+        }
+        if let Some(n) = self.newest {
+            // The newest `n` rows' oldest date, read once through `tasks_newest`; every row
+            // when there are fewer.
+            args.push(Value::Integer(
+                i64::try_from(n.saturating_sub(1)).unwrap_or(i64::MAX),
+            ));
+            parts.push(format!(
+                "created_at >= COALESCE((SELECT created_at FROM tasks \
+                 ORDER BY created_at DESC, rowid DESC LIMIT 1 OFFSET ?{}), {})",
+                args.len(),
+                i64::MIN
+            ));
         }
         if parts.is_empty() {
             (String::new(), args)

@@ -24,6 +24,7 @@ use std::path::Path;
 pub use count::COUNT_PAST;
 pub use history::{Entry, History, Params, Query, Reference, Status, StatusFilter, StoreError};
 pub use inflight::{ID_UNKNOWN, InFlight};
+pub use search::{SHORT_SEARCH_SCOPE, is_short};
 
 /// Keeps a task id the service just returned, before anything else happens with it: in the
 /// history, or, if that fails, in the journal (imported into the history when it next opens).

@@ -25,6 +25,15 @@ use super::history::{Entry, History, Query, Result, page_tail};
 /// The shortest search text the search index answers (it holds three-character pieces).
 pub(super) const INDEXED: usize = 3;
 
+/// How many of the newest entries the app searches for a text shorter than [`INDEXED`]
+/// (which only a reading of every row could answer): a third character searches them all.
+pub const SHORT_SEARCH_SCOPE: usize = 20_000;
+
+/// Whether `text` (trimmed) is too short for the search index.
+pub fn is_short(text: &str) -> bool {
+    (1..INDEXED).contains(&text.trim().chars().count())
+}
+
 /// Up to how many matches in the index a text is a rare one, read through the index at once.
 const RARE: usize = 1_000;
 

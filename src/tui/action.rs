@@ -104,6 +104,9 @@ pub struct HistoryPage {
     /// Where `entries` start among them.
     pub offset: usize,
     pub entries: Vec<Entry>,
+    /// The query read only the newest entries (`Query::newest`) of a history that holds
+    /// more.
+    pub scoped: bool,
 }
 
 /// The account the app runs with, as it may be shown: never the key itself.

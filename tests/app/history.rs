@@ -204,6 +204,7 @@ fn reply(db: &[Entry], req: u64, query: &Query, offset: usize, limit: usize) -> 
                 .take(limit)
                 .map(|e| (*e).clone())
                 .collect(),
+            scoped: false,
         }),
     }
 }
@@ -362,4 +363,39 @@ fn full_screen_from_the_history() {
         decode(&mut a);
         a
     });
+}
+
+#[test]
+fn a_short_search_looks_among_the_newest_entries_and_says_so() {
+    let db = sample();
+    let mut a = opened(120, 30, &db);
+    feed(&mut a, typed("/fo"));
+    let asked = loads(&a.take_effects());
+    let (req, query, offset, limit) = asked.last().cloned().expect("a page of \"fo\"");
+    assert_eq!(query.newest, Some(fouro::store::SHORT_SEARCH_SCOPE));
+    let Action::HistoryLoaded {
+        result: Ok(page), ..
+    } = reply(&db, req, &query, offset, limit)
+    else {
+        panic!("a page")
+    };
+    a.update(Action::HistoryLoaded {
+        req,
+        result: Ok(HistoryPage {
+            scoped: true,
+            ..page
+        }),
+    });
+    let shown = fouro::tui::testing::screen(&a);
+    assert!(
+        shown.contains("in the newest 20,000 · a 3rd character searches all"),
+        "{shown}"
+    );
+    // A third character searches every entry.
+    feed(&mut a, typed("x"));
+    let asked = loads(&a.take_effects());
+    let (req, query, offset, limit) = asked.last().cloned().expect("a page of \"fox\"");
+    assert_eq!(query.newest, None);
+    a.update(reply(&db, req, &query, offset, limit));
+    assert!(!fouro::tui::testing::screen(&a).contains("in the newest"));
 }

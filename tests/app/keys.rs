@@ -151,6 +151,7 @@ fn history_with_one_entry(a: &mut App) {
             more: false,
             offset: 0,
             entries,
+            scoped: false,
         }),
     });
 }

@@ -97,3 +97,54 @@ fn the_page_past_any_history_counts_every_match_and_lists_none() {
         assert!(h.page(&search(text), usize::MAX, 100).unwrap().is_empty());
     }
 }
+
+#[test]
+fn a_search_scoped_to_the_newest_entries_reads_and_counts_only_them() {
+    let data = tempfile::tempdir().unwrap();
+    let h = History::open_in(data.path()).unwrap();
+    for i in 0..30 {
+        let prompt = if i < 25 { "a red fox" } else { "a grey wolf" };
+        h.insert(
+            &format!("task_4o_{i:03}"),
+            "http://127.0.0.1:9",
+            &crate::prompt(prompt),
+            i,
+        )
+        .unwrap();
+    }
+    let scoped = |text, newest| Query {
+        newest: Some(newest),
+        ..search(text)
+    };
+    let ids = |q: &Query| -> Vec<String> {
+        h.page(q, 0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.task_id)
+            .collect()
+    };
+    // The newest 10 are entries 29..=20: five wolves, then five foxes.
+    assert_eq!(
+        ids(&scoped("fo", 10)),
+        (20..25)
+            .rev()
+            .map(|i| format!("task_4o_{i:03}"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        h.count_shown(&scoped("fo", 10), 0, 100).unwrap(),
+        (5, false)
+    );
+    assert_eq!(
+        h.count_shown(&scoped("wo", 10), 0, 100).unwrap(),
+        (5, false)
+    );
+    assert_eq!(h.count_shown(&scoped("fo", 3), 0, 100).unwrap(), (0, false));
+    // A scope wider than the history is the whole history.
+    assert_eq!(
+        h.count_shown(&scoped("fo", 1_000), 0, 100).unwrap(),
+        (25, false)
+    );
+    assert!(h.holds_more_than(29).unwrap());
+    assert!(!h.holds_more_than(30).unwrap());
+}

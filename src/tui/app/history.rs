@@ -62,6 +62,8 @@ pub struct HistoryView {
     pub total: Option<usize>,
     /// More entries match than `total` (a search counted only so far).
     pub more: bool,
+    /// Only the newest entries were searched (a text too short for the search index).
+    pub scoped: bool,
     /// The query `total` was counted for (its `query_since`).
     counted_since: u64,
     pub selected: usize,
@@ -261,6 +263,7 @@ impl HistoryView {
             match result {
                 Ok(page) => {
                     (self.total, self.more) = (Some(page.total), page.more);
+                    self.scoped = page.scoped;
                     self.counted_since = self.query_since;
                     self.select(usize::MAX);
                 }
@@ -289,6 +292,7 @@ impl HistoryView {
                     }
                     _ => (Some(page.total), page.more),
                 };
+                self.scoped = page.scoped;
                 self.counted_since = since;
                 self.pages.insert(
                     n,
@@ -465,6 +469,7 @@ impl App {
         match key.code {
             KeyCode::Enter => return true,
             KeyCode::Esc => {
+                self.history.query.newest = None;
                 if self.history.query.search.take().is_some() {
                     self.history.restart();
                 }
@@ -491,6 +496,12 @@ impl App {
     fn set_search(&mut self, text: &str) {
         let search = Some(text.to_owned()).filter(|t| !t.trim().is_empty());
         if search != self.history.query.search {
+            // A text too short for the search index is looked for among the newest entries
+            // only, so that each key costs the same at any size of history.
+            self.history.query.newest = search
+                .as_deref()
+                .is_some_and(crate::store::is_short)
+                .then_some(crate::store::SHORT_SEARCH_SCOPE);
             self.history.query.search = search;
             self.history.restart();
         }

@@ -26,6 +26,7 @@ fn page(total: usize, offset: usize) -> HistoryPage {
         more: false,
         offset,
         entries: (offset..(offset + PAGE).min(total)).map(entry).collect(),
+        scoped: false,
     }
 }
 
@@ -166,6 +167,7 @@ fn the_end_of_a_search_counted_so_far_is_reached_by_counting_every_match() {
         more: false,
         offset: END,
         entries: Vec::new(),
+        scoped: false,
     };
     assert!(v.take(2, Ok(counted)));
     assert_eq!(

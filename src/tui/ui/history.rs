@@ -97,6 +97,12 @@ fn list(app: &App, frame: &mut Frame, p: &HistoryPanes) {
             format!("History · {} {what}", thousands(n))
         }
     };
+    if v.scoped {
+        title.push_str(&format!(
+            " in the newest {} · a 3rd character searches all",
+            thousands(crate::store::SHORT_SEARCH_SCOPE)
+        ));
+    }
     if v.is_searching() {
         title.push_str(" · searching…");
     }

@@ -49,20 +49,31 @@ impl Loader {
                 return;
             }
             let result = blocking(move || {
-                let (total, more) = history
-                    .count_shown(&query, offset, COUNT_PAST)
+                let entries = history
+                    .page(&query, offset, limit)
                     .map_err(|e| e.to_string())?;
                 if !current() {
                     return Ok(None);
                 }
-                let entries = history
-                    .page(&query, offset, limit)
-                    .map_err(|e| e.to_string())?;
+                // A page that ends before its limit tells the count: no second reading.
+                let (total, more) = if entries.len() < limit && (offset == 0 || !entries.is_empty())
+                {
+                    (offset + entries.len(), false)
+                } else {
+                    history
+                        .count_shown(&query, offset, COUNT_PAST)
+                        .map_err(|e| e.to_string())?
+                };
+                let scoped = match query.newest {
+                    Some(n) => history.holds_more_than(n).map_err(|e| e.to_string())?,
+                    None => false,
+                };
                 Ok(Some(HistoryPage {
                     total,
                     more,
                     offset,
                     entries,
+                    scoped,
                 }))
             })
             .await

@@ -108,6 +108,7 @@ fn status_and_size_filters_alone_and_combined() {
         search: text.map(str::to_owned),
         status,
         size,
+        newest: None,
     };
     assert_eq!(
         listed(&h, &by(Some(StatusFilter::Failed), None, None)),
