@@ -278,10 +278,16 @@ async fn event_loop(
 
 /// Whether the person did this (a key, a paste, a click): its frame is not held back by the
 /// limiter.
+/// What answers a person at once, not paced by the frame limiter: their input, and the image
+/// a key asked for (decoded, or found kept, a moment after the key's own frame).
 fn from_person(action: &Action) -> bool {
     matches!(
         action,
-        Action::Key(_) | Action::Paste(_) | Action::Mouse(_) | Action::Resize(..)
+        Action::Key(_)
+            | Action::Paste(_)
+            | Action::Mouse(_)
+            | Action::Resize(..)
+            | Action::ImageDecoded { .. }
     )
 }
 

@@ -2,7 +2,8 @@
 //! image decoding) that owns no UI state and answers with Actions on the app's channel.
 //!
 //! One poller per task id: starting another aborts the older, and the app drops replies of
-//! older generations anyway. Decodes are coalesced: only the newest request is worked on.
+//! older generations anyway. Decodes are coalesced: only the newest request is worked on; the
+//! selection's neighbours are decoded ahead into a cache bounded by bytes (`worker/decoder.rs`).
 //!
 //! The HTTP client sits in a watch channel: a new key empties it while the new client is built
 //! on a blocking thread, and every task started meanwhile waits for the new one, so nothing
@@ -33,29 +34,25 @@ use crate::api::{self, Client, ClientConfig};
 use crate::store::History;
 use crate::tasks::Workflow;
 use crate::tui::action::{Action, Draft, Effect, Failure, SubmitStage};
-use crate::tui::preview::{Encoding, decode_fitted};
+use crate::tui::preview::Encoding;
+use crate::tui::preview::cache::{self, Cache};
 
 mod account;
 mod clients;
+mod decoder;
 mod disk;
 mod history;
 mod queue;
 mod tasks;
 pub use account::{AccountSetup, Callbacks};
 use clients::{ClientSlot, Switch, current};
+use decoder::{Ahead, DecodeJob, Decoder};
 pub use disk::{check_reference, list_dir};
 
 /// How many earlier prompts the editor can recall.
 const RECALLED_PROMPTS: usize = 1000;
 
 pub type Sender = mpsc::UnboundedSender<Action>;
-
-#[derive(Debug, Clone)]
-struct DecodeJob {
-    req: u64,
-    path: PathBuf,
-    cells: (u16, u16),
-}
 
 pub struct Worker {
     tx: Sender,
@@ -74,6 +71,10 @@ pub struct Worker {
     /// Submissions the person chose to send whatever the balance (`AllowShortfall`).
     allowed: HashSet<u64>,
     decode: watch::Sender<Option<DecodeJob>>,
+    /// The neighbours of the selection, decoded ahead while nothing else is asked.
+    ahead: watch::Sender<Ahead>,
+    /// Fitted previews, bounded by their bytes (`preview/cache.rs`).
+    previews: decoder::Shared,
     /// The kept queue's writer (`worker/queue.rs`).
     queue: mpsc::UnboundedSender<queue::QueueWrite>,
     /// Pages of the history, a search's pages read only while it is the one asked for.
@@ -94,7 +95,9 @@ impl Worker {
         let client = Client::new(config.clone())?;
         let (clients, _) = watch::channel(ClientSlot::Ready(client));
         let account_clients = clients.subscribe();
-        let (decode, rx) = watch::channel(None);
+        let (decode, jobs) = watch::channel(None);
+        let (ahead, ahead_rx) = watch::channel(Ahead::default());
+        let previews = Arc::new(Mutex::new(Cache::new(cache::LIMIT)));
         let switch = Switch {
             clients: clients.clone(),
             config: Arc::new(Mutex::new(config.clone())),
@@ -130,10 +133,21 @@ impl Worker {
             closing: CancellationToken::new(),
             allowed: HashSet::new(),
             decode,
+            ahead,
+            previews,
             queue,
             pages: history::Loader::default(),
         };
-        w.spawn(decoder(rx, w.tx.clone(), encoding.into()));
+        w.spawn(
+            Decoder {
+                jobs,
+                ahead: ahead_rx,
+                tx: w.tx.clone(),
+                encoding: encoding.into(),
+                cache: w.previews.clone(),
+            }
+            .run(),
+        );
         w.spawn(resume(
             w.history.clone(),
             config.base_url.clone(),
@@ -234,6 +248,9 @@ impl Worker {
             Effect::Decode { req, path, cells } => {
                 self.decode
                     .send_replace(Some(DecodeJob { req, path, cells }));
+            }
+            Effect::Prefetch { paths, cells } => {
+                self.ahead.send_replace(Ahead { paths, cells });
             }
             Effect::RefreshCredits { req } => {
                 let workflow = self.workflow.clone();
@@ -378,6 +395,15 @@ impl Worker {
         self.spawn(job);
     }
 
+    /// The previews kept: how many, and their bytes.
+    pub fn previews_kept(&self) -> (usize, usize) {
+        let cache = self
+            .previews
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (cache.len(), cache.bytes())
+    }
+
     /// Submissions not finished yet.
     pub fn submissions_in_flight(&mut self) -> usize {
         while self.submissions.try_join_next().is_some() {}
@@ -475,32 +501,5 @@ fn delete_entry(history: &History, task_id: &str, files: bool) -> Result<usize, 
             failed.len(),
             failed.join("; ")
         ))
-    }
-}
-
-/// Decodes the newest requested image; requests that arrive meanwhile replace each other.
-async fn decoder(mut rx: watch::Receiver<Option<DecodeJob>>, tx: Sender, encoding: Encoding) {
-    while rx.changed().await.is_ok() {
-        let Some(job) = rx.borrow_and_update().clone() else {
-            continue;
-        };
-        let DecodeJob { req, path, cells } = job;
-        // Kitty ids are 32-bit and never 0; requests only grow, so ids do not repeat soon.
-        let kitty_id = (req % u64::from(u32::MAX)) as u32 + 1;
-        let result = blocking(move || {
-            decode_fitted(
-                &path,
-                cells,
-                Encoding {
-                    kitty_id,
-                    ..encoding
-                },
-            )
-        })
-        .await
-        .and_then(|r| r);
-        if tx.send(Action::ImageDecoded { req, result }).is_err() {
-            return;
-        }
     }
 }
