@@ -194,7 +194,13 @@ async fn event_loop(
     let never = || Instant::now() + Duration::from_secs(24 * 3600);
 
     loop {
-        for effect in app.take_effects() {
+        let effects = app.take_effects();
+        let polls = effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Poll { .. }))
+            .count();
+        worker.polls_coming(polls);
+        for effect in effects {
             match effect {
                 Effect::Copy(text) => {
                     let _ = execute!(stdout(), CopyToClipboard::to_clipboard_from(text));

@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,17 +42,22 @@ mod clients;
 mod decoder;
 mod disk;
 mod history;
+mod pace;
 mod queue;
 mod tasks;
 pub use account::{AccountSetup, Callbacks};
 use clients::{ClientSlot, Switch, current};
 use decoder::{Ahead, DecodeJob, Decoder};
 pub use disk::{check_reference, list_dir};
+use pace::{LivePoll, paced};
 
 /// How many earlier prompts the editor can recall.
 const RECALLED_PROMPTS: usize = 1000;
 
 pub type Sender = mpsc::UnboundedSender<Action>;
+
+/// How many pollers are kept before the ended ones are looked for.
+const PRUNE_POLLERS_AT: usize = 64;
 
 pub struct Worker {
     tx: Sender,
@@ -65,6 +70,12 @@ pub struct Worker {
     history: History,
     poll: PollOptions,
     pollers: HashMap<String, AbortHandle>,
+    /// The pollers' count at which the ended ones are next let go.
+    prune_pollers_at: usize,
+    /// Pollers at work (their tasks followed now).
+    live_polls: Arc<AtomicUsize>,
+    /// Pollers about to be started by the effects being handled (`polls_coming`).
+    polls_coming: usize,
     submissions: JoinSet<()>,
     /// Cancelled when the app quits: submissions still uploading stop there.
     closing: CancellationToken,
@@ -129,6 +140,9 @@ impl Worker {
             history,
             poll,
             pollers: HashMap::new(),
+            prune_pollers_at: PRUNE_POLLERS_AT,
+            live_polls: Arc::new(AtomicUsize::new(0)),
+            polls_coming: 0,
             submissions: JoinSet::new(),
             closing: CancellationToken::new(),
             allowed: HashSet::new(),
@@ -224,15 +238,26 @@ impl Worker {
                 if let Some(old) = self.pollers.remove(&task_id) {
                     old.abort();
                 }
-                self.pollers.retain(|_, h| !h.is_finished());
+                // Ended pollers are let go when the map has doubled, not looked for at every
+                // start: a thousand tasks resumed at once would read the map a thousand times.
+                if self.pollers.len() >= self.prune_pollers_at {
+                    self.pollers.retain(|_, h| !h.is_finished());
+                    self.prune_pollers_at = (self.pollers.len() * 2).max(PRUNE_POLLERS_AT);
+                }
+                self.polls_coming = self.polls_coming.saturating_sub(1);
+                let live = LivePoll::new(&self.live_polls);
+                let count = self.live_polls.load(Ordering::Relaxed) + self.polls_coming;
                 let job = tasks::PollJob {
                     task_id: task_id.clone(),
                     generation,
-                    opts: self.poll,
+                    opts: paced(self.poll, count),
                     workflow: self.workflow.clone(),
                     callbacks: self.account.callbacks(),
                 };
-                let handle = self.spawn(tasks::poll(clients, tx, job));
+                let handle = self.spawn(async move {
+                    let _live = live;
+                    tasks::poll(clients, tx, job).await;
+                });
                 self.pollers.insert(task_id, handle);
             }
             Effect::Download {
@@ -393,6 +418,12 @@ impl Worker {
         let clients = self.clients.subscribe();
         let job = self.account.handle(effect, self.switch.clone(), clients);
         self.spawn(job);
+    }
+
+    /// `n` tasks are about to be followed (`Effect::Poll`s among the effects to be handled
+    /// next): each is paced for all of them, not for those started before it.
+    pub fn polls_coming(&mut self, n: usize) {
+        self.polls_coming = n;
     }
 
     /// The previews kept: how many, and their bytes.
