@@ -4,7 +4,9 @@
 //! then the write: the payload's bytes, or for half blocks viuer's printer, whose output goes
 //! to `/dev/null` for the measurement (viuer prints to stdout only, so fd 1 is pointed there).
 //! `preview-parts` splits it: the decode alone, then fit, encode and write of a decoded image;
-//! `preview-steps` splits that: each protocol's resize, encode (sixel: quantise) and print.
+//! `preview-steps` splits that: each protocol's resize, encode (sixel: quantise) and print;
+//! `preview-cached` is an image seen before (or decoded ahead): the cache's answer and the
+//! write, and says what the cache holds after 200 previews (`target/preview-bench/cached.txt`).
 //!
 //! The image is made here, the same every run: gradients, shapes and noise, so that sixel's
 //! quantisation and the PNG codec do real work (a flat image would flatter them). It is saved,
@@ -29,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use fouro::tui::action::Fitted;
+use fouro::tui::preview::cache::{self, Cache, Key};
 use fouro::tui::preview::{Encoding, Payload, Protocol, decode_fitted, encode, encode_fitted, fit};
 use image::{DynamicImage, GenericImageView, Rgb, RgbImage};
 
@@ -311,6 +314,8 @@ fn preview(c: &mut Criterion) {
     }
     parts.finish();
 
+    cached(c, &png);
+
     // The steps of each, on the decoded image, as `encode_fitted` takes them.
     let mut steps = c.benchmark_group("preview-steps");
     steps.sampling_mode(SamplingMode::Flat).sample_size(20);
@@ -361,6 +366,81 @@ fn preview(c: &mut Criterion) {
         });
     }
     steps.finish();
+}
+
+/// The process's resident memory, from `/proc/self/status`.
+fn rss_kib() -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A selection change to an image seen before, or decoded ahead as a neighbour: the cache's
+/// answer and the write. Then what the cache holds after 200 different previews were seen,
+/// per protocol and pane (the bound is in bytes: large ones are kept fewer).
+fn cached(c: &mut Criterion, png: &Path) {
+    let mut group = c.benchmark_group("preview-cached");
+    group.sampling_mode(SamplingMode::Flat).sample_size(20);
+    let mut seen = String::new();
+    for (protocol, name) in PROTOCOLS {
+        for pane in PANES {
+            let fitted = decode_fitted(png, pane, encoding(protocol)).expect("decode_fitted");
+            let before = rss_kib();
+            let mut cache = Cache::new(cache::LIMIT);
+            for i in 0..200 {
+                let key = Key {
+                    path: PathBuf::from(format!("/previews/{i}.png")),
+                    cells: pane,
+                };
+                // Each its own copy, as 200 decodes would be.
+                let copy = Fitted {
+                    payload: Arc::new(match &*fitted.payload {
+                        Payload::Viuer(img) => Payload::Viuer(img.clone()),
+                        Payload::Bytes(b) => Payload::Bytes(b.clone()),
+                        Payload::Kitty { id, transmit } => Payload::Kitty {
+                            id: *id,
+                            transmit: transmit.clone(),
+                        },
+                        Payload::KittyCells { id, transmit } => Payload::KittyCells {
+                            id: *id,
+                            transmit: transmit.clone(),
+                        },
+                    }),
+                    ..fitted.clone()
+                };
+                cache.insert(key, copy);
+            }
+            seen.push_str(&format!(
+                "{name} {}x{}: {} of 200 kept, {:.1} MiB counted (limit {} MiB), RSS +{:.1} MiB\n",
+                pane.0,
+                pane.1,
+                cache.len(),
+                cache.bytes() as f64 / 1048576.0,
+                cache::LIMIT >> 20,
+                rss_kib().saturating_sub(before) as f64 / 1024.0,
+            ));
+            let key = Key {
+                path: png.to_path_buf(),
+                cells: pane,
+            };
+            cache.insert(key.clone(), fitted);
+            let id = BenchmarkId::new(name, format!("{}x{}", pane.0, pane.1));
+            group.bench_function(id, |b| {
+                b.iter_custom(|iters| {
+                    timed(iters, |out| {
+                        let fitted = cache.get(&key).expect("kept");
+                        write_out(black_box(&fitted), out);
+                    })
+                })
+            });
+        }
+    }
+    group.finish();
+    eprint!("{seen}");
+    let _ = fs::write(out_dir().join("cached.txt"), seen);
 }
 
 criterion_group! {

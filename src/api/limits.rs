@@ -60,11 +60,21 @@ impl Window {
     }
 }
 
+/// How many tasks' windows are kept before the expired ones are looked for.
+const PRUNE_AT: usize = 256;
+
+/// Each task's record-info window, and the size at which expired ones are next looked for.
+#[derive(Debug)]
+struct PerTask {
+    windows: HashMap<String, Arc<Window>>,
+    prune_at: usize,
+}
+
 /// The limits of one account: generates per account, record-info per task.
 #[derive(Debug)]
 pub struct Limits {
     generate: Window,
-    per_task: std::sync::Mutex<HashMap<String, Arc<Window>>>,
+    per_task: std::sync::Mutex<PerTask>,
     per_task_limit: usize,
     per_task_period: Duration,
 }
@@ -91,7 +101,10 @@ impl Limits {
     ) -> Limits {
         Limits {
             generate: Window::new(generates, generate_period),
-            per_task: std::sync::Mutex::new(HashMap::new()),
+            per_task: std::sync::Mutex::new(PerTask {
+                windows: HashMap::new(),
+                prune_at: PRUNE_AT,
+            }),
             per_task_limit,
             per_task_period,
         }
@@ -103,13 +116,20 @@ impl Limits {
 
     pub async fn record_info(&self, task_id: &str) {
         let window = {
-            let mut map = self.per_task.lock().unwrap_or_else(|p| p.into_inner());
+            let mut per_task = self.per_task.lock().unwrap_or_else(|p| p.into_inner());
             // Forget windows nobody holds whose every stamp has expired: forgetting a recent
-            // one would let a burst through.
-            if map.len() > 256 {
-                map.retain(|_, w| Arc::strong_count(w) > 1 || !w.is_expired());
+            // one would let a burst through. With many tasks followed at once, every window
+            // may be recent: the next look is when the map has doubled, so that a query
+            // does not read every task's window each time.
+            if per_task.windows.len() > per_task.prune_at {
+                per_task
+                    .windows
+                    .retain(|_, w| Arc::strong_count(w) > 1 || !w.is_expired());
+                per_task.prune_at = (per_task.windows.len() * 2).max(PRUNE_AT);
             }
-            map.entry(task_id.to_owned())
+            per_task
+                .windows
+                .entry(task_id.to_owned())
                 .or_insert_with(|| Arc::new(Window::new(self.per_task_limit, self.per_task_period)))
                 .clone()
         };

@@ -344,6 +344,12 @@ pub enum Effect {
         path: PathBuf,
         cells: (u16, u16),
     },
+    /// Decode these ahead (the selection's neighbours, nearest first), fitted to `cells`,
+    /// while no `Decode` waits; nothing is answered.
+    Prefetch {
+        paths: Vec<PathBuf>,
+        cells: (u16, u16),
+    },
     RefreshCredits {
         req: u64,
     },

@@ -199,7 +199,13 @@ async fn event_loop(
     let never = || Instant::now() + Duration::from_secs(24 * 3600);
 
     loop {
-        for effect in app.take_effects() {
+        let effects = app.take_effects();
+        let polls = effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Poll { .. }))
+            .count();
+        worker.polls_coming(polls);
+        for effect in effects {
             match effect {
                 Effect::Copy(text) => {
                     let _ = execute!(stdout(), CopyToClipboard::to_clipboard_from(text));
@@ -283,10 +289,16 @@ async fn event_loop(
 
 /// Whether the person did this (a key, a paste, a click): its frame is not held back by the
 /// limiter.
+/// What answers a person at once, not paced by the frame limiter: their input, and the image
+/// a key asked for (decoded, or found kept, a moment after the key's own frame).
 fn from_person(action: &Action) -> bool {
     matches!(
         action,
-        Action::Key(_) | Action::Paste(_) | Action::Mouse(_) | Action::Resize(..)
+        Action::Key(_)
+            | Action::Paste(_)
+            | Action::Mouse(_)
+            | Action::Resize(..)
+            | Action::ImageDecoded { .. }
     )
 }
 

@@ -2,7 +2,8 @@
 //! image decoding) that owns no UI state and answers with Actions on the app's channel.
 //!
 //! One poller per task id: starting another aborts the older, and the app drops replies of
-//! older generations anyway. Decodes are coalesced: only the newest request is worked on.
+//! older generations anyway. Decodes are coalesced: only the newest request is worked on; the
+//! selection's neighbours are decoded ahead into a cache bounded by bytes (`worker/decoder.rs`).
 //!
 //! The HTTP client sits in a watch channel: a new key empties it while the new client is built
 //! on a blocking thread, and every task started meanwhile waits for the new one, so nothing
@@ -20,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,29 +34,30 @@ use crate::api::{self, Client, ClientConfig};
 use crate::store::History;
 use crate::tasks::Workflow;
 use crate::tui::action::{Action, Draft, Effect, Failure, SubmitStage};
-use crate::tui::preview::{Encoding, decode_fitted};
+use crate::tui::preview::Encoding;
+use crate::tui::preview::cache::{self, Cache};
 
 mod account;
 mod clients;
+mod decoder;
 mod disk;
 mod history;
+mod pace;
 mod queue;
 mod tasks;
 pub use account::{AccountSetup, Callbacks};
 use clients::{ClientSlot, Switch, current};
+use decoder::{Ahead, DecodeJob, Decoder};
 pub use disk::{check_reference, list_dir};
+use pace::{LivePoll, paced};
 
 /// How many earlier prompts the editor can recall.
 const RECALLED_PROMPTS: usize = 1000;
 
 pub type Sender = mpsc::UnboundedSender<Action>;
 
-#[derive(Debug, Clone)]
-struct DecodeJob {
-    req: u64,
-    path: PathBuf,
-    cells: (u16, u16),
-}
+/// How many pollers are kept before the ended ones are looked for.
+const PRUNE_POLLERS_AT: usize = 64;
 
 pub struct Worker {
     tx: Sender,
@@ -68,12 +70,22 @@ pub struct Worker {
     history: History,
     poll: PollOptions,
     pollers: HashMap<String, AbortHandle>,
+    /// The pollers' count at which the ended ones are next let go.
+    prune_pollers_at: usize,
+    /// Pollers at work (their tasks followed now).
+    live_polls: Arc<AtomicUsize>,
+    /// Pollers about to be started by the effects being handled (`polls_coming`).
+    polls_coming: usize,
     submissions: JoinSet<()>,
     /// Cancelled when the app quits: submissions still uploading stop there.
     closing: CancellationToken,
     /// Submissions the person chose to send whatever the balance (`AllowShortfall`).
     allowed: HashSet<u64>,
     decode: watch::Sender<Option<DecodeJob>>,
+    /// The neighbours of the selection, decoded ahead while nothing else is asked.
+    ahead: watch::Sender<Ahead>,
+    /// Fitted previews, bounded by their bytes (`preview/cache.rs`).
+    previews: decoder::Shared,
     /// The kept queue's writer (`worker/queue.rs`).
     queue: mpsc::UnboundedSender<queue::QueueWrite>,
     /// Pages of the history, a search's pages read only while it is the one asked for.
@@ -94,7 +106,9 @@ impl Worker {
         let client = Client::new(config.clone())?;
         let (clients, _) = watch::channel(ClientSlot::Ready(client));
         let account_clients = clients.subscribe();
-        let (decode, rx) = watch::channel(None);
+        let (decode, jobs) = watch::channel(None);
+        let (ahead, ahead_rx) = watch::channel(Ahead::default());
+        let previews = Arc::new(Mutex::new(Cache::new(cache::LIMIT)));
         let switch = Switch {
             clients: clients.clone(),
             config: Arc::new(Mutex::new(config.clone())),
@@ -126,14 +140,28 @@ impl Worker {
             history,
             poll,
             pollers: HashMap::new(),
+            prune_pollers_at: PRUNE_POLLERS_AT,
+            live_polls: Arc::new(AtomicUsize::new(0)),
+            polls_coming: 0,
             submissions: JoinSet::new(),
             closing: CancellationToken::new(),
             allowed: HashSet::new(),
             decode,
+            ahead,
+            previews,
             queue,
             pages: history::Loader::default(),
         };
-        w.spawn(decoder(rx, w.tx.clone(), encoding.into()));
+        w.spawn(
+            Decoder {
+                jobs,
+                ahead: ahead_rx,
+                tx: w.tx.clone(),
+                encoding: encoding.into(),
+                cache: w.previews.clone(),
+            }
+            .run(),
+        );
         w.spawn(resume(
             w.history.clone(),
             config.base_url.clone(),
@@ -210,15 +238,26 @@ impl Worker {
                 if let Some(old) = self.pollers.remove(&task_id) {
                     old.abort();
                 }
-                self.pollers.retain(|_, h| !h.is_finished());
+                // Ended pollers are let go when the map has doubled, not looked for at every
+                // start: a thousand tasks resumed at once would read the map a thousand times.
+                if self.pollers.len() >= self.prune_pollers_at {
+                    self.pollers.retain(|_, h| !h.is_finished());
+                    self.prune_pollers_at = (self.pollers.len() * 2).max(PRUNE_POLLERS_AT);
+                }
+                self.polls_coming = self.polls_coming.saturating_sub(1);
+                let live = LivePoll::new(&self.live_polls);
+                let count = self.live_polls.load(Ordering::Relaxed) + self.polls_coming;
                 let job = tasks::PollJob {
                     task_id: task_id.clone(),
                     generation,
-                    opts: self.poll,
+                    opts: paced(self.poll, count),
                     workflow: self.workflow.clone(),
                     callbacks: self.account.callbacks(),
                 };
-                let handle = self.spawn(tasks::poll(clients, tx, job));
+                let handle = self.spawn(async move {
+                    let _live = live;
+                    tasks::poll(clients, tx, job).await;
+                });
                 self.pollers.insert(task_id, handle);
             }
             Effect::Download {
@@ -234,6 +273,9 @@ impl Worker {
             Effect::Decode { req, path, cells } => {
                 self.decode
                     .send_replace(Some(DecodeJob { req, path, cells }));
+            }
+            Effect::Prefetch { paths, cells } => {
+                self.ahead.send_replace(Ahead { paths, cells });
             }
             Effect::RefreshCredits { req } => {
                 let workflow = self.workflow.clone();
@@ -378,6 +420,21 @@ impl Worker {
         self.spawn(job);
     }
 
+    /// `n` tasks are about to be followed (`Effect::Poll`s among the effects to be handled
+    /// next): each is paced for all of them, not for those started before it.
+    pub fn polls_coming(&mut self, n: usize) {
+        self.polls_coming = n;
+    }
+
+    /// The previews kept: how many, and their bytes.
+    pub fn previews_kept(&self) -> (usize, usize) {
+        let cache = self
+            .previews
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (cache.len(), cache.bytes())
+    }
+
     /// Submissions not finished yet.
     pub fn submissions_in_flight(&mut self) -> usize {
         while self.submissions.try_join_next().is_some() {}
@@ -475,32 +532,5 @@ fn delete_entry(history: &History, task_id: &str, files: bool) -> Result<usize, 
             failed.len(),
             failed.join("; ")
         ))
-    }
-}
-
-/// Decodes the newest requested image; requests that arrive meanwhile replace each other.
-async fn decoder(mut rx: watch::Receiver<Option<DecodeJob>>, tx: Sender, encoding: Encoding) {
-    while rx.changed().await.is_ok() {
-        let Some(job) = rx.borrow_and_update().clone() else {
-            continue;
-        };
-        let DecodeJob { req, path, cells } = job;
-        // Kitty ids are 32-bit and never 0; requests only grow, so ids do not repeat soon.
-        let kitty_id = (req % u64::from(u32::MAX)) as u32 + 1;
-        let result = blocking(move || {
-            decode_fitted(
-                &path,
-                cells,
-                Encoding {
-                    kitty_id,
-                    ..encoding
-                },
-            )
-        })
-        .await
-        .and_then(|r| r);
-        if tx.send(Action::ImageDecoded { req, result }).is_err() {
-            return;
-        }
     }
 }

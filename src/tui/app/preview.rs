@@ -10,6 +10,9 @@ use super::{App, DecodeRequest, PreviewTarget, Screen};
 use crate::tui::action::{Effect, Fitted};
 use crate::tui::ui::layout;
 
+/// How many images are decoded ahead of the selection at most.
+const AHEAD: usize = 6;
+
 impl App {
     /// Where the image goes: the preview pane's inside (of the screen shown), or the screen in
     /// full-screen mode.
@@ -67,7 +70,55 @@ impl App {
                 cells,
             });
             self.emit(Effect::Decode { req, path, cells });
+            let paths = self.neighbour_images();
+            if !paths.is_empty() {
+                self.emit(Effect::Prefetch { paths, cells });
+            }
         }
+    }
+
+    /// The saved images likely shown next, nearest first: the selected task's other images,
+    /// then the first image of the entries below and above (on the main screen or the
+    /// history's).
+    fn neighbour_images(&self) -> Vec<PathBuf> {
+        let mut paths = Vec::new();
+        if self.screen == Screen::History {
+            let Some(entry) = self.history.selected_entry() else {
+                return paths;
+            };
+            let others = entry.images.iter().enumerate();
+            let others = others.filter(|(i, _)| *i != self.history.variant);
+            paths.extend(others.filter_map(|(_, image)| image.path.clone()));
+            let row = self.history.selected;
+            for near in [row.checked_add(1), row.checked_sub(1)]
+                .into_iter()
+                .flatten()
+            {
+                let first = self.history.entry(near).and_then(|e| e.images.first());
+                paths.extend(first.and_then(|i| i.path.clone()));
+            }
+        } else {
+            let saved = |slot: &ImageSlot| match slot {
+                ImageSlot::Saved(path) => Some(path.clone()),
+                _ => None,
+            };
+            let Some(task) = self.tasks.selected() else {
+                return paths;
+            };
+            let others = task.images.iter().enumerate();
+            let others = others.filter(|(i, _)| *i != self.tasks.variant);
+            paths.extend(others.filter_map(|(_, slot)| saved(slot)));
+            let row = self.tasks.selected;
+            for near in [row.checked_add(1), row.checked_sub(1)]
+                .into_iter()
+                .flatten()
+            {
+                let first = self.tasks.list.get(near).and_then(|t| t.images.first());
+                paths.extend(first.and_then(saved));
+            }
+        }
+        paths.truncate(AHEAD);
+        paths
     }
 
     /// The decoded image of the current request, if it has arrived.
@@ -104,5 +155,77 @@ impl App {
             rect,
             area,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::tui::app::tasks::TaskView;
+
+    fn task(id: &str, images: &[&str]) -> TaskView {
+        let mut t = TaskView::new(
+            id.into(),
+            "a fox".into(),
+            crate::api::Size::Square,
+            images.len() as u32,
+            Instant::now(),
+            1,
+        );
+        t.images = images
+            .iter()
+            .map(|p| ImageSlot::Saved(PathBuf::from(p)))
+            .collect();
+        t
+    }
+
+    #[test]
+    fn the_neighbours_of_the_selection_are_decoded_ahead() {
+        let mut a = crate::tui::testing::app(160, 48, Instant::now());
+        a.tasks.list = vec![
+            task("t0", &["/d/t0-1.png"]),
+            task("t1", &["/d/t1-1.png", "/d/t1-2.png"]),
+            task("t2", &["/d/t2-1.png", "/d/t2-2.png"]),
+        ];
+        a.tasks.list.push(TaskView::new(
+            "t3".into(),
+            "still generating".into(),
+            crate::api::Size::Square,
+            1,
+            Instant::now(),
+            1,
+        ));
+        a.tasks.selected = 1;
+        a.take_effects();
+        a.sync_preview();
+        let effects = a.take_effects();
+        let decode = effects.iter().find_map(|e| match e {
+            Effect::Decode { path, cells, .. } => Some((path.clone(), *cells)),
+            _ => None,
+        });
+        let ahead = effects.iter().find_map(|e| match e {
+            Effect::Prefetch { paths, cells } => Some((paths.clone(), *cells)),
+            _ => None,
+        });
+        let (shown, cells) = decode.expect("the selected image is decoded");
+        assert_eq!(shown, PathBuf::from("/d/t1-1.png"));
+        let (paths, ahead_cells) = ahead.expect("its neighbours are asked ahead");
+        assert_eq!(ahead_cells, cells, "fitted to the same box");
+        let want = ["/d/t1-2.png", "/d/t2-1.png", "/d/t0-1.png"].map(PathBuf::from);
+        assert_eq!(paths, want, "the other image, the row below, the row above");
+        // Nothing changed: nothing asked again.
+        a.sync_preview();
+        assert!(a.take_effects().is_empty());
+        // At the last row with an image, the one below has none yet.
+        a.tasks.selected = 2;
+        a.sync_preview();
+        let ahead = a.take_effects().into_iter().find_map(|e| match e {
+            Effect::Prefetch { paths, .. } => Some(paths),
+            _ => None,
+        });
+        let want = ["/d/t2-2.png", "/d/t1-1.png"].map(PathBuf::from);
+        assert_eq!(ahead.as_deref(), Some(&want[..]));
     }
 }

@@ -12,6 +12,7 @@
 //!   cleared, its rect is blanked first so nothing stale shows around a smaller image, and it
 //!   is removed before anything covers it, in the way the terminal honours.
 
+pub mod cache;
 mod detect;
 pub mod encode;
 mod fit;

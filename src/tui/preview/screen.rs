@@ -44,8 +44,9 @@ pub struct Preview {
     shown: Option<(u64, Rect)>,
     /// The room around what is printed now (blank but for the image).
     shown_area: Rect,
-    /// Kitty: the image whose data the terminal holds.
-    kitty_loaded: Option<u32>,
+    /// Kitty: the image whose data the terminal holds (its id, and the serial it was sent
+    /// for: a kept preview shown again is sent again, its id may have been reused).
+    kitty_loaded: Option<(u32, u64)>,
 }
 
 impl Preview {
@@ -72,7 +73,7 @@ impl Preview {
     /// The screen was cleared or resized: print again on the next frame (kitty keeps the
     /// image's data; only its placement goes).
     pub fn invalidate(&mut self, out: &mut impl Write) -> io::Result<()> {
-        if let (Some(_), Some(id), false) = (self.shown, self.kitty_loaded, self.tmux) {
+        if let (Some(_), Some((id, _)), false) = (self.shown, self.kitty_loaded, self.tmux) {
             out.write_all(encode::kitty_unplace(id).as_bytes())?;
         }
         if self.shown.take().is_some() {
@@ -98,7 +99,7 @@ impl Preview {
             // Placeholder cells are text: ratatui draws over them.
             Protocol::Kitty if self.tmux => Ok(Removal::Done),
             Protocol::Kitty => {
-                if let Some(id) = self.kitty_loaded {
+                if let Some((id, _)) = self.kitty_loaded {
                     out.write_all(encode::kitty_unplace(id).as_bytes())?;
                 }
                 Ok(Removal::Done)
@@ -141,12 +142,12 @@ impl Preview {
             Payload::Kitty { id, transmit } => {
                 blank(out, t.rect)?;
                 queue!(out, SavePosition)?;
-                if self.kitty_loaded != Some(*id) {
-                    if let Some(old) = self.kitty_loaded.take() {
+                if self.kitty_loaded != Some((*id, t.serial)) {
+                    if let Some((old, _)) = self.kitty_loaded.take() {
                         out.write_all(encode::kitty_forget(old).as_bytes())?;
                     }
                     out.write_all(transmit)?;
-                    self.kitty_loaded = Some(*id);
+                    self.kitty_loaded = Some((*id, t.serial));
                 }
                 queue!(out, MoveTo(t.rect.x, t.rect.y))?;
                 out.write_all(encode::kitty_place(*id, t.rect.width, t.rect.height).as_bytes())?;
@@ -154,12 +155,12 @@ impl Preview {
             }
             Payload::KittyCells { id, transmit } => {
                 // The frame drew the placeholders; the terminal needs the image once.
-                if self.kitty_loaded != Some(u32::from(*id)) {
-                    if let Some(old) = self.kitty_loaded.take() {
+                if self.kitty_loaded != Some((u32::from(*id), t.serial)) {
+                    if let Some((old, _)) = self.kitty_loaded.take() {
                         out.write_all(&encode::tmux_wrap(encode::kitty_forget(old).as_bytes()))?;
                     }
                     out.write_all(transmit)?;
-                    self.kitty_loaded = Some(u32::from(*id));
+                    self.kitty_loaded = Some((u32::from(*id), t.serial));
                 }
             }
             Payload::Bytes(bytes) => {
