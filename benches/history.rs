@@ -179,6 +179,7 @@ fn history_queries(c: &mut Criterion) {
         search: Some("fox".into()),
         status: Some(StatusFilter::Success),
         size: Some(Size::Portrait),
+        newest: None,
     };
     c.bench_function("page and count, search, status and size", |b| {
         b.iter(|| {

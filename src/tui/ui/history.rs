@@ -471,6 +471,18 @@ pub(super) fn error_text(e: &Entry) -> Option<String> {
     }
 }
 
+/// The selected entry's commands under its pane, with the keys bound to them now.
+fn selected_hint(app: &App) -> String {
+    let place = crate::tui::keys::Place::History;
+    let key = |k, what| crate::tui::keys_table::relabel(&app.config.keys, place, k, what);
+    format!(
+        " {} details · {} remix · {} re-run ",
+        key("i", "details"),
+        key("r", "remix"),
+        key("R", "re-run")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,16 +509,4 @@ mod tests {
         assert_eq!(thousands(10_000), "10,000");
         assert_eq!(thousands(1_234_567), "1,234,567");
     }
-}
-
-/// The selected entry's commands under its pane, with the keys bound to them now.
-fn selected_hint(app: &App) -> String {
-    let place = crate::tui::keys::Place::History;
-    let key = |k, what| crate::tui::keys_table::relabel(&app.config.keys, place, k, what);
-    format!(
-        " {} details · {} remix · {} re-run ",
-        key("i", "details"),
-        key("r", "remix"),
-        key("R", "re-run")
-    )
 }
