@@ -173,21 +173,29 @@ mod tests {
 
     use crate::cli::{Cli, Command};
 
-    /// The settings a command line ends with (no environment involved).
-    fn settled(args: &[&str]) -> (u64, u32, u64) {
+    /// A command line parsed.
+    fn parsed(args: &[&str]) -> (Cli, clap::ArgMatches) {
         let matches = Cli::command()
             .try_get_matches_from(std::iter::once("fouro").chain(args.iter().copied()))
             .unwrap();
-        let cli = Cli::from_arg_matches(&matches).unwrap();
-        let sub = cli
-            .command
+        (Cli::from_arg_matches(&matches).unwrap(), matches)
+    }
+
+    /// The options `cli`'s subcommand takes.
+    fn taken(cli: &Cli) -> super::Given<'_> {
+        cli.command
             .as_ref()
             .map(Command::options)
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// The settings a command line ends with (no environment involved).
+    fn settled(args: &[&str]) -> (u64, u32, u64) {
+        let (cli, matches) = parsed(args);
         let g = cli
             .global
             .clone()
-            .with_options(cli.app_options(), sub, &matches);
+            .with_options(cli.app_options(), taken(&cli), &matches);
         (g.timeout, g.retries, g.follow_limit)
     }
 
@@ -206,16 +214,8 @@ mod tests {
         assert_eq!(settled(&["--follow-limit", "3"]), (60, 4, 3));
         // Before a subcommand that does not use it, an app option is refused, by name.
         let why = |args: &[&str]| {
-            let matches = Cli::command()
-                .try_get_matches_from(std::iter::once("fouro").chain(args.iter().copied()))
-                .unwrap();
-            let cli = Cli::from_arg_matches(&matches).unwrap();
-            let sub = cli
-                .command
-                .as_ref()
-                .map(Command::options)
-                .unwrap_or_default();
-            super::unused_before(&matches, sub)
+            let (cli, matches) = parsed(args);
+            super::unused_before(&matches, taken(&cli))
         };
         let refused = why(&["--retries", "1", "history"]).expect("refused");
         assert!(
