@@ -63,7 +63,7 @@ impl History {
         // An answer that says what the row already holds writes nothing: with hundreds of
         // tasks polled, most answers are the same as the last.
         let changed = tx
-            .execute(
+            .prepare_cached(
                 "UPDATE tasks SET status = ?2, progress = ?3, error_code = ?4, error_message = ?5,
                     completed_at = COALESCE(completed_at, ?6), updated_at = ?7
                  WHERE task_id = ?1
@@ -71,7 +71,9 @@ impl History {
                             AND status IN ('SUCCESS', 'CREATE_TASK_FAILED', 'GENERATE_FAILED'))
                    AND (status IS NOT ?2 OR progress IS NOT ?3 OR error_code IS NOT ?4
                         OR error_message IS NOT ?5 OR (completed_at IS NULL AND ?6 IS NOT NULL))",
-                params![
+            )
+            .and_then(|mut update| {
+                update.execute(params![
                     record.task_id,
                     status.as_str(),
                     progress,
@@ -82,17 +84,17 @@ impl History {
                         .filter(|_| status.is_failure()),
                     completed,
                     now,
-                ],
-            )
+                ])
+            })
             .map_err(|e| self.err(e))?;
         if changed == 0 {
             let held: Option<String> = tx
-                .query_row(
-                    "SELECT status FROM tasks WHERE task_id = ?1",
-                    params![record.task_id],
-                    |r| r.get(0),
-                )
-                .optional()
+                .prepare_cached("SELECT status FROM tasks WHERE task_id = ?1")
+                .and_then(|mut select| {
+                    select
+                        .query_row(params![record.task_id], |r| r.get(0))
+                        .optional()
+                })
                 .map_err(|e| self.err(e))?;
             let Some(held) = held else {
                 return Ok(false);
@@ -106,12 +108,12 @@ impl History {
         }
         for (idx, url) in record.result_urls.iter().enumerate() {
             // A URL that changed (a re-signed link) replaces the old one; a saved file stays.
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO images (task_id, idx, url) VALUES (?1, ?2, ?3)
                  ON CONFLICT (task_id, idx) DO UPDATE SET url = excluded.url
                  WHERE url IS NOT excluded.url",
-                params![record.task_id, idx as i64, url],
             )
+            .and_then(|mut insert| insert.execute(params![record.task_id, idx as i64, url]))
             .map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))?;
