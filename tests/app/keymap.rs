@@ -12,19 +12,26 @@ use fouro::tui::app::{App, Overlay, Screen};
 use fouro::tui::keys_table;
 use fouro::tui::testing::{app_with_keys, ctrl, key, screen, set_prompt};
 
-fn keymap(toml: &str) -> Keymap {
+pub(crate) fn keymap(toml: &str) -> Keymap {
     match Config::from_toml(toml, Path::new("config.toml")) {
         Ok(loaded) => loaded.config.keys,
         Err(e) => panic!("refused: {e}"),
     }
 }
 
-fn refusal(toml: &str) -> String {
+pub(crate) fn refusal(toml: &str) -> String {
     match Config::from_toml(toml, Path::new("config.toml")) {
         Ok(_) => panic!("accepted:\n{toml}"),
         Err(e @ ConfigError::Parse { .. }) => e.to_string(),
         Err(e) => panic!("refused for another reason: {e}"),
     }
+}
+
+/// `toml` is refused, naming line `line` and saying `says`.
+pub(crate) fn refused_at(toml: &str, line: usize, says: &str) {
+    let e = refusal(toml);
+    assert!(e.contains(&format!("line {line}")), "{e}");
+    assert!(e.contains(says), "{e}");
 }
 
 fn submitted(app: &mut App) -> bool {
@@ -33,7 +40,7 @@ fn submitted(app: &mut App) -> bool {
         .any(|e| matches!(e, Effect::Submit { .. }))
 }
 
-fn started(keys: Keymap) -> App {
+pub(crate) fn started(keys: Keymap) -> App {
     let mut app = app_with_keys(100, 30, Instant::now(), keys);
     app.take_effects();
     app
@@ -110,23 +117,25 @@ fn two_commands_may_trade_keys() {
 
 #[test]
 fn a_key_two_commands_would_share_is_refused_with_its_line() {
-    let e = refusal("low_balance = 5\n\n[keys]\nsubmit = \"ctrl-s\"\nquit = \"f1\"\n");
-    assert!(e.contains("line 5"), "{e}");
-    assert!(e.contains("F1 is help's key too"), "{e}");
+    refused_at(
+        "low_balance = 5\n\n[keys]\nsubmit = \"ctrl-s\"\nquit = \"f1\"\n",
+        5,
+        "F1 is help's key too",
+    );
 }
 
 #[test]
 fn an_unknown_command_is_refused_with_its_line() {
-    let e = refusal("[keys]\nsubmit = \"ctrl-s\"\nlaunch = \"f9\"\n");
-    assert!(e.contains("line 3"), "{e}");
-    assert!(e.contains("\"launch\" is not a command"), "{e}");
+    refused_at(
+        "[keys]\nsubmit = \"ctrl-s\"\nlaunch = \"f9\"\n",
+        3,
+        "\"launch\" is not a command",
+    );
 }
 
 #[test]
 fn an_unknown_key_is_refused_with_its_line() {
-    let e = refusal("[keys]\n\nsubmit = \"ctrl-enterr\"\n");
-    assert!(e.contains("line 3"), "{e}");
-    assert!(e.contains("is not a key"), "{e}");
+    refused_at("[keys]\n\nsubmit = \"ctrl-enterr\"\n", 3, "is not a key");
     let e = refusal("[keys]\nhelp = []\n");
     assert!(
         e.contains("line 2") && e.contains("at least one key"),

@@ -2,37 +2,16 @@
 //! command to other keys (what the key does, what the help and the status line say), a wrong
 //! line is refused with its number, and the help opens at the keys of the focused pane.
 
-use std::path::Path;
 use std::time::Instant;
 
 use crossterm::event::KeyCode;
-use fouro::config::{Config, ConfigError, Keymap};
+use fouro::config::Keymap;
 use fouro::tui::app::{App, Focus, Overlay, Screen};
 use fouro::tui::keys_table;
 use fouro::tui::testing::{app_with_keys, key, screen};
 
 use crate::common::run::{Fouro, code, stderr};
-
-fn keymap(toml: &str) -> Keymap {
-    match Config::from_toml(toml, Path::new("config.toml")) {
-        Ok(loaded) => loaded.config.keys,
-        Err(e) => panic!("refused: {e}"),
-    }
-}
-
-fn refusal(toml: &str) -> String {
-    match Config::from_toml(toml, Path::new("config.toml")) {
-        Ok(_) => panic!("accepted:\n{toml}"),
-        Err(e @ ConfigError::Parse { .. }) => e.to_string(),
-        Err(e) => panic!("refused for another reason: {e}"),
-    }
-}
-
-fn started(keys: Keymap) -> App {
-    let mut app = app_with_keys(100, 30, Instant::now(), keys);
-    app.take_effects();
-    app
-}
+use crate::keymap::{keymap, refusal, refused_at, started};
 
 fn focus(app: &mut App, pane: Focus) {
     while app.focus != pane {
@@ -128,43 +107,45 @@ fn an_options_key_moves_to_another_and_the_old_one_is_free() {
 
 #[test]
 fn a_key_two_commands_of_a_pane_would_share_is_refused_with_its_line() {
-    let e = refusal("[keys]\nsubmit = \"ctrl-s\"\n\n[keys.history]\nremix = \"R\"\n");
-    assert!(e.contains("line 5"), "{e}");
-    assert!(e.contains("R is history.rerun's key too"), "{e}");
+    refused_at(
+        "[keys]\nsubmit = \"ctrl-s\"\n\n[keys.history]\nremix = \"R\"\n",
+        5,
+        "R is history.rerun's key too",
+    );
 }
 
 #[test]
 fn a_pane_key_an_anywhere_command_has_is_refused_with_its_line() {
-    let e = refusal("[keys.tasks]\ncopy-id = \"q\"\n");
-    assert!(e.contains("line 2"), "{e}");
-    assert!(e.contains("q is quit's key too"), "{e}");
+    refused_at("[keys.tasks]\ncopy-id = \"q\"\n", 2, "q is quit's key too");
     // The other way round: the anywhere line that takes a pane's key is the one named.
-    let e = refusal("[keys]\nrefresh = [\"f5\", \"r\"]\n");
-    assert!(e.contains("line 2"), "{e}");
-    assert!(e.contains("r is history.remix's key too"), "{e}");
+    refused_at(
+        "[keys]\nrefresh = [\"f5\", \"r\"]\n",
+        2,
+        "r is history.remix's key too",
+    );
 }
 
 #[test]
 fn an_unknown_pane_command_or_pane_is_refused_with_its_line() {
-    let e = refusal("[keys.history]\nrerun = \"R\"\nlaunch = \"x\"\n");
-    assert!(e.contains("line 3"), "{e}");
-    assert!(
-        e.contains("\"launch\" is not a command of [keys.history]"),
-        "{e}"
+    refused_at(
+        "[keys.history]\nrerun = \"R\"\nlaunch = \"x\"\n",
+        3,
+        "\"launch\" is not a command of [keys.history]",
     );
-    let e = refusal("[keys]\nsubmit = \"ctrl-s\"\n[keys.histroy]\nrerun = \"x\"\n");
-    assert!(e.contains("line 3"), "{e}");
-    assert!(
-        e.contains("[keys.histroy] is not a pane or a dialog"),
-        "{e}"
+    refused_at(
+        "[keys]\nsubmit = \"ctrl-s\"\n[keys.histroy]\nrerun = \"x\"\n",
+        3,
+        "[keys.histroy] is not a pane or a dialog",
     );
 }
 
 #[test]
 fn an_unknown_pane_key_is_refused_with_its_line() {
-    let e = refusal("[keys.tasks]\n\nretry = \"ctrl-enterr\"\n");
-    assert!(e.contains("line 3"), "{e}");
-    assert!(e.contains("is not a key"), "{e}");
+    refused_at(
+        "[keys.tasks]\n\nretry = \"ctrl-enterr\"\n",
+        3,
+        "is not a key",
+    );
     let e = refusal("[keys.tasks]\nretry = \"shift-p\"\n");
     assert!(e.contains("line 2") && e.contains("is not a key"), "{e}");
 }
