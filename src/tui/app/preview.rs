@@ -81,44 +81,44 @@ impl App {
     /// then the first image of the entries below and above (on the main screen or the
     /// history's).
     fn neighbour_images(&self) -> Vec<PathBuf> {
-        let mut paths = Vec::new();
+        let (row, variant) = if self.screen == Screen::History {
+            (self.history.selected, self.history.variant)
+        } else {
+            (self.tasks.selected, self.tasks.variant)
+        };
+        let mut paths: Vec<PathBuf> = self
+            .row_images(row)
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| *i != variant)
+            .filter_map(|(_, path)| path)
+            .collect();
+        for near in [row.checked_add(1), row.checked_sub(1)]
+            .into_iter()
+            .flatten()
+        {
+            paths.extend(self.row_images(near).into_iter().next().flatten());
+        }
+        paths.truncate(AHEAD);
+        paths
+    }
+
+    /// The saved files of row `row`'s images (none for an image not saved), on the main
+    /// screen's task list or the history's.
+    fn row_images(&self, row: usize) -> Vec<Option<PathBuf>> {
         if self.screen == Screen::History {
-            let Some(entry) = self.history.selected_entry() else {
-                return paths;
-            };
-            let others = entry.images.iter().enumerate();
-            let others = others.filter(|(i, _)| *i != self.history.variant);
-            paths.extend(others.filter_map(|(_, image)| image.path.clone()));
-            let row = self.history.selected;
-            for near in [row.checked_add(1), row.checked_sub(1)]
-                .into_iter()
-                .flatten()
-            {
-                let first = self.history.entry(near).and_then(|e| e.images.first());
-                paths.extend(first.and_then(|i| i.path.clone()));
-            }
+            let entry = self.history.entry(row);
+            entry.map_or_else(Vec::new, |e| {
+                e.images.iter().map(|i| i.path.clone()).collect()
+            })
         } else {
             let saved = |slot: &ImageSlot| match slot {
                 ImageSlot::Saved(path) => Some(path.clone()),
                 _ => None,
             };
-            let Some(task) = self.tasks.selected() else {
-                return paths;
-            };
-            let others = task.images.iter().enumerate();
-            let others = others.filter(|(i, _)| *i != self.tasks.variant);
-            paths.extend(others.filter_map(|(_, slot)| saved(slot)));
-            let row = self.tasks.selected;
-            for near in [row.checked_add(1), row.checked_sub(1)]
-                .into_iter()
-                .flatten()
-            {
-                let first = self.tasks.list.get(near).and_then(|t| t.images.first());
-                paths.extend(first.and_then(saved));
-            }
+            let task = self.tasks.list.get(row);
+            task.map_or_else(Vec::new, |t| t.images.iter().map(saved).collect())
         }
-        paths.truncate(AHEAD);
-        paths
     }
 
     /// The decoded image of the current request, if it has arrived.
